@@ -57,6 +57,11 @@ class Sink(Protocol):
 
     def has_manifest(self, desc: Descriptor) -> bool: ...
 
+    def current(self, name: str | None) -> Descriptor | None:
+        """What ``name`` (or the location's own tag) points at now, if anything;
+        lets a repeated copy stop after one HEAD."""
+        ...
+
     def put_manifest(self, m: Manifest | Index) -> None:
         """Store a manifest by digest (raw bytes, verbatim)."""
         ...

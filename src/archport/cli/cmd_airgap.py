@@ -1,0 +1,69 @@
+"""``archport airgap REF… --out FILE``: the archive k3s imports at start-up."""
+
+from __future__ import annotations
+
+from .. import location
+from .. import platform as platforms
+from ..copy import transfer
+from ..errors import BadInput
+from ..location import RegistryLocation
+from .render import human_size, reporter_for
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "airgap", help="write an image archive for /var/lib/rancher/k3s/agent/images/",
+        description="Write an OCI-layout tarball (with a Docker manifest.json) naming each image by its fully "
+                    "qualified name, as k3s's containerd imports it. Compression follows the suffix: "
+                    ".tar, .tar.gz/.tgz, .tar.zst/.tzst (zstd window <= 32 MiB). A FILE.sha256 is written beside it. "
+                    "A non-registry REF names its image with SRC=NAME, e.g. oci:DIR:3.6=docker.io/rancher/pause:3.6.",
+    )
+    p.add_argument("refs", nargs="+", metavar="REF")
+    p.add_argument("--out", required=True, metavar="FILE")
+    p.add_argument("--platform", action="append", default=[], metavar="OS/ARCH[/VARIANT]",
+                   help="include only these platforms' blobs (repeatable); images keep their upstream digest")
+    p.set_defaults(run=run)
+
+
+def _split(text: str) -> tuple[str, str]:
+    """``SRC[=NAME]`` → (source text, fully normalized image name)."""
+    src, sep, name = text.rpartition("=") if "=" in text else (text, "", "")
+    if not sep:
+        src = text
+    loc = location.parse(src)
+    if name:
+        from ..reference import normalize
+        return src, normalize(name)
+    if isinstance(loc, RegistryLocation):
+        return src, loc.ref.normalized()
+    raise BadInput(f"{src!r}: name the image for the archive as {src}=REGISTRY/REPO:TAG")
+
+
+def run(args, ctx) -> int:
+    from ..airgap import AirgapSink
+
+    wanted = [platforms.parse(p) for p in args.platform] or None
+    pairs = [_split(r) for r in args.refs]
+    sink = AirgapSink(args.out)
+    results = []
+    try:
+        with reporter_for(ctx) as rep:
+            for src_text, name in pairs:
+                source = ctx.open_source(src_text)
+                results.append((name, transfer(source, sink, name=name, platforms=wanted, keep_index=True,
+                                               workers=ctx.jobs, reporter=rep)))
+        sink.commit()
+    except BaseException:
+        sink.abort()
+        raise
+    info = sink.summary() if hasattr(sink, "summary") else {}
+    if ctx.json:
+        ctx.emit({"out": args.out, **info, "images": [{"name": n, **r.to_dict()} for n, r in results]})
+        return 0
+    out = ctx.console
+    for name, r in results:
+        out.print(f"  {name}  {r.digest}  {', '.join(r.platforms) or 'all platforms'}", highlight=False)
+    size = info.get("size")
+    out.print(f"wrote {args.out}" + (f" ({human_size(size)})" if size else "") +
+              (f", sha256 {info['sha256']}" if info.get("sha256") else ""), highlight=False)
+    return 0

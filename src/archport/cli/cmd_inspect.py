@@ -1,0 +1,112 @@
+"""``archport inspect REF``: which platforms a tag offers, and each one's contract."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from rich.table import Table
+
+from .. import platform as platforms
+from ..oci import Index, Manifest
+from ..oci.config import parse_config
+from .render import human_size, short
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "inspect", help="list the platforms a tag offers and each platform's config contract",
+        description="Show the platforms an image offers (os/arch/variant, digest, size) and, per platform, "
+                    "Entrypoint, Cmd, User, WorkingDir and PATH. Exit 1 when the --platform asked for is missing.",
+    )
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("--platform", default="linux/riscv64", metavar="OS/ARCH[/VARIANT]",
+                   help="the platform you need (default linux/riscv64)")
+    p.add_argument("--raw", action="store_true", help="print the top manifest's raw bytes and exit")
+    p.add_argument("--files", action="store_true", help="also list each platform's ELF binaries (Go build info)")
+    p.set_defaults(run=run)
+
+
+def _contract(source, m: Manifest) -> dict:
+    with source.open_blob(m.config) as chunks:
+        cfg = parse_config(b"".join(chunks))
+    return {
+        "os": cfg.os, "architecture": cfg.architecture, "variant": cfg.variant,
+        "entrypoint": list(cfg.entrypoint) if cfg.entrypoint is not None else None,
+        "cmd": list(cfg.cmd) if cfg.cmd is not None else None,
+        "user": cfg.user, "workingDir": cfg.working_dir, "path": cfg.path,
+        "layers": len(m.layers), "size": m.config.size + sum(l.size for l in m.layers),
+    }
+
+
+def inspect(source, wanted, jobs: int = 4, files: bool = False) -> dict:
+    top = source.resolve()
+    entries = []
+    if isinstance(top, Index):
+        descs = [d for d in top.manifests]
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            children = list(pool.map(source.manifest, descs))
+        for d, m in zip(descs, children):
+            e = {"platform": str(d.platform) if d.platform else None, "digest": str(d.digest),
+                 "mediaType": d.media_type, "manifestSize": d.size}
+            if isinstance(m, Manifest):
+                e["config"] = _contract(source, m)
+                if files:
+                    e["files"] = _files(source, m)
+            entries.append(e)
+    else:
+        c = _contract(source, top)
+        e = {"platform": str(platforms.normalize(platforms.Platform(c["os"], c["architecture"], c["variant"]))),
+             "digest": str(top.digest), "mediaType": top.media_type, "manifestSize": len(top.raw), "config": c}
+        if files:
+            e["files"] = _files(source, top)
+        entries.append(e)
+    offered = [platforms.parse(e["platform"]) for e in entries if e["platform"] and "unknown" not in e["platform"]]
+    has = any(p.matches(wanted) for p in offered)
+    return {
+        "reference": source.name, "digest": str(top.digest), "mediaType": top.media_type,
+        "multiPlatform": isinstance(top, Index), "platforms": entries,
+        "wanted": str(wanted), "hasWanted": has,
+    }
+
+
+def _files(source, m: Manifest) -> list[dict]:
+    from ..check.binaries import list_binaries  # issue 3: ELF + Go build info per binary
+    return list_binaries(source, m)
+
+
+def run(args, ctx) -> int:
+    wanted = platforms.parse(args.platform)
+    source = ctx.open_source(args.ref)
+    if args.raw:
+        top = source.resolve()
+        import sys
+        sys.stdout.buffer.write(top.raw)
+        sys.stdout.flush()
+        return 0
+    doc = inspect(source, wanted, ctx.jobs, files=args.files)
+    if ctx.json:
+        ctx.emit(doc)
+        return 0 if doc["hasWanted"] else 1
+    out = ctx.console
+    kind = "multi-platform index" if doc["multiPlatform"] else "single-platform manifest"
+    out.print(f"[bold]{doc['reference']}[/]  {kind}  {doc['digest']}", highlight=False)
+    t = Table(box=None, pad_edge=False)
+    for col in ("PLATFORM", "DIGEST", "SIZE", "ENTRYPOINT", "CMD", "USER", "WORKDIR", "PATH"):
+        t.add_column(col, overflow="fold")
+    for e in doc["platforms"]:
+        c = e.get("config") or {}
+        t.add_row(
+            e["platform"] or "-", short(e["digest"]), human_size(c.get("size", 0)) if c else "-",
+            " ".join(c.get("entrypoint") or []) or "-", " ".join(c.get("cmd") or []) or "-",
+            c.get("user") or "-", c.get("workingDir") or "-", c.get("path") or "-",
+        )
+    out.print(t)
+    for e in doc["platforms"]:
+        for f in e.get("files") or []:
+            out.print(f"  {e['platform']}  {f.get('path')}  {f.get('summary', '')}", highlight=False)
+    if doc["hasWanted"]:
+        out.print(f"[green]{doc['wanted']} is present[/]")
+        return 0
+    out.print(f"[bold red]{doc['wanted']} is missing[/]: this tag offers "
+              f"{', '.join(e['platform'] or '?' for e in doc['platforms'])}", highlight=False)
+    return 1
