@@ -150,27 +150,18 @@ def plan_nested(source: Source, idx: Index) -> tuple[list[Manifest], list[Index]
     return images, indexes
 
 
-def transfer(source: Source, sink: Sink, *, name: str | None = None, platforms: list[Platform] | None = None,
-             keep_index: bool = False, workers: int = 4, reporter: Reporter | None = None) -> CopyResult:
-    """Send one image; the caller commits or aborts ``sink`` (so an airgap
-    archive can take several images before it is committed)."""
+def send_blobs(source: Source, sink: Sink, manifests: list[Manifest], *, workers: int = 4,
+               reporter: Reporter | None = None, name: str = "") -> tuple[dict[str, int], int]:
+    """Every config and layer blob of ``manifests``, in parallel (bounded),
+    each streamed and verified.  Returns (count per status, bytes sent)."""
     rep = reporter or _Silent()
-    started = time.monotonic()
-    p = plan(source, platforms=platforms, keep_index=keep_index,
-             single=getattr(sink, "single_platform", False), workers=workers)
-    top = p.top
-    current = sink.current(name)
-    if current is not None and current.digest == top.digest:
-        return CopyResult(source.name, sink.name, str(top.digest), top.media_type, tuple(p.platforms),
-                          p.new_index, True, {"skipped": 0}, 0, 0, time.monotonic() - started)
-
     blobs: dict[str, Descriptor] = {}
-    for m in p.images:
+    for m in manifests:
         for b in m.blobs():
             if b.media_type in (mt.DOCKER_FOREIGN_LAYER,) or b.urls:
                 continue  # foreign layers are fetched from their URLs by the runtime
             blobs.setdefault(str(b.digest), b)
-    rep.planned(source.name, len(blobs), sum(b.size for b in blobs.values()))
+    rep.planned(name or source.name, len(blobs), sum(b.size for b in blobs.values()))
 
     sent = 0
     lock = threading.Lock()
@@ -199,6 +190,25 @@ def transfer(source: Source, sink: Sink, *, name: str | None = None, platforms: 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         # list() re-raises the first failure; the pool still drains the rest.
         list(pool.map(one, blobs.values()))
+
+    return counts, sent
+
+
+def transfer(source: Source, sink: Sink, *, name: str | None = None, platforms: list[Platform] | None = None,
+             keep_index: bool = False, workers: int = 4, reporter: Reporter | None = None) -> CopyResult:
+    """Send one image; the caller commits or aborts ``sink`` (so an airgap
+    archive can take several images before it is committed)."""
+    rep = reporter or _Silent()
+    started = time.monotonic()
+    p = plan(source, platforms=platforms, keep_index=keep_index,
+             single=getattr(sink, "single_platform", False), workers=workers)
+    top = p.top
+    current = sink.current(name)
+    if current is not None and current.digest == top.digest:
+        return CopyResult(source.name, sink.name, str(top.digest), top.media_type, tuple(p.platforms),
+                          p.new_index, True, {"skipped": 0}, 0, 0, time.monotonic() - started)
+
+    counts, sent = send_blobs(source, sink, p.images, workers=workers, reporter=rep, name=source.name)
 
     written = 0
     for m in [*p.images, *p.indexes]:

@@ -51,10 +51,10 @@ class _WithCommon:
     to every command, so they may follow the command name."""
 
     def __init__(self, sub, common) -> None:
-        self._sub, self._common = sub, common
+        self._sub, self.common = sub, common
 
     def add_parser(self, name, **kw):
-        kw.setdefault("parents", [self._common])
+        kw.setdefault("parents", [self.common])
         return self._sub.add_parser(name, **kw)
 
 

@@ -1,0 +1,105 @@
+"""Append a platform to a multi-arch tag in a registry (``index add``).
+
+Order: the child's blobs, then the child manifest by digest, then the new
+index by digest, and only then the tag.  Existing tags never change silently:
+``new_tag`` leaves the old tag's digest untouched ("new tags only", the policy
+of rancher/image-mirror issue 502); moving an existing tag needs ``overwrite``.
+Afterwards the tag is read back and every pre-existing child digest checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .copy import plan, send_blobs
+from .errors import ArchportError, BadInput
+from .oci import Index, Manifest
+from .oci.config import parse_config
+from .oci.edit import add_platform
+from .platform import Platform
+from .reference import Reference
+from .store import Source
+
+
+class TagExists(ArchportError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    target: str
+    tag: str
+    old_digest: str
+    new_digest: str
+    added: str
+    platform: str
+    replaced: tuple[str, ...]
+    kept: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {"target": self.target, "tag": self.tag, "oldDigest": self.old_digest,
+                "newDigest": self.new_digest, "added": self.added, "platform": self.platform,
+                "replaced": list(self.replaced), "kept": list(self.kept)}
+
+
+def _config_platform(source: Source, m: Manifest) -> Platform:
+    with source.open_blob(m.config) as chunks:
+        return parse_config(b"".join(chunks)).platform
+
+
+def index_add(client, target: Reference, child_source: Source, *, platform: Platform | None = None,
+              new_tag: str | None = None, replace: bool = False, overwrite: bool = False,
+              target_source: Source | None = None, workers: int = 4) -> AddResult:
+    """Add ``child_source``'s manifest for ``platform`` to the index at ``target``."""
+    from .registry.store import RegistrySink, RegistrySource
+
+    if target.tag is None or target.digest is not None:
+        raise BadInput(f"{target}: index add needs a tag (not a digest) to add to")
+    tag = new_tag or target.tag
+    tsource = target_source or RegistrySource(client, target)
+    top = tsource.resolve()
+    top_platform = _config_platform(tsource, top) if isinstance(top, Manifest) else None
+
+    # The child: a single manifest, or the platform's entry of an index.
+    p = plan(child_source, platforms=[platform] if platform else None, single=True)
+    child = p.top
+    assert isinstance(child, Manifest)
+    child_platform = _config_platform(child_source, child)
+    if platform and not child_platform.matches(platform):
+        raise BadInput(f"--manifest is {child_platform}, not {platform}")
+
+    edit = add_platform(top, top_platform, child, child_platform, replace=replace)
+
+    # Guard the tag before writing anything.
+    existing = client.head_manifest(target.with_tag(tag))
+    if existing is not None and existing.digest != edit.index.digest and not overwrite:
+        if new_tag:
+            raise TagExists(f"tag {tag} already exists ({existing.digest}); choose another --tag or pass --overwrite")
+        raise TagExists(f"adding {child_platform} changes what {target} points at; pass --tag NEWTAG "
+                        "to leave it untouched, or --overwrite to move it")
+
+    sink = RegistrySink(client, target.with_tag(tag),
+                        mount_from=None if getattr(child_source, "ref", None) is None
+                        or child_source.ref.domain != target.domain else child_source.ref)
+    send_blobs(child_source, sink, [child], workers=workers)
+    if not sink.has_manifest(child.descriptor()):
+        sink.put_manifest(child)
+    sink.put_manifest(edit.index)
+    sink.tag(edit.index, tag)
+
+    # Verify: the tag resolves to the new index; pre-existing children unchanged.
+    after = client.get_manifest(target.with_tag(tag))
+    if after.digest != edit.index.digest:
+        raise ArchportError(f"{target.with_tag(tag)} resolves to {after.digest}, not the new index {edit.index.digest}")
+    assert isinstance(after, Index)
+    present = {str(d.digest) for d in after.manifests}
+    missing = [str(d.digest) for d in edit.kept if str(d.digest) not in present]
+    if missing:
+        raise ArchportError(f"pre-existing children changed: {', '.join(missing)} missing after the edit")
+    if new_tag and new_tag != target.tag:
+        old = client.head_manifest(target)
+        if old is None or old.digest != top.digest:
+            raise ArchportError(f"{target} moved while adding; it was {top.digest}")
+    return AddResult(str(target), tag, str(top.digest), str(edit.index.digest), str(child.digest),
+                     str(child_platform), tuple(str(d.digest) for d in edit.replaced),
+                     tuple(str(d.digest) for d in edit.kept))
