@@ -56,13 +56,19 @@ def run(args, ctx) -> int:
     except BaseException:
         sink.abort()
         raise
-    info = sink.summary() if hasattr(sink, "summary") else {}
+    info = sink.summary()
+    named = {i["name"]: i for i in info["images"]}
+    images = [{**r.to_dict(), **named[name]} for name, r in results]
     if ctx.json:
-        ctx.emit({"out": args.out, **info, "images": [{"name": n, **r.to_dict()} for n, r in results]})
+        ctx.emit({"out": args.out, "sha256": info.get("sha256"), "size": info.get("size"), "images": images})
         return 0
     out = ctx.console
-    for name, r in results:
-        out.print(f"  {name}  {r.digest}  {', '.join(r.platforms) or 'all platforms'}", highlight=False)
+    for i in images:
+        how = {"platform-manifest": " (named by its platform manifest: containerd imports only "
+                                    "indexes whose every platform is in the archive)",
+               "new-index": " (a new index over the platforms included)"}.get(i.get("narrowed") or "", "")
+        out.print(f"  {i['name']}  {i['digest']}  {', '.join(i['platforms']) or 'all platforms'}{how}",
+                  highlight=False)
     size = info.get("size")
     out.print(f"wrote {args.out}" + (f" ({human_size(size)})" if size else "") +
               (f", sha256 {info['sha256']}" if info.get("sha256") else ""), highlight=False)

@@ -14,7 +14,7 @@ from rich.console import Console
 from .. import location
 from ..errors import BadInput
 from ..location import ArchiveLocation, LayoutLocation, RegistryLocation
-from ..reference import Reference
+from ..reference import DEFAULT_DOMAIN, Reference
 from ..store import Sink, Source
 
 
@@ -25,8 +25,8 @@ def _parse_mirrors(items: list[str]) -> dict[str, tuple[str, ...]]:
         if not sep or not registry or not host:
             raise BadInput(f"--mirror {item!r}: expected REGISTRY=HOST, e.g. docker.io=192.168.1.10:6000")
         host = host.removeprefix("https://").removeprefix("http://").rstrip("/")
-        if registry in ("index.docker.io", "registry-1.docker.io"):
-            registry = "docker.io"
+        if registry.count(".") > 1 and registry.endswith("." + DEFAULT_DOMAIN):
+            registry = DEFAULT_DOMAIN  # docker's legacy and API host names of docker.io
         mirrors.setdefault(registry, []).append(host)
     return {k: tuple(v) for k, v in mirrors.items()}
 
@@ -40,8 +40,8 @@ class Context:
     mirrors: dict[str, tuple[str, ...]] = field(default_factory=dict)  # --mirror, parsed
     jobs: int = 4
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
-    console: Console = field(default_factory=lambda: Console(soft_wrap=True))
-    err: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
+    console: Console = field(default_factory=lambda: Console(soft_wrap=True, emoji=False))
+    err: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True, emoji=False))
     _client: Any = None
 
     @classmethod

@@ -1,0 +1,106 @@
+"""``archport doctor``: name the root cause of every failing pod, with the fix."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+
+from rich.markup import escape
+from rich.table import Table
+
+from ..doctor import analyze, collect, crosscheck, text
+from ..errors import BadInput
+from ._doctor_input import add_source_options, connector
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "doctor", help="explain why pods fail on a k3s node (live, over SSH, or from a dump or pasted text)",
+        description="Read pods, events, nodes, crictl, the k3s journal, containerd.log and k3s config; group "
+                    "the failures by root cause and print the fix. Exit 0 healthy, 1 problems found, 2 bad input.",
+    )
+    add_source_options(p)
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--from", dest="from_dump", metavar="DIR|FILE.tar.gz", help="read a dump from archport collect")
+    src.add_argument("--from-text", metavar="FILE",
+                     help="read pasted text ('-' = stdin): kubectl get pods, describe pod, crictl pods, journal")
+    p.add_argument("--platform", metavar="OS/ARCH", help="the node's platform (default: read from the node)")
+    p.add_argument("--no-registry", action="store_true",
+                   help="skip the registry cross-check (which platforms each failing image offers)")
+    p.set_defaults(run=run)
+
+
+def gather(args):
+    if args.from_text:
+        try:
+            data = sys.stdin.read() if args.from_text == "-" else open(args.from_text, encoding="utf-8",
+                                                                        errors="replace").read()
+        except OSError as e:
+            raise BadInput(f"{args.from_text}: {e.strerror}") from None
+        return text.parse(data, source=args.from_text)
+    if args.from_dump:
+        with tempfile.TemporaryDirectory(prefix="archport-dump-") as tmp:
+            return collect.read(args.from_dump, tmp)
+    return collect.live(connector(args), args.root, args.journal_lines)
+
+
+def run(args, ctx) -> int:
+    if args.host and (args.from_dump or args.from_text):
+        raise BadInput("--host reads a live node; it cannot be combined with --from/--from-text")
+    facts = gather(args)
+    report = analyze.analyze(facts, args.platform)
+    if not args.no_registry:
+        images = crosscheck.images_to_check(report)
+        if images:
+            results = crosscheck.lookup_all(images, crosscheck.registry_lookup(ctx.registry()), ctx.jobs * 2)
+            crosscheck.cross_check(report, results)
+    if ctx.json:
+        ctx.emit(report.to_dict())
+    else:
+        render(report, ctx.console)
+    return 0 if report.healthy else 1
+
+
+def render(report, console) -> None:
+    """A summary table, then one block per root cause.  Commands are printed
+    whole (never cropped to the terminal width) so they can be copied."""
+    console.print(f"[bold]{escape(report.source or 'node')}[/] ({report.platform}): {report.pods_failing} of "
+                  f"{report.pods_total} pods failing")
+    if not report.groups:
+        console.print("[green]healthy[/]: no failing pods and no node problems found")
+    colors = {"error": "red", "warning": "yellow", "info": "blue"}
+    if report.groups:
+        table = Table(show_header=True, header_style="bold")
+        table.add_column("#", justify="right")
+        table.add_column("pods", justify="right")
+        table.add_column("root cause", overflow="fold")
+        for i, g in enumerate(report.groups, 1):
+            table.add_row(str(i), str(len(g.pods)) if g.pods else "node",
+                          f"[{colors[g.severity]}]{escape(g.title)}[/]")
+        console.print(table)
+    for i, g in enumerate(report.groups, 1):
+        console.print(f"\n[bold {colors[g.severity]}]{i}. {escape(g.title)}[/]")
+        if g.pods:
+            shown = ", ".join(g.pods[:12]) + (f" … and {len(g.pods) - 12} more" if len(g.pods) > 12 else "")
+            console.print(f"   pods: {escape(shown)}")
+        for e in g.evidence:
+            console.print(f"   [dim]evidence:[/] “{escape(_clip(e))}”")
+        for image, r in g.platforms.items():
+            if "error" in r:
+                console.print(f"   registry: {escape(image)}: {escape(r['error'])}")
+            else:
+                mark = "has" if r["has_node_platform"] else "[red]lacks[/]"
+                console.print(f"   registry: {escape(image)} {mark} {report.platform} "
+                              f"(offers {escape(', '.join(r['platforms']) or 'nothing')})")
+        for f in g.fix:
+            console.print(f"   [bold]fix:[/] {escape(f)}", crop=False, overflow="ignore")
+        for c in g.consequences:
+            console.print(f"   [italic]→ {escape(c)}[/]")
+    for n in report.notes:
+        console.print(f"[blue]note:[/] {escape(n)}")
+    if report.missing:
+        console.print(f"[dim]not available: {escape(', '.join(report.missing))}[/]")
+
+
+def _clip(s: str, n: int = 400) -> str:
+    return s if len(s) <= n else s[: n - 1] + "…"

@@ -1,0 +1,73 @@
+"""``archport smoke IMAGE [--platform P] [--expect REGEX] [--timeout S] [-- ARGS…]``."""
+
+from __future__ import annotations
+
+from .. import platform as platforms
+from ..errors import BadInput
+from ..smoke.containerd import DEFAULT_ADDRESS
+from ..smoke.run import Options, smoke
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "smoke", help="run an image's platform under emulation and report exit code and output",
+        description="Run IMAGE's PLATFORM image once, emulated: containerd + runc with qemu-user in "
+                    "binfmt_misc (registered when run as root), or qemu-ARCH -L over its extracted root "
+                    "filesystem when containerd cannot run. ARGS after -- replace the image's Cmd "
+                    "(like a pod's args:); the Entrypoint stays.",
+    )
+    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("args", nargs="*", metavar="ARGS", help="arguments (after --) replacing the image's Cmd")
+    p.add_argument("--platform", default="linux/riscv64", metavar="OS/ARCH", help="default linux/riscv64")
+    p.add_argument("--expect", metavar="REGEX", help="the output (stdout and stderr) must match this")
+    p.add_argument("--timeout", type=float, default=60, metavar="S",
+                   help="stop the container after S seconds (default 60); with --expect a match before "
+                        "the timeout counts as success, for servers that keep running")
+    p.add_argument("--containerd-address", default=DEFAULT_ADDRESS, metavar="SOCK",
+                   help=f"use this containerd if it answers (default {DEFAULT_ADDRESS}); "
+                        "otherwise a private one is started (root needed)")
+    p.add_argument("--mode", choices=("auto", "containerd", "qemu"), default="auto",
+                   help="force containerd or the qemu -L fallback (default: containerd when possible)")
+    p.set_defaults(run=run)
+
+
+def run(args, ctx) -> int:
+    if args.timeout <= 0:
+        raise BadInput("--timeout must be positive")
+    # main.py may hand over everything after the first ``--`` as
+    # ``passthrough`` (argparse cannot place a '*' positional after options).
+    extra = [*(args.args or []), *(getattr(args, "passthrough", None) or [])]
+    opts = Options(
+        platform=platforms.parse(args.platform),
+        args=tuple(extra) if extra else None,
+        expect=args.expect,
+        timeout=args.timeout,
+        containerd_address=args.containerd_address,
+        mode=args.mode,
+    )
+    source = ctx.open_source(args.image)
+    progress = None if ctx.json else (lambda msg: ctx.err.print(f"[dim]{msg}…[/]", markup=True, highlight=False))
+    result = smoke(source, opts, progress=progress)
+    if ctx.json:
+        ctx.emit(result.to_dict())
+        return 0 if result.ok else 1
+    out = ctx.console
+    where = {"containerd": "containerd + runc + qemu binfmt", "qemu": "qemu -L over the extracted root",
+             "none": "not run"}[result.path]
+    out.print(f"{result.image} ({result.platform}) — {where}", highlight=False)
+    out.print(f"  argv      {' '.join(result.argv)}", highlight=False, markup=False)
+    for note in result.notes:
+        out.print(f"  note      {note}", highlight=False, markup=False)
+    if result.error:
+        out.print(f"  error     {result.error}", highlight=False, markup=False)
+    else:
+        code = "timed out" if result.timed_out else str(result.exit_code)
+        out.print(f"  exit      {code}", highlight=False)
+        for label, text in (("stdout", result.stdout), ("stderr", result.stderr)):
+            for i, line in enumerate(text.rstrip("\n").splitlines()[-40:]):
+                out.print(f"  {label if i == 0 else '':9} {line}", highlight=False, markup=False)
+        if result.expect is not None:
+            out.print(f"  expect    {result.expect!r}: {'matched' if result.matched else 'NOT matched'}",
+                      highlight=False, markup=False)
+    out.print("smoke passed" if result.ok else "smoke FAILED", style="bold green" if result.ok else "bold red")
+    return 0 if result.ok else 1

@@ -1,0 +1,336 @@
+"""OCI image layout directories (image-spec ``image-layout.md``) as source and sink.
+
+A layout is ``oci-layout`` (the version marker), ``index.json`` (the entry
+points, each named by an ``org.opencontainers.image.ref.name`` annotation) and
+``blobs/<alg>/<hex>``, one file per blob, named by its digest.
+
+Reading verifies every byte against the digest that names it.  Writing keeps a
+reader from ever seeing a half-written image: a blob goes to a temporary name
+inside ``blobs/<alg>/`` and is renamed only after its digest and size check
+out (a blob file therefore always holds the bytes its name promises), and
+``index.json`` — the only file that *names* images — is rewritten once, in
+:meth:`LayoutSink.commit`, with ``os.replace``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import threading
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Protocol
+
+from .errors import ArchportError, BadInput, DigestMismatch
+from .location import LayoutLocation
+from .oci import Descriptor, Index, Manifest, parse_manifest
+from .oci import mediatypes as mt
+from .oci.digest import Digest, Verifier
+from .oci.manifest import dump_json
+from .store import BlobOpener
+
+REF_NAME = "org.opencontainers.image.ref.name"
+LAYOUT_FILE = "oci-layout"
+INDEX_FILE = "index.json"
+LAYOUT_VERSION = b'{"imageLayoutVersion":"1.0.0"}'
+CHUNK = 1 << 20
+# Manifests and index.json are read whole; anything bigger is not one.
+MAX_MANIFEST = 8 << 20
+# image-layout.md "ref.name" grammar: components separated by '/', each made
+# of alphanumerics joined by one of -._:@+ (or '--').
+_REF_NAME = re.compile(r"^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$")
+
+
+def blob_path(digest: Digest) -> str:
+    """``blobs/<alg>/<hex>``, relative to the layout root."""
+    return f"blobs/{digest.algorithm}/{digest.hex}"
+
+
+class Files(Protocol):
+    """Read access to the files of a layout, wherever they are (a directory,
+    members of a tar).  Paths are relative, with '/'."""
+
+    where: str
+
+    def size(self, rel: str) -> int | None: ...
+
+    def read(self, rel: str, limit: int) -> bytes: ...
+
+    def chunks(self, rel: str) -> Iterator[bytes]: ...
+
+
+class DirFiles:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.where = str(root)
+
+    def size(self, rel: str) -> int | None:
+        try:
+            return (self.root / rel).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def read(self, rel: str, limit: int) -> bytes:
+        with open(self.root / rel, "rb") as f:
+            if os.fstat(f.fileno()).st_size > limit:
+                raise BadInput(f"{self.where}: {rel} is larger than {limit} bytes")
+            return f.read()
+
+    def chunks(self, rel: str) -> Iterator[bytes]:
+        with open(self.root / rel, "rb") as f:
+            while chunk := f.read(CHUNK):
+                yield chunk
+
+
+def read_index(files: Files) -> dict:
+    if files.size(INDEX_FILE) is None:
+        raise BadInput(f"{files.where}: not an OCI image layout (no {INDEX_FILE})")
+    try:
+        doc = json.loads(files.read(INDEX_FILE, MAX_MANIFEST))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise BadInput(f"{files.where}: {INDEX_FILE} is not valid JSON: {e}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("manifests"), list):
+        raise BadInput(f"{files.where}: {INDEX_FILE} has no 'manifests' list")
+    return doc
+
+
+def select_entry(entries: list[Descriptor], tag: str | None, where: str) -> Descriptor:
+    """The index.json entry a tag names; without a tag, the only entry."""
+    names = sorted({e.annotations[REF_NAME] for e in entries if REF_NAME in e.annotations})
+    listed = ", ".join(names) if names else "none"
+    if tag is None:
+        if len(entries) == 1:
+            return entries[0]
+        if not entries:
+            raise BadInput(f"{where}: the layout holds no image")
+        raise BadInput(f"{where}: the layout holds {len(entries)} images; name one with :TAG (tags: {listed})")
+    for e in entries:
+        if e.annotations.get(REF_NAME) == tag:
+            return e
+    raise BadInput(f"{where}: no image tagged {tag!r} (tags: {listed})")
+
+
+class LayoutReader:
+    """Source logic over any :class:`Files` (shared with ``oci-archive``)."""
+
+    def __init__(self, files: Files, tag: str | None, name: str) -> None:
+        self.files = files
+        self.tag = tag
+        self.name = name
+
+    def entries(self) -> list[Descriptor]:
+        return [Descriptor.from_dict(d) for d in read_index(self.files)["manifests"]]
+
+    def resolve(self) -> Manifest | Index:
+        return self.manifest(select_entry(self.entries(), self.tag, self.name))
+
+    def manifest(self, desc: Descriptor) -> Manifest | Index:
+        rel = blob_path(desc.digest)
+        if self.files.size(rel) is None:
+            raise BadInput(f"{self.name}: manifest {desc.digest} is missing from the layout")
+        raw = self.files.read(rel, MAX_MANIFEST)
+        desc.digest.verify(raw, what=f"manifest in {self.name}")
+        return parse_manifest(raw, desc.media_type, desc.digest)
+
+    @contextmanager
+    def open_blob(self, desc: Descriptor) -> Iterator[Iterator[bytes]]:
+        rel = blob_path(desc.digest)
+        if self.files.size(rel) is None:
+            raise BadInput(f"{self.name}: blob {desc.digest} is missing from the layout")
+        gen = self._verified(rel, desc)
+        try:
+            yield gen
+        finally:
+            gen.close()
+
+    def _verified(self, rel: str, desc: Descriptor) -> Iterator[bytes]:
+        v = Verifier(desc.digest, desc.size, what=f"blob in {self.name}")
+        for chunk in self.files.chunks(rel):
+            v.update(chunk)
+            yield chunk
+        v.check()
+
+
+class LayoutSource(LayoutReader):
+    """``oci:DIR[:TAG]`` read side.  Without a tag the layout must hold exactly
+    one image (its only ``index.json`` entry)."""
+
+    def __init__(self, path: str | os.PathLike, tag: str | None = None) -> None:
+        super().__init__(DirFiles(Path(path)), tag, str(LayoutLocation(str(path), tag)))
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``path`` through a temporary sibling and ``os.replace``."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+class LayoutSink:
+    """``oci:DIR[:TAG]`` write side.
+
+    ``tag(m, name)`` names ``m`` with the sink's own tag when it has one, else
+    with ``name`` (``None``: an entry without a ref name).  :meth:`commit`
+    rewrites ``index.json``: an existing entry with the same ref name is
+    replaced, every other entry is kept verbatim.  Safe to call ``put_blob``
+    from several threads.
+    """
+
+    def __init__(self, path: str | os.PathLike, tag: str | None = None) -> None:
+        if tag is not None and not _REF_NAME.match(tag):
+            raise BadInput(f"invalid tag {tag!r} for an OCI layout")
+        self.root = Path(path)
+        self.fixed_tag = tag
+        self.name = str(LayoutLocation(str(path), tag))
+        self._lock = threading.Lock()
+        self._pending: dict[str, Descriptor] = {}
+        self._temps: set[Path] = set()
+        self._created_root = False
+        self._committed = False
+        if self.root.exists() and not self.root.is_dir():
+            raise BadInput(f"{self.name}: {self.root} exists and is not a directory")
+
+    # -- blobs and manifests --------------------------------------------------
+
+    def _blob_file(self, digest: Digest) -> Path:
+        return self.root / blob_path(digest)
+
+    def has_blob(self, desc: Descriptor) -> bool:
+        try:
+            return self._blob_file(desc.digest).stat().st_size == desc.size
+        except FileNotFoundError:
+            return False
+
+    has_manifest = has_blob
+
+    def _ensure_dirs(self, digest: Digest) -> Path:
+        with self._lock:
+            if not self.root.exists():
+                self._created_root = True
+            d = self.root / "blobs" / digest.algorithm
+            d.mkdir(parents=True, exist_ok=True)
+            return d
+
+    def put_blob(self, desc: Descriptor, opener: BlobOpener) -> str:
+        if self.has_blob(desc):
+            return "exists"
+        d = self._ensure_dirs(desc.digest)
+        tmp = d / f".tmp-{desc.digest.hex}-{uuid.uuid4().hex}"
+        with self._lock:
+            self._temps.add(tmp)
+        try:
+            v = Verifier(desc.digest, desc.size, what=f"blob for {self.name}")
+            with open(tmp, "wb") as f, opener() as chunks:
+                for chunk in chunks:
+                    v.update(chunk)
+                    f.write(chunk)
+                f.flush()
+                os.fsync(f.fileno())
+            v.check()
+            os.replace(tmp, self._blob_file(desc.digest))
+        finally:
+            tmp.unlink(missing_ok=True)
+            with self._lock:
+                self._temps.discard(tmp)
+        return "uploaded"
+
+    def put_manifest(self, m: Manifest | Index) -> None:
+        desc = m.descriptor()
+        if self.has_blob(desc):
+            return
+        if Digest.of(m.raw, m.digest.algorithm) != m.digest:
+            raise DigestMismatch(str(m.digest), str(Digest.of(m.raw, m.digest.algorithm)), "manifest")
+
+        @contextmanager
+        def raw() -> Iterator[Iterator[bytes]]:
+            yield iter((m.raw,))
+
+        self.put_blob(desc, raw)
+
+    # -- naming ---------------------------------------------------------------
+
+    def missing(self, m: Manifest | Index) -> list[Descriptor]:
+        """What ``m`` refers to that is not stored (children of an index, or
+        the config and layers of an image)."""
+        refs = m.manifests if isinstance(m, Index) else m.blobs()
+        return [d for d in refs if not self.has_blob(d)]
+
+    def tag(self, m: Manifest | Index, name: str | None) -> None:
+        if not self.has_manifest(m.descriptor()):
+            raise ArchportError(f"{self.name}: cannot tag {m.digest}: the manifest was not stored")
+        # An image must be complete; an index may list platforms left out.
+        if isinstance(m, Manifest) and (gone := self.missing(m)):
+            raise ArchportError(f"{self.name}: cannot tag {m.digest}: {len(gone)} blob(s) missing, e.g. {gone[0].digest}")
+        ref = self.fixed_tag if self.fixed_tag is not None else name
+        if ref is not None and not _REF_NAME.match(ref):
+            raise BadInput(f"invalid tag {ref!r} for an OCI layout")
+        desc = m.descriptor()
+        if ref is not None:
+            desc = desc.with_annotations({REF_NAME: ref})
+        self.record(desc, ref)
+
+    def current(self, name: str | None) -> Descriptor | None:
+        """The committed ``index.json`` entry the tag names, if any."""
+        ref = self.fixed_tag if self.fixed_tag is not None else name
+        if ref is None or not (self.root / INDEX_FILE).exists():
+            return None
+        for d in read_index(DirFiles(self.root))["manifests"]:
+            if isinstance(d, dict) and (d.get("annotations") or {}).get(REF_NAME) == ref:
+                return Descriptor.from_dict(d)
+        return None
+
+    def record(self, desc: Descriptor, key: str | None) -> None:
+        """Add an ``index.json`` entry, replacing an earlier one with the same
+        ``key`` (``None``: keyed by digest)."""
+        with self._lock:
+            self._pending[key if key is not None else f"@{desc.digest}"] = desc
+
+    def pending(self) -> list[Descriptor]:
+        with self._lock:
+            return list(self._pending.values())
+
+    # -- visibility -----------------------------------------------------------
+
+    def commit(self) -> None:
+        with self._lock:
+            pending = dict(self._pending)
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not (self.root / LAYOUT_FILE).exists():
+            write_atomic(self.root / LAYOUT_FILE, LAYOUT_VERSION)
+        index_file = self.root / INDEX_FILE
+        if index_file.exists():
+            doc = read_index(DirFiles(self.root))
+        else:
+            doc = {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": []}
+        new_refs = {d.annotations.get(REF_NAME) for d in pending.values()} - {None}
+        new_digests = {str(d.digest) for d in pending.values() if REF_NAME not in d.annotations}
+        kept = []
+        for e in doc["manifests"]:
+            if isinstance(e, dict):
+                ref = (e.get("annotations") or {}).get(REF_NAME)
+                if ref in new_refs or (ref is None and e.get("digest") in new_digests):
+                    continue
+            kept.append(e)  # verbatim: unknown fields survive
+        doc["manifests"] = kept + [d.to_dict() for d in pending.values()]
+        write_atomic(index_file, dump_json(doc))
+        self._committed = True
+
+    def abort(self) -> None:
+        with self._lock:
+            temps = list(self._temps)
+            self._pending.clear()
+        for t in temps:
+            t.unlink(missing_ok=True)
+        # A layout we created and never committed leaves nothing behind.
+        if self._created_root and not self._committed:
+            shutil.rmtree(self.root, ignore_errors=True)

@@ -1,0 +1,393 @@
+"""The distribution-API client: manifests, blobs, uploads, tags.
+
+Layers, top to bottom (STYLE.md, after go-containerregistry's transports)::
+
+    Client            what to ask (paths, scopes, mirrors, upload sessions)
+    RegistryAuth      401 → token → retry (httpx.Auth generator)
+    RetryTransport    backoff on 5xx / 429 / connection errors
+    HTTPTransport     TLS with verification, pooled connections
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable, Iterator, TypeVar
+
+import httpx
+
+from ..errors import ArchportError, DigestMismatch, NotFound, RateLimited, RegistryError, TransportError, Unauthorized
+from ..oci import Descriptor, Index, Manifest, mediatypes as mt, parse_manifest
+from ..oci.digest import Digest, Verifier
+from ..reference import Reference, is_loopback_host
+from ..store import BlobOpener
+from .auth import DOMAIN, SCOPE, RegistryAuth, merge_scopes, repository_scope, safe_url
+from .credentials import Credentials
+from .errors import error_from
+from .hosts import HostOptions, api_host, ssl_context
+from .retry import RetryPolicy, RetryTransport, is_certificate_failure, is_tls_failure
+from .upload import Reader
+
+log = logging.getLogger("archport.registry")
+
+CHUNK = 1 << 20                 # streaming unit, both directions
+MANIFEST_LIMIT = 4 << 20        # distribution's default maximum manifest size
+_LINK_NEXT = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?')
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class _Endpoint:
+    host: str                                  # API host[:port]
+    domain: str                                # whose credentials apply
+    params: tuple[tuple[str, str], ...] = ()   # ?ns=<domain> on mirrors
+    mirror: bool = False
+
+
+class _StaleToken(ArchportError):
+    """A streamed body met a 401: its token expired mid-upload."""
+
+
+class Client:
+    """One per run, shared by the copy threads (httpx.Client is thread-safe)."""
+
+    def __init__(self, options: HostOptions = HostOptions(), credentials: Credentials | None = None, *,
+                 retry: RetryPolicy | None = None, transport: httpx.BaseTransport | None = None,
+                 max_connections: int = 8, chunked_threshold: int = 64 << 20, chunk_size: int = 16 << 20,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.options = options
+        self.retry = retry or RetryPolicy()
+        self.chunked_threshold = chunked_threshold
+        self.chunk_size = chunk_size
+        self._sleep = sleep
+        inner = transport or httpx.HTTPTransport(
+            verify=ssl_context(options.ca_file),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections))
+        self.auth = RegistryAuth(credentials, options.allows_plain_http)
+        self._http = httpx.Client(
+            transport=RetryTransport(inner, self.retry, sleep), auth=self.auth,
+            timeout=httpx.Timeout(120.0, connect=15.0), headers={"User-Agent": "archport"},
+            event_hooks={"response": [_log_response]})
+        self._schemes: dict[str, str] = {}
+        self._scheme_lock = threading.Lock()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- plumbing ------------------------------------------------------------
+    def _scheme(self, host: str) -> str:
+        with self._scheme_lock:
+            if host not in self._schemes:
+                if self.options.named_plain(host):
+                    self._schemes[host] = "http"
+                elif not is_loopback_host(host):
+                    self._schemes[host] = "https"
+                else:
+                    self._schemes[host] = self._probe(host)
+            return self._schemes[host]
+
+    def _probe(self, host: str) -> str:
+        """Loopback: HTTPS unless the server answers TLS with plain HTTP."""
+        try:
+            self._http.get(f"https://{host}/v2/", auth=None)
+            return "https"
+        except httpx.TransportError as e:
+            if is_certificate_failure(e) or not is_tls_failure(e):
+                raise _transport_error("GET", f"https://{host}/v2/", e) from e
+            first = e
+        try:
+            self._http.get(f"http://{host}/v2/", auth=None)
+        except httpx.TransportError:
+            raise _transport_error("GET", f"https://{host}/v2/", first) from first
+        log.debug("%s speaks plain HTTP (loopback)", host)
+        return "http"
+
+    def _send(self, method: str, ep: _Endpoint, target: str | httpx.URL, *, scope: tuple[str, ...],
+              headers: dict[str, str] | None = None, content=None, params=None,
+              stream: bool = False, follow: bool = False) -> httpx.Response:
+        url = target if isinstance(target, httpx.URL) else httpx.URL(f"{self._scheme(ep.host)}://{ep.host}{target}")
+        if ep.params or params:
+            url = url.copy_merge_params([*ep.params, *(params or ())])
+        request = self._http.build_request(method, url, headers=headers, content=content,
+                                           extensions={SCOPE: scope, DOMAIN: ep.domain})
+        try:
+            return self._http.send(request, stream=stream, follow_redirects=follow)
+        except httpx.TransportError as e:
+            raise _transport_error(method, url, e) from e
+
+    def _endpoints(self, ref: Reference, use_mirrors: bool) -> list[_Endpoint]:
+        eps = []
+        if use_mirrors:
+            eps = [_Endpoint(m, m, (("ns", ref.domain),), True) for m in self.options.mirrors_for(ref.domain)]
+        return [*eps, _Endpoint(api_host(ref.domain), ref.domain)]
+
+    def _first(self, ref: Reference, use_mirrors: bool, fn: Callable[[_Endpoint], _T]) -> _T:
+        """Try mirrors in order, then upstream (containerd's hosts.toml order)."""
+        *mirrors, upstream = self._endpoints(ref, use_mirrors)
+        for ep in mirrors:
+            try:
+                return fn(ep)
+            except ArchportError as e:
+                log.debug("mirror %s failed for %s (%s); trying the next", ep.host, ref, type(e).__name__)
+        return fn(upstream)
+
+    # -- manifests -----------------------------------------------------------
+    def _fetch_manifest(self, ep: _Endpoint, ref: Reference) -> Manifest | Index:
+        r = self._send("GET", ep, f"/v2/{ref.path}/manifests/{ref.identifier}", scope=_pull(ref),
+                       headers={"Accept": mt.ACCEPT}, stream=True, follow=True)
+        try:
+            if r.status_code != 200:
+                raise error_from(r, f"manifest {ref.identifier}")
+            raw = bytearray()
+            for chunk in r.iter_bytes(CHUNK):
+                raw += chunk
+                if len(raw) > MANIFEST_LIMIT:
+                    raise RegistryError(r.status_code, (), safe_url(r.request.url), f"manifest larger than {MANIFEST_LIMIT} bytes")
+        except httpx.TransportError as e:
+            raise _transport_error("GET", r.request.url, e) from e
+        finally:
+            r.close()
+        digest = None
+        if ref.digest:
+            digest = Digest.parse(ref.digest)
+            digest.verify(bytes(raw), "manifest")
+        return parse_manifest(bytes(raw), r.headers.get("content-type"), digest)
+
+    def get_manifest(self, ref: Reference) -> Manifest | Index:
+        return self._first(ref, True, lambda ep: self._fetch_manifest(ep, ref))
+
+    def head_manifest(self, ref: Reference, *, use_mirrors: bool = True) -> Descriptor | None:
+        """None on 404.  A sink passes ``use_mirrors=False``: a mirror having
+        an image says nothing about the registry we push to."""
+        def head(ep: _Endpoint) -> Descriptor:
+            r = self._send("HEAD", ep, f"/v2/{ref.path}/manifests/{ref.identifier}", scope=_pull(ref),
+                           headers={"Accept": mt.ACCEPT}, follow=True)
+            if r.status_code != 200:
+                raise error_from(r, f"manifest {ref.identifier}")
+            ctype = r.headers.get("content-type", "").split(";")[0].strip()
+            dgst, size = r.headers.get("docker-content-digest"), r.headers.get("content-length")
+            if not dgst or ctype not in mt.MANIFESTS or not (size or "").isdigit():
+                return self._fetch_manifest(ep, ref).descriptor()   # HEAD said too little
+            d = Digest.parse(dgst)
+            if ref.digest and str(d) != ref.digest:
+                raise DigestMismatch(ref.digest, str(d), "manifest")
+            return Descriptor(ctype, d, int(size))
+        try:
+            return self._first(ref, use_mirrors, head)
+        except NotFound:
+            return None
+
+    def put_manifest(self, ref: Reference, m: Manifest | Index) -> None:
+        """PUT ``m.raw`` verbatim (never re-serialized: the digest is over these bytes)."""
+        if ref.digest and ref.digest != str(m.digest):
+            raise DigestMismatch(ref.digest, str(m.digest), "manifest")
+        ep = self._endpoints(ref, False)[0]
+        r = self._send("PUT", ep, f"/v2/{ref.path}/manifests/{ref.identifier}", scope=_push(ref),
+                       headers={"Content-Type": m.media_type}, content=m.raw)
+        if r.status_code not in (200, 201, 202):
+            raise error_from(r, f"putting manifest {ref.identifier}")
+        got = r.headers.get("docker-content-digest")
+        if got and got.split(":")[0] == m.digest.algorithm and got != str(m.digest):
+            raise DigestMismatch(str(m.digest), got, "manifest")
+
+    # -- blobs ---------------------------------------------------------------
+    def _head_blob(self, ep: _Endpoint, ref: Reference, desc: Descriptor, scope: tuple[str, ...]) -> bool:
+        r = self._send("HEAD", ep, f"/v2/{ref.path}/blobs/{desc.digest}", scope=scope, follow=True)
+        if r.status_code == 200:
+            return True
+        if r.status_code == 404:
+            return False
+        raise error_from(r, f"blob {desc.digest}")
+
+    def has_blob(self, ref: Reference, desc: Descriptor, *, use_mirrors: bool = False) -> bool:
+        """Upstream only by default: this is the push side's existence check."""
+        def check(ep: _Endpoint) -> bool:
+            if not self._head_blob(ep, ref, desc, _pull(ref)):
+                raise NotFound(404, ("BLOB_UNKNOWN",), ep.host)
+            return True
+        try:
+            return self._first(ref, use_mirrors, check)
+        except NotFound:
+            return False
+
+    @contextmanager
+    def open_blob(self, ref: Reference, desc: Descriptor, *, use_mirrors: bool = True) -> Iterator[Iterator[bytes]]:
+        """Stream a blob in 1 MiB chunks; DigestMismatch when the stream ends wrong."""
+        def start(ep: _Endpoint) -> httpx.Response:
+            r = self._send("GET", ep, f"/v2/{ref.path}/blobs/{desc.digest}", scope=_pull(ref),
+                           headers={"Accept-Encoding": "identity"}, stream=True, follow=True)
+            if r.status_code != 200:
+                raise error_from(r, f"blob {desc.digest}")
+            return r
+        response = self._first(ref, use_mirrors, start)
+        try:
+            yield _verified(response, desc)
+        finally:
+            response.close()
+
+    def upload_blob(self, ref: Reference, desc: Descriptor, opener: BlobOpener, mount_from: Reference | None = None,
+                    *, chunked_threshold: int | None = None, chunk_size: int | None = None) -> str:
+        """``"exists"`` | ``"mounted"`` | ``"uploaded"``; see the package docstring for the anatomy."""
+        threshold = self.chunked_threshold if chunked_threshold is None else chunked_threshold
+        size = chunk_size or self.chunk_size
+        ep = self._endpoints(ref, False)[0]
+        mount = mount_from if (mount_from is not None and mount_from.domain == ref.domain
+                               and mount_from.path != ref.path) else None
+        scope = merge_scopes(_push(ref), _pull(mount) if mount else ())
+        if self._head_blob(ep, ref, desc, scope):
+            return "exists"
+        failures = 0
+        while True:
+            try:
+                location = None
+                if mount is not None:
+                    r = self._send("POST", ep, f"/v2/{ref.path}/blobs/uploads/", scope=scope,
+                                   params=[("mount", str(desc.digest)), ("from", mount.path)])
+                    if r.status_code == 201:
+                        return "mounted"
+                    location = self._location(r, "starting a blob upload")
+                if location is None:
+                    r = self._send("POST", ep, f"/v2/{ref.path}/blobs/uploads/", scope=scope)
+                    location = self._location(r, "starting a blob upload")
+                if desc.size < threshold:
+                    self._put_whole(ep, location, desc, opener, scope)
+                else:
+                    self._put_chunked(ep, location, desc, opener, scope, size)
+                return "uploaded"
+            except (TransportError, RegistryError, _StaleToken) as e:
+                failures += 1
+                retryable = isinstance(e, (TransportError, _StaleToken)) or e.temporary or \
+                    bool({"BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID"} & set(e.codes)) or e.status == 416
+                if not retryable or failures >= self.retry.attempts:
+                    if isinstance(e, _StaleToken):
+                        raise Unauthorized(401, (), safe_url(ref.repository), "token refused during upload") from None
+                    raise
+                delay = e.retry_after if isinstance(e, RateLimited) and e.retry_after else self.retry.backoff(failures)
+                log.debug("upload of %s to %s failed (%s); checking, then a new session in %.2fs",
+                          desc.digest, ref.repository, type(e).__name__, delay)
+                self._sleep(delay)
+                try:
+                    if self._head_blob(ep, ref, desc, scope):
+                        return "uploaded"
+                except (TransportError, RegistryError):
+                    pass
+
+    def _location(self, r: httpx.Response, what: str) -> httpx.URL:
+        if r.status_code != 202 or "location" not in r.headers:
+            raise error_from(r, what)
+        return r.request.url.join(r.headers["location"])
+
+    def _stream_send(self, method: str, ep: _Endpoint, url: httpx.URL, scope: tuple[str, ...],
+                     headers: dict[str, str], content) -> httpx.Response:
+        r = self._send(method, ep, url, scope=scope, headers=headers, content=content)
+        if r.status_code == 401:
+            r.close()
+            raise _StaleToken("401 on a streamed upload")
+        return r
+
+    def _put_whole(self, ep: _Endpoint, location: httpx.URL, desc: Descriptor, opener: BlobOpener,
+                   scope: tuple[str, ...]) -> None:
+        """POST then one streamed PUT with Content-Length (spec: "monolithic upload")."""
+        url = location.copy_merge_params({"digest": str(desc.digest)})
+        with opener() as chunks:
+            body = Reader(chunks, desc).all()
+            r = self._stream_send("PUT", ep, url, scope, {"Content-Type": "application/octet-stream",
+                                                           "Content-Length": str(desc.size)}, body)
+        if r.status_code != 201:
+            raise _upload_error(r, desc)
+
+    def _put_chunked(self, ep: _Endpoint, location: httpx.URL, desc: Descriptor, opener: BlobOpener,
+                     scope: tuple[str, ...], chunk_size: int) -> None:
+        """PATCH chunk after chunk (Content-Range), then PUT ?digest= to close."""
+        url, offset = location, 0
+        with opener() as chunks:
+            reader = Reader(chunks, desc)
+            while offset < desc.size:
+                n = min(chunk_size, desc.size - offset)
+                r = self._stream_send("PATCH", ep, url, scope, {
+                    "Content-Type": "application/octet-stream", "Content-Length": str(n),
+                    "Content-Range": f"{offset}-{offset + n - 1}"}, reader.take(n))
+                url = self._location(r, f"uploading blob {desc.digest}")
+                offset += n
+            reader.finish()
+        r = self._send("PUT", ep, url.copy_merge_params({"digest": str(desc.digest)}), scope=scope, content=b"")
+        if r.status_code != 201:
+            raise _upload_error(r, desc)
+
+    # -- tags ----------------------------------------------------------------
+    def list_tags(self, ref: Reference, *, page_size: int | None = None) -> list[str]:
+        """All tags, following ``Link: <…>; rel="next"`` pages."""
+        def listing(ep: _Endpoint) -> list[str]:
+            tags: list[str] = []
+            target: str | httpx.URL = f"/v2/{ref.path}/tags/list"
+            params = [("n", str(page_size))] if page_size else None
+            seen = set()
+            while True:
+                r = self._send("GET", ep, target, scope=_pull(ref), params=params, follow=True)
+                if r.status_code != 200:
+                    raise error_from(r, "listing tags")
+                try:
+                    doc = r.json()
+                except ValueError:
+                    raise RegistryError(200, (), safe_url(r.request.url), "tag list is not JSON") from None
+                tags += [t for t in (doc.get("tags") or []) if isinstance(t, str)]
+                m = _LINK_NEXT.search(r.headers.get("link", ""))
+                if not m:
+                    return tags
+                target = r.request.url.join(m.group(1))
+                if str(target) in seen:
+                    return tags
+                seen.add(str(target))
+                params = None
+        return self._first(ref, True, listing)
+
+
+def _pull(ref: Reference) -> tuple[str, ...]:
+    return (repository_scope(ref.path, "pull"),)
+
+
+def _push(ref: Reference) -> tuple[str, ...]:
+    return (repository_scope(ref.path, "pull,push"),)
+
+
+def _verified(response: httpx.Response, desc: Descriptor) -> Iterator[bytes]:
+    v = Verifier(desc.digest, desc.size)
+    try:
+        for chunk in response.iter_bytes(CHUNK):
+            v.update(chunk)
+            if v.count > desc.size:
+                raise DigestMismatch(str(desc.digest), f"more than {desc.size} bytes", "blob")
+            yield chunk
+    except httpx.TransportError as e:
+        raise _transport_error("GET", response.request.url, e) from e
+    v.check()
+
+
+def _upload_error(r: httpx.Response, desc: Descriptor) -> ArchportError:
+    err = error_from(r, f"uploading blob {desc.digest}")
+    if "DIGEST_INVALID" in err.codes or "SIZE_INVALID" in err.codes:
+        return DigestMismatch(str(desc.digest), "something else (the registry rejected the bytes)", "blob")
+    return err
+
+
+def _transport_error(method: str, url: httpx.URL | str, e: httpx.TransportError) -> TransportError:
+    where = safe_url(url)
+    if is_certificate_failure(e):
+        return TransportError(f"{method} {where}: TLS certificate not trusted (pass the CA with --ca-file)")
+    reason = str(e) or type(e).__name__
+    return TransportError(f"{method} {where}: {reason}")
+
+
+def _log_response(response: httpx.Response) -> None:
+    # Method, URL without userinfo or query, status.  Never headers or bodies.
+    log.debug("%s %s -> %d", response.request.method, safe_url(response.request.url), response.status_code)

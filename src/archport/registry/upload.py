@@ -1,0 +1,63 @@
+"""Streaming helpers for blob uploads: count, verify and cut a byte stream.
+
+Memory stays bounded by one chunk of the source (about 1 MiB) whatever the
+blob size: bodies are generators that pull from the source as httpx writes.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..errors import DigestMismatch
+from ..oci import Descriptor
+from ..oci.digest import Verifier
+
+
+class Reader:
+    """Pulls from a chunk iterator, hashing as it goes; :meth:`take` yields
+    exactly ``n`` bytes (for one PATCH), :meth:`finish` checks digest and size."""
+
+    def __init__(self, chunks: Iterator[bytes], desc: Descriptor) -> None:
+        self._chunks = iter(chunks)
+        self._desc = desc
+        self._verifier = Verifier(desc.digest, desc.size)
+        self._pending = b""
+
+    def _next(self) -> bytes | None:
+        for chunk in self._chunks:
+            if chunk:
+                self._verifier.update(chunk)
+                if self._verifier.count > self._desc.size:
+                    raise DigestMismatch(str(self._desc.digest), f"more than {self._desc.size} bytes", "blob")
+                return bytes(chunk)
+        return None
+
+    def take(self, n: int) -> Iterator[bytes]:
+        left = n
+        while left > 0:
+            if not self._pending:
+                nxt = self._next()
+                if nxt is None:
+                    raise DigestMismatch(str(self._desc.digest), f"{self._verifier.count} bytes instead of {self._desc.size}", "blob")
+                self._pending = nxt
+            piece, self._pending = self._pending[:left], self._pending[left:]
+            left -= len(piece)
+            yield piece
+
+    def all(self) -> Iterator[bytes]:
+        """The whole blob, verified before its last piece leaves: on a
+        mismatch the request is aborted short of its Content-Length, so the
+        registry never receives a complete wrong blob."""
+        held = None
+        for piece in self.take(self._desc.size):
+            if held is not None:
+                yield held
+            held = piece
+        self.finish()
+        if held is not None:
+            yield held
+
+    def finish(self) -> None:
+        if self._pending or self._next() is not None:
+            raise DigestMismatch(str(self._desc.digest), f"more than {self._desc.size} bytes", "blob")
+        self._verifier.check()
