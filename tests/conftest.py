@@ -1,3 +1,8 @@
-"""Fixtures from tests/support, registered for the whole suite."""
+"""Fixtures from tests/support, registered for the whole suite (one session
+registry, one session containerd, one Go build cache)."""
 
-from tests.support.registry import docker_config, registry_plain, registry_tls, registry_token, test_pki  # noqa: F401
+pytest_plugins = [
+    "tests.support.registry",
+    "tests.support.containerd",
+    "tests.support.gobuild",
+]

@@ -70,7 +70,7 @@ def inspect(source, wanted, jobs: int = 4, files: bool = False) -> dict:
 
 
 def _files(source, m: Manifest) -> list[dict]:
-    from ..check.binaries import list_binaries  # issue 3: ELF + Go build info per binary
+    from ..check.binaries import list_binaries
     return list_binaries(source, m)
 
 

@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from .. import location
 from ..errors import BadInput
@@ -66,7 +67,7 @@ class Context:
         if self.json:
             self.emit({"error": message, "exitCode": code})
         else:
-            self.err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+            self.err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
 
     @property
     def interactive(self) -> bool:

@@ -16,7 +16,7 @@ from .context import Context
 # Command modules, in the order `archport --help` lists them.
 COMMANDS = [
     "inspect", "copy", "airgap", "index", "check", "smoke",
-    "doctor", "collect",
+    "doctor", "collect", "catalog",
 ]
 
 
@@ -80,9 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything after the first "--" goes to the container (smoke's ARGS);
+    # argparse would otherwise try to place it among the positionals.
+    passthrough = None
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, passthrough = argv[:cut], argv[cut + 1:]
     try:
         args = parser.parse_args(argv)
+        args.passthrough = passthrough
     except SystemExit as e:  # argparse prints its own one-line usage error
         return 2 if e.code not in (0, None) else 0
     if not getattr(args, "run", None):

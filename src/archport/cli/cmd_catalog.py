@@ -1,0 +1,130 @@
+"""``archport catalog list|show|release``: print what archport knows, with sources."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from ..catalog import load
+from ..errors import BadInput
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "catalog", help="show what archport knows about k3s releases and their system images",
+        description="Print the catalog: k3s releases and their image lists, and per component how it is built "
+                    "upstream, its image contract, other sources of missing platforms, k3s knobs and fixups. "
+                    "Every fact is printed with its source; unverified facts are marked.",
+    )
+    actions = p.add_subparsers(dest="catalog_action", metavar="ACTION")
+    actions.add_parser("list", parents=[sub.common], help="list known releases and components")
+    show = actions.add_parser("show", parents=[sub.common], help="everything known about one component")
+    show.add_argument("component", metavar="COMPONENT|IMAGE")
+    rel = actions.add_parser("release", parents=[sub.common], help="the images of one k3s release")
+    rel.add_argument("version", metavar="VERSION")
+    p.set_defaults(run=run)
+
+
+def run(args, ctx) -> int:
+    catalog = load()
+    action = getattr(args, "catalog_action", None)
+    if action == "list":
+        return _list(catalog, ctx)
+    if action == "show":
+        return _show(catalog.component(args.component), catalog, ctx)
+    if action == "release":
+        return _release(catalog.release(args.version), catalog, ctx)
+    raise BadInput("archport catalog: name an action: list, show COMPONENT or release VERSION")
+
+
+def _mark(source) -> str:
+    return source.url if source.verified else f"{source.url} (unverified)"
+
+
+def _list(catalog, ctx) -> int:
+    if ctx.json:
+        ctx.emit({
+            "releases": [{"version": r.version, "images": list(r.images), "verified": r.source.verified}
+                         for r in catalog.releases],
+            "components": [{"name": c.name, "kind": c.kind, "images": [i.repository for i in c.images]}
+                           for c in catalog.components],
+            "fixups": [f.id for f in catalog.fixups],
+        })
+        return 0
+    t = Table(title="k3s releases")
+    for col in ("release", "kubernetes", "images", "list"):
+        t.add_column(col)
+    for r in catalog.releases:
+        t.add_row(r.version, r.kubernetes, str(len(r.images)), "verified" if r.source.verified else "inferred")
+    ctx.console.print(t)
+    t = Table(title="components")
+    for col in ("name", "kind", "images", "description"):
+        t.add_column(col)
+    for c in catalog.components:
+        t.add_row(c.name, c.kind, ", ".join(i.repository for i in c.images), c.description)
+    ctx.console.print(t)
+    ctx.console.print("fixups: " + ", ".join(f.id for f in catalog.fixups), highlight=False)
+    return 0
+
+
+def _release(release, catalog, ctx) -> int:
+    rows = []
+    for image in release.images:
+        comp = catalog.component(image)
+        rows.append({"image": image, "reference": release.references()[release.images.index(image)],
+                     "component": comp.name, "kind": comp.kind})
+    if ctx.json:
+        ctx.emit(release.to_dict() | {"resolved": rows})
+        return 0
+    t = Table(title=f"k3s {release.version} (Kubernetes {release.kubernetes})")
+    for col in ("image", "component", "kind"):
+        t.add_column(col)
+    for row in rows:
+        t.add_row(row["reference"], row["component"], row["kind"])
+    ctx.console.print(t)
+    ctx.console.print(f"source: {_mark(release.source)}", highlight=False)
+    if release.source.note:
+        ctx.console.print(f"note: {release.source.note}", highlight=False)
+    return 0
+
+
+def _show(comp, catalog, ctx) -> int:
+    fixups = [f for f in catalog.fixups if comp.name in f.components]
+    if ctx.json:
+        ctx.emit(comp.to_dict() | {"fixups": [f.to_dict() for f in fixups]})
+        return 0
+    out = ctx.console
+    out.print(f"[bold]{comp.name}[/] ({comp.kind}): {comp.description}", highlight=False)
+    sections = [
+        ("images", comp.images, lambda i: f"{i.repository}" + (f" (mirrors {i.upstream})"
+                                                               if i.upstream != i.repository else "")),
+        ("go build", comp.go, lambda g: f"[{g.versions}] {g.module} {g.package} cgo={int(g.cgo)} "
+                                       f"ldflags={' '.join(g.ldflags)} "
+                                       + " ".join(f"-X {k}={v}" for k, v in g.x)
+                                       + (" (vendored)" if g.vendored else "")),
+        ("c build", comp.c, lambda c: f"[{c.versions}] {c.repository} {' '.join(c.files)} {' '.join(c.cflags)}"),
+        ("debian", comp.deb, lambda d: f"[{d.versions}] {d.package} ({d.suite}) {d.binary} "
+                                       f"arches: {' '.join(d.architectures)}"),
+        ("distro-based", comp.distro, lambda d: f"[{d.versions}] base {d.base}: {d.reason} Transplant needs: "
+                                                + "; ".join(d.transplant_needs)),
+        ("contract", comp.contracts, lambda c: f"[{c.versions}] binary {c.binary} entrypoint={_list_or_unset(c.entrypoint)} "
+                                               f"cmd={_list_or_unset(c.cmd)} user={c.user or 'root'} "
+                                               f"base={c.base} platforms: {' '.join(c.upstream_platforms) or '?'}"),
+        ("release assets", comp.releases, lambda r: f"[{r.versions}] {r.url} + {r.checksum_url} "
+                                                    f"arches: {' '.join(r.architectures)}"),
+        ("other sources", comp.alternatives, lambda a: f"[{a.versions}] {a.image}:{a.tag} has "
+                                                       f"{' '.join(a.platforms)}. {a.contract_note}"),
+        ("k3s knobs", comp.knobs, lambda k: f"{k.kind} {k.name}: {k.detail}"),
+        ("fixups", fixups, lambda f: f"{f.id}: {f.module} {f.bad} -> {f.good or '(procedure)'}: {f.symptom}"),
+    ]
+    for title, items, fmt in sections:
+        if not items:
+            continue
+        out.print(f"\n[bold]{title}[/]", highlight=False)
+        for item in items:
+            out.print(f"  {fmt(item)}", highlight=False, markup=False)
+            out.print(f"    source: {_mark(item.source)}", highlight=False, markup=False)
+    return 0
+
+
+def _list_or_unset(value) -> str:
+    return "unset" if value is None else "[" + ", ".join(value) + "]"

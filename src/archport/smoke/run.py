@@ -1,0 +1,274 @@
+"""``smoke``: run one platform of an image under emulation, report what happened.
+
+    select the platform's manifest ─► spool its blobs to a temporary OCI layout
+    ─► extract the root filesystem (safely) and resolve argv[0]: a missing
+       executable or an ELF of another machine fails here, without running
+       (the host might run an amd64 binary natively and "pass")
+    ─► binfmt: qemu registered with F, registering it when allowed
+    ─► containerd (the one at ``address`` if it answers, else a private one)
+       ``ctr images import`` + ``ctr run --rm``  — or, when containerd cannot
+       run at all, ``qemu-<arch> -L ROOTFS`` over the extracted root.
+
+The process is what the kubelet would start for a container with only
+``args`` set: Entrypoint + (ARGS, or the image's Cmd when none are given).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .. import emulation
+from ..errors import ArchportError, BadInput
+from ..oci import Index, Manifest, mediatypes as mt
+from ..oci.config import ImageConfig, parse_config
+from ..platform import Platform, RISCV64
+from ..store import Source
+from . import rootfs
+from .containerd import DEFAULT_ADDRESS, ContainerdError, Endpoint, Private
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+SMOKE_NAMESPACE = "archport-smoke"  # never the kubelet's k8s.io on a shared containerd
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    platform: Platform = RISCV64
+    args: tuple[str, ...] | None = None   # None: the image's Cmd
+    expect: str | None = None             # regex over stdout+stderr
+    timeout: float = 60
+    containerd_address: str = DEFAULT_ADDRESS
+    mode: str = "auto"                    # auto | containerd | qemu
+    register_binfmt: bool = True
+    tmp_parent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SmokeResult:
+    image: str
+    platform: str
+    path: str                     # "containerd", "qemu" or "none" (not run)
+    argv: tuple[str, ...]
+    exit_code: int | None
+    stdout: str = ""
+    stderr: str = ""
+    timed_out: bool = False
+    expect: str | None = None
+    matched: bool | None = None
+    error: str = ""               # why it failed before or instead of running
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        if self.error:
+            return False
+        if self.timed_out:  # a server that printed what we wanted, then kept running
+            return bool(self.matched)
+        return self.exit_code == 0 and self.matched is not False
+
+    def to_dict(self) -> dict:
+        return {"image": self.image, "platform": self.platform, "path": self.path, "argv": list(self.argv),
+                "ok": self.ok, "exitCode": self.exit_code, "timedOut": self.timed_out,
+                "expect": self.expect, "matched": self.matched, "error": self.error,
+                "stdout": self.stdout, "stderr": self.stderr, "notes": list(self.notes)}
+
+
+def select(source: Source, platform: Platform) -> tuple[Manifest, ImageConfig]:
+    top = source.resolve()
+    if isinstance(top, Index):
+        desc = top.find(platform)
+        if desc is None:
+            offered = ", ".join(map(str, top.platforms())) or "no platforms"
+            raise ArchportError(f"{source.name} has no {platform} image; it offers {offered}")
+        m = source.manifest(desc)
+        if not isinstance(m, Manifest):
+            raise ArchportError(f"{source.name}: the {platform} entry is itself an index")
+    else:
+        m = top
+    with source.open_blob(m.config) as chunks:
+        config = parse_config(b"".join(chunks))
+    if not config.platform.matches(platform):
+        raise ArchportError(f"{source.name} is a {config.platform} image, not {platform}")
+    return m, config
+
+
+def process_argv(config: ImageConfig, args: tuple[str, ...] | None) -> tuple[str, ...]:
+    """Entrypoint + (args or Cmd): what the kubelet execs for ``args:`` only."""
+    argv = tuple(config.entrypoint or ()) + (tuple(args) if args is not None else tuple(config.cmd or ()))
+    if not argv:
+        raise BadInput("the image has neither Entrypoint nor Cmd: pass the command after --")
+    return argv
+
+
+def spool(source: Source, m: Manifest, name: str, layout: Path) -> list[Path]:
+    """Write a one-image OCI layout (digest-verified blobs); return layer paths."""
+    blobs = layout / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+    paths = []
+    for desc in m.blobs():
+        dst = blobs / desc.digest.hex
+        if not dst.exists():
+            with source.open_blob(desc) as chunks, open(dst, "wb") as f:
+                for c in chunks:
+                    f.write(c)
+        if desc is not m.config:
+            paths.append(dst)
+    (blobs / m.digest.hex).write_bytes(m.raw)
+    (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    # containerd names an imported image after io.containerd.image.name
+    # verbatim (its archive importer), so give it the exact name we run.
+    entry = {"mediaType": m.media_type, "digest": str(m.digest), "size": len(m.raw),
+             "annotations": {"io.containerd.image.name": name, "org.opencontainers.image.ref.name": "latest"}}
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "mediaType": mt.OCI_INDEX,
+                                                   "manifests": [entry]}))
+    return paths
+
+
+def _tar(layout: Path, out: Path) -> None:
+    with tarfile.open(out, "w") as tar:
+        for p in sorted(layout.rglob("*")):
+            tar.add(p, arcname=str(p.relative_to(layout)), recursive=False)
+
+
+def _match(expect: str | None, text: str) -> bool | None:
+    if expect is None:
+        return None
+    return re.search(expect, text, re.MULTILINE) is not None
+
+
+def compile_expect(expect: str | None) -> None:
+    if expect is not None:
+        try:
+            re.compile(expect)
+        except re.error as e:
+            raise BadInput(f"--expect {expect!r}: not a regular expression: {e}") from None
+
+
+def run_in_containerd(ep: Endpoint, archive: Path, name: str, opts: Options, argv: tuple[str, ...],
+                      namespace: str) -> tuple[int | None, str, str, bool]:
+    plat = str(opts.platform)
+    ep.ctr("images", "import", "--platform", plat, str(archive), namespace=namespace, timeout=300)
+    cid = "archport-smoke-" + uuid.uuid4().hex[:10]
+    cmd = ["ctr", "--address", ep.address, "--namespace", namespace, "run", "--rm", "--platform", plat,
+           name, cid, *argv]
+    try:
+        cp = subprocess.run(cmd, capture_output=True, timeout=opts.timeout, stdin=subprocess.DEVNULL,
+                            env=ep._env(namespace))
+        return cp.returncode, cp.stdout.decode(errors="replace"), cp.stderr.decode(errors="replace"), False
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode(errors="replace")
+        err = (e.stderr or b"").decode(errors="replace")
+        ep.ctr("tasks", "kill", "-s", "SIGKILL", cid, namespace=namespace, check=False, timeout=30)
+        ep.ctr("tasks", "delete", "-f", cid, namespace=namespace, check=False, timeout=30)
+        ep.ctr("containers", "delete", cid, namespace=namespace, check=False, timeout=30)
+        return None, out, err, True
+    finally:
+        ep.ctr("images", "rm", "--sync", name, namespace=namespace, check=False, timeout=60)
+
+
+def run_in_qemu(qemu: str, root: Path, target: str, argv: tuple[str, ...], config: ImageConfig,
+                timeout: float) -> tuple[int | None, str, str, bool]:
+    env = {}
+    for e in config.env or (f"PATH={DEFAULT_PATH}",):
+        k, _, v = e.partition("=")
+        env[k] = v
+    workdir = root / (config.working_dir or "/").lstrip("/")
+    cmd = [qemu, "-L", str(root), "-0", argv[0], str(root / target.lstrip("/")), *argv[1:]]
+    try:
+        cp = subprocess.run(cmd, capture_output=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL,
+                            cwd=workdir if workdir.is_dir() else root)
+        return cp.returncode, cp.stdout.decode(errors="replace"), cp.stderr.decode(errors="replace"), False
+    except subprocess.TimeoutExpired as e:
+        return None, (e.stdout or b"").decode(errors="replace"), (e.stderr or b"").decode(errors="replace"), True
+
+
+def smoke(source: Source, opts: Options, *, progress: Callable[[str], None] | None = None) -> SmokeResult:
+    """Run ``source``'s ``opts.platform`` image once; never raises for what
+    the image does (that is the result), only for what stops us from trying."""
+    say = progress or (lambda _msg: None)
+    compile_expect(opts.expect)
+    if opts.mode not in ("auto", "containerd", "qemu"):
+        raise BadInput(f"unknown smoke mode {opts.mode!r}")
+    m, config = select(source, opts.platform)
+    argv = process_argv(config, opts.args)
+    notes: list[str] = []
+
+    def result(path: str, code=None, out="", err="", timed_out=False, error="") -> SmokeResult:
+        return SmokeResult(source.name, str(opts.platform), path, argv, code, out, err, timed_out, opts.expect,
+                           None if error else _match(opts.expect, out + err), error, tuple(notes))
+
+    tmp = Path(tempfile.mkdtemp(prefix="archport-smoke-", dir=opts.tmp_parent))
+    private: Private | None = None
+    try:
+        name = f"archport.local/smoke/{m.digest.hex[:16]}:latest"
+        say("reading the image")
+        layers = spool(source, m, name, tmp / "layout")
+        root = tmp / "rootfs"
+        notes += rootfs.extract(layers, root)
+        target = rootfs.find_exec(root, argv[0], config.path or DEFAULT_PATH, config.working_dir)
+        if target.path is None:
+            return result("none", error=f'exec: "{argv[0]}": executable file not found in $PATH'
+                          if "/" not in argv[0] else f'exec: "{argv[0]}": stat {argv[0]}: no such file or directory')
+        if target.machine not in ("", "script", opts.platform.architecture):
+            return result("none", error=f"exec format error: {target.path} is an ELF for {target.machine}, "
+                                        f"not {opts.platform.architecture} (a {opts.platform} node cannot run it)")
+
+        st = emulation.status(opts.platform)
+        if not st.ready and st.can_fix and opts.register_binfmt:
+            say(f"registering qemu for {opts.platform.architecture} in binfmt_misc")
+            try:
+                st = emulation.register(opts.platform)
+                notes.append(f"registered qemu for {opts.platform.architecture} in binfmt_misc")
+            except emulation.EmulationError as e:
+                notes.append(str(e))
+        ep: Endpoint | None = None
+        why_not = ""
+        if opts.mode != "qemu":
+            if not st.ready:
+                why_not = st.missing
+            else:
+                existing = Endpoint(opts.containerd_address)
+                if existing.answers():
+                    ep = existing
+                else:
+                    say("starting a private containerd")
+                    try:
+                        private = Private()
+                        ep = private.start()
+                        notes.append(f"private containerd ({ep.snapshotter} snapshotter)")
+                    except ContainerdError as e:
+                        private, why_not = None, str(e)
+        if ep is not None:
+            archive = tmp / "image.tar"
+            _tar(tmp / "layout", archive)
+            say("running in containerd")
+            code, out, err, to = run_in_containerd(ep, archive, name, opts, argv, SMOKE_NAMESPACE)
+            return result("containerd", code, out, err, to)
+        if opts.mode == "containerd":
+            raise ArchportError(f"cannot run in containerd: {why_not}")
+        if why_not:
+            notes.append(f"containerd not used: {why_not}")
+        qst = emulation.status(opts.platform, need_fix_binary=False)
+        qemu = None if st.native else emulation.qemu_binary(opts.platform)
+        if not st.native and (not qst.ready or qemu is None):
+            raise ArchportError(qst.missing or st.missing)
+        if st.native:
+            raise ArchportError(f"cannot run in containerd: {why_not}")
+        say(f"running under {Path(qemu).name} -L")
+        code, out, err, to = run_in_qemu(qemu, root, target.path, argv, config, opts.timeout)
+        return result("qemu", code, out, err, to)
+    finally:
+        if private is not None:
+            private.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+__all__ = ["Options", "SmokeResult", "smoke", "select", "process_argv", "spool"]
