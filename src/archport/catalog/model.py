@@ -1,0 +1,341 @@
+"""The catalog's values.  Every fact group carries the :class:`Source` that states it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from .. import reference
+from ..errors import BadInput
+from . import versions
+from .versions import Range, Version
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a fact is stated upstream, and whether we read it there ourselves."""
+
+    url: str
+    verified: bool = True
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """A repository k3s pulls (familiar form) and the upstream image it mirrors."""
+
+    repository: str
+    upstream: str
+    source: Source
+
+    def matches(self, ref: reference.Reference) -> bool:
+        mine = reference.parse(self.repository)
+        if mine.repository == ref.repository:
+            return True
+        # --system-default-registry / a private mirror only prefixes the path.
+        return ref.path == mine.path or ref.path.endswith("/" + mine.path)
+
+
+@dataclass(frozen=True, slots=True)
+class GoBuild:
+    versions: Range
+    module: str
+    package: str                    # relative to the module root: "." or "./cmd/x"
+    ldflags: tuple[str, ...]        # plain linker flags (-s -w)
+    x: tuple[tuple[str, str], ...]  # -X variable, value template ({version}, {tag}, {commit}, {date})
+    cgo: bool
+    tags: tuple[str, ...]
+    vendored: bool
+    source: Source
+
+    def ldflags_for(self, values: dict[str, str]) -> tuple[str, ...]:
+        out = list(self.ldflags)
+        for var, template in self.x:
+            out += ["-X", f"{var}={_fill(template, values)}"]
+        return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class CBuild:
+    versions: Range
+    repository: str                 # source-code repository URL
+    files: tuple[str, ...]          # paths inside it
+    cflags: tuple[str, ...]
+    source: Source
+
+
+@dataclass(frozen=True, slots=True)
+class DebPackage:
+    versions: Range
+    package: str
+    suite: str
+    binary: str                     # path inside the package
+    architectures: tuple[str, ...]  # GOARCH names the suite builds it for
+    source: Source
+
+
+@dataclass(frozen=True, slots=True)
+class Distro:
+    """Why a distro-based image is not ported by go/c/deb, and what a transplant needs."""
+
+    versions: Range
+    base: str
+    reason: str
+    transplant_needs: tuple[str, ...]
+    source: Source
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    """What manifests rely on: the image config and where the binary lives."""
+
+    versions: Range
+    binary: str
+    entrypoint: tuple[str, ...] | None
+    cmd: tuple[str, ...] | None
+    user: str
+    working_dir: str
+    exposed_ports: tuple[str, ...]
+    base: str
+    upstream_platforms: tuple[str, ...]
+    source: Source
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseAsset:
+    versions: Range
+    url: str                        # template: {version} (no v), {tag}, {arch}
+    checksum_url: str               # template, may use {url}
+    checksum_format: str            # "sha256sum" (one file per asset) | "checksums.txt"
+    archive: str                    # "tgz" | "tar.gz" | "zip" | "raw"
+    member: str                     # the binary inside the archive
+    architectures: tuple[str, ...]
+    source: Source
+
+    def urls(self, tag: str, arch: str) -> tuple[str, str]:
+        values = _values(tag) | {"arch": arch}
+        url = _fill(self.url, values)
+        return url, _fill(self.checksum_url, values | {"url": url})
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    """Another publisher of the same program whose index has more platforms."""
+
+    versions: Range
+    image: str                      # familiar reference without tag
+    tag: str                        # template
+    platforms: tuple[str, ...]
+    contract_note: str
+    source: Source
+
+    def reference(self, tag: str) -> str:
+        return f"{self.image}:{_fill(self.tag, _values(tag))}"
+
+
+@dataclass(frozen=True, slots=True)
+class Knob:
+    """A k3s setting that selects or redirects this image."""
+
+    kind: str                       # "flag" | "manifest" | "helmchart" | "config"
+    name: str
+    detail: str
+    source: Source
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    name: str
+    description: str
+    kind: str                       # "go" | "c" | "deb" | "distro"
+    module_version: str             # template turning an image tag into the upstream version
+    images: tuple[Image, ...]
+    go: tuple[GoBuild, ...] = ()
+    c: tuple[CBuild, ...] = ()
+    deb: tuple[DebPackage, ...] = ()
+    distro: tuple[Distro, ...] = ()
+    contracts: tuple[Contract, ...] = ()
+    releases: tuple[ReleaseAsset, ...] = ()
+    alternatives: tuple[Alternative, ...] = ()
+    knobs: tuple[Knob, ...] = ()
+
+    def matches(self, ref: reference.Reference) -> bool:
+        return any(i.matches(ref) for i in self.images)
+
+    def upstream_version(self, tag: str) -> str:
+        """``1.9.1`` → ``v1.9.1`` for coredns; ``v0.0.21`` → ``v0.0.21``."""
+        return _fill(self.module_version, _values(tag))
+
+    def go_build(self, tag: str) -> GoBuild | None:
+        return _first(self.go, tag)
+
+    def c_build(self, tag: str) -> CBuild | None:
+        return _first(self.c, tag)
+
+    def deb_package(self, tag: str, arch: str) -> DebPackage | None:
+        return next((d for d in _all(self.deb, tag) if arch in d.architectures), None)
+
+    def distro_for(self, tag: str) -> Distro | None:
+        return _first(self.distro, tag)
+
+    def contract(self, tag: str) -> Contract | None:
+        return _first(self.contracts, tag)
+
+    def release_asset(self, tag: str, arch: str) -> ReleaseAsset | None:
+        return next((r for r in _all(self.releases, tag) if arch in r.architectures), None)
+
+    def alternatives_for(self, tag: str, platform: str) -> tuple[Alternative, ...]:
+        return tuple(a for a in _all(self.alternatives, tag) if platform in a.platforms)
+
+    def to_dict(self) -> dict:
+        return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    version: str                    # v1.24.2+k3s1
+    kubernetes: str
+    images: tuple[str, ...]         # familiar references, as the airgap image list names them
+    components: tuple[tuple[str, str], ...]  # upstream versions the release notes list
+    source: Source
+    components_source: Source | None = None
+
+    def references(self) -> tuple[str, ...]:
+        """Fully qualified names, what containerd stores and the kubelet asks for."""
+        return tuple(reference.normalize(i) for i in self.images)
+
+    def to_dict(self) -> dict:
+        return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """A version users ask for that k3s never released."""
+
+    version: str
+    reason: str
+    source: Source
+
+
+@dataclass(frozen=True, slots=True)
+class Fixup:
+    id: str
+    module: str                     # module path, or "*" for a procedure that applies to any
+    bad: Range
+    good: str
+    go: Range                       # Go toolchains that trigger it ("" = any)
+    goarch: tuple[str, ...]         # target architectures that trigger it (() = any)
+    symptom: str
+    action: str                     # "require" (bump to good) | "vendor" | "ldflags"
+    alternative: str
+    components: tuple[str, ...]
+    source: Source
+
+    def applies(self, module: str, version: str, go: str | None = None, goarch: str | None = None) -> bool:
+        """True when ``module@version`` is known to break with this toolchain/target.
+        An unknown ``go`` or ``goarch`` counts as a match (be proactive).
+        Procedures (``module = "*"``, e.g. re-vendoring) never match a module:
+        the strategy runs them after any bump in a vendored module."""
+        if self.module != module:
+            return False
+        try:
+            if version not in self.bad:
+                return False
+        except BadInput:
+            return False
+        if go is not None and self.go.constraints and versions.parse_go(go) not in self.go:
+            return False
+        return goarch is None or not self.goarch or goarch in self.goarch
+
+    @property
+    def is_procedure(self) -> bool:
+        return self.module == "*"
+
+    def to_dict(self) -> dict:
+        return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    releases: tuple[Release, ...]
+    missing: tuple[Missing, ...]
+    components: tuple[Component, ...]
+    fixups: tuple[Fixup, ...]
+    files: tuple[str, ...] = field(default=())
+
+    def release(self, version: str) -> Release:
+        """``v1.24.2+k3s1`` exactly; ``v1.24.2`` / ``1.24.2`` → its latest k3s revision."""
+        text = (version or "").strip()
+        if not text.startswith("v"):
+            text = "v" + text
+        exact = [r for r in self.releases if r.version == text]
+        if exact:
+            return exact[0]
+        if "+" not in text:
+            same = [r for r in self.releases if r.version.split("+", 1)[0] == text]
+            if same:
+                return max(same, key=lambda r: _k3s_revision(r.version))
+        known = ", ".join(r.version for r in self.releases)
+        for m in self.missing:
+            if m.version in (text, text.split("+", 1)[0]):
+                raise BadInput(f"k3s {version}: {m.reason} (known releases: {known})")
+        raise BadInput(f"unknown k3s release {version!r}; the catalog knows: {known}")
+
+    def component(self, name_or_image: str) -> Component:
+        """Look up by component name, or by any reference to one of its images."""
+        key = (name_or_image or "").strip()
+        for c in self.components:
+            if c.name == key:
+                return c
+        try:
+            ref = reference.parse(key)
+        except BadInput:
+            ref = None
+        if ref is not None:
+            for c in self.components:
+                if c.matches(ref):
+                    return c
+        names = ", ".join(c.name for c in self.components)
+        raise BadInput(f"unknown component or image {name_or_image!r}; the catalog knows: {names}")
+
+    def fixups_for(self, module: str, version: str, go: str | None = None,
+                   goarch: str | None = None) -> tuple[Fixup, ...]:
+        return tuple(f for f in self.fixups if f.applies(module, version, go, goarch))
+
+
+def _k3s_revision(version: str) -> int:
+    m = re.search(r"\+k3s(\d+)$", version)
+    return int(m.group(1)) if m else 0
+
+
+def _values(tag: str) -> dict[str, str]:
+    return {"tag": tag, "version": tag[1:] if tag.startswith("v") else tag}
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+def _all(items, tag: str):
+    try:
+        v = versions.parse(tag)
+    except BadInput:
+        return ()
+    return tuple(i for i in items if v in i.versions)
+
+
+def _first(items, tag: str):
+    found = _all(items, tag)
+    return found[0] if found else None
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        if set(value) == {"text", "constraints"}:  # a Range
+            return value["text"] or "*"
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Version):
+        return str(value)
+    return value
