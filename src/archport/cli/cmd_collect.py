@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..doctor import collect
 from ..errors import BadInput
-from ._doctor_input import add_source_options, connector
+from .cmd_doctor import add_source_options, connector
 
 
 def register(sub) -> None:

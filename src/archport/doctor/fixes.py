@@ -1,0 +1,97 @@
+"""The fix for each root cause: exact archport / k3s commands or config edits.
+
+Texts are data keyed by rule id; ``{image}`` is the image as the user wrote it
+(familiar form), ``{platform}`` the node's platform, ``{host}`` the registry
+host the failing request went to, ``{mirror}`` the mirror endpoint from
+registries.yaml.  k3s facts used here: registries.yaml ``mirrors``/``configs``
+(docs "Private Registry Configuration"), config.yaml ``pause-image`` and
+``system-default-registry`` (``k3s server --help``).
+"""
+
+from __future__ import annotations
+
+REGISTRIES = "/etc/rancher/k3s/registries.yaml"
+CONFIG = "/etc/rancher/k3s/config.yaml"
+
+FIXES: dict[str, tuple[str, ...]] = {
+    "no-platform": (
+        "archport port {image}    # build the missing {platform} variant, keeping the image's contract",
+        "archport deploy --host <board>    # point k3s at it (registries.yaml mirror or airgap images dir)",
+    ),
+    "clock": (
+        "the board's clock is {clock}: set it (timedatectl set-ntp true, or date -s) — boards without an RTC "
+        "start in the past and every certificate looks not yet valid",
+    ),
+    "never-pull": (
+        "import the image under its fully qualified name, as the kubelet asks for it: "
+        "k3s ctr -n k8s.io images tag {local} {normalized}  (k3s issue 7015)",
+        "or write an OCI-layout tarball with the full name: archport airgap {image} --out "
+        "/var/lib/rancher/k3s/agent/images/{slug}.tar",
+    ),
+    "invalid-name": ("correct the image reference in the workload spec ({image!r} does not parse)",),
+    "disk-full": (
+        "free space under /var/lib/rancher/k3s (k3s crictl rmi --prune removes unused images)",
+    ),
+    "rate-limit": (
+        "authenticate pulls in " + REGISTRIES + " (configs.\"{host}\".auth), or pull through a mirror "
+        "(mirrors: docker.io: endpoint: [...])",
+    ),
+    "tls-scheme": (
+        "the endpoint {mirror} speaks plain HTTP: write it as http://… in " + REGISTRIES
+        + " (mirrors.<registry>.endpoint), then restart k3s",
+    ),
+    "tls-cert": (
+        "give containerd the registry's CA: configs.\"{host}\".tls.ca_file in " + REGISTRIES,
+    ),
+    "wrong-arch": (
+        "the tag holds binaries for another architecture (a single-arch image pulls without complaint): "
+        "archport check {image}",
+        "archport port {image}    # build a real {platform} variant",
+    ),
+    "entrypoint": (
+        "the image does not keep the upstream contract (the program the manifest runs is not on PATH): "
+        "archport check {image}",
+        "rebuild it with archport port {image}, which keeps Entrypoint, Env (PATH) and file paths",
+    ),
+    "unauthorized": (
+        "add credentials for {host} in " + REGISTRIES + " (configs.\"{host}\".auth.username/password)",
+        "on Docker Hub a repository that does not exist answers like a private one: check the name {image}",
+    ),
+    "not-found": (
+        "check the name and tag of {image}; on Docker Hub a repository that does not exist answers "
+        "exactly like a private one (pull access denied / 401)",
+    ),
+    "network": (
+        "the node cannot reach {host}: configure a reachable mirror in " + REGISTRIES
+        + " (mirrors: docker.io: endpoint: [\"http://<your-registry>:5000\"])",
+        "or pre-load the images: archport airgap {images} --out /var/lib/rancher/k3s/agent/images/archport.tar",
+    ),
+    "sandbox": (
+        "the pod sandbox cannot be created; see the quoted error. The sandbox image is set by pause-image "
+        "in " + CONFIG,
+    ),
+    "unknown": ("no rule matched; the evidence above is the node's own message",),
+}
+
+PAUSE_EXTRA = (
+    "or point k3s at a pause image that has {platform}: pause-image: <registry>/rancher/mirrored-pause:3.6 "
+    "in " + CONFIG,
+)
+
+
+def render(cause: str, sandbox: bool = False, **values: str) -> list[str]:
+    lines = list(FIXES.get(cause, FIXES["unknown"]))
+    if sandbox and cause in ("no-platform", "network", "not-found", "wrong-arch"):
+        lines += PAUSE_EXTRA
+    out = []
+    for line in lines:
+        try:
+            out.append(line.format_map(_Default(values)))
+        except (ValueError, IndexError):
+            out.append(line)
+    return out
+
+
+class _Default(dict):
+    def __missing__(self, key: str) -> str:
+        return "<" + key + ">"

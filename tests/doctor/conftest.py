@@ -1,0 +1,1 @@
+from tests.support.sshd import sshd_server  # noqa: F401
