@@ -87,53 +87,75 @@ class _Plan:
     new_index: bool
 
 
+@dataclass(slots=True)
+class _Choice:
+    """What the top of the copy is, decided from the root alone, so a copy
+    whose destination already has it stops after one HEAD."""
+    top: Manifest | Index
+    selected: list[Descriptor]   # children to send (empty for a single manifest)
+    platforms: list[str]
+    new_index: bool
+
+
 def _platform_of_manifest(source: Source, m: Manifest) -> Platform:
     with source.open_blob(m.config) as chunks:
         raw = b"".join(chunks)
     return parse_config(raw).platform
 
 
-def plan(source: Source, *, platforms: list[Platform] | None = None, keep_index: bool = False,
-         single: bool = False, workers: int = 4) -> _Plan:
-    """Work out what to send: the top manifest and every image manifest below it."""
+def choose(source: Source, *, platforms: list[Platform] | None = None, keep_index: bool = False,
+           single: bool = False) -> _Choice:
     root = source.resolve()
     if isinstance(root, Manifest):
         if platforms:
             p = _platform_of_manifest(source, root)
             if not any(p.matches(w) for w in platforms):
                 raise PlatformMissing(source.name, platforms, [p])
-            return _Plan(root, [root], [], [str(p)], False)
-        return _Plan(root, [root], [], [], False)
-
+            return _Choice(root, [], [str(p)], False)
+        return _Choice(root, [], [], False)
     entries = list(root.manifests)
+    selected = entries
     if platforms:
         selected = [d for d in entries if d.platform is not None
                     and any(d.platform.matches(w) for w in platforms)]
         if not selected:
             raise PlatformMissing(source.name, platforms, root.platforms())
-    else:
-        selected = entries
-    if single and len(selected) != 1:
-        raise BadInput(f"{source.name} has {len(selected)} platforms; this destination holds one "
-                       "platform per image: pass --platform")
+    names = [str(d.platform) for d in selected if d.platform is not None]
+    if single:
+        if len(selected) != 1:
+            raise BadInput(f"{source.name} has {len(selected)} platforms; this destination holds one "
+                           "platform per image: pass --platform")
+        child = source.manifest(selected[0])
+        if not isinstance(child, Manifest):
+            raise BadInput(f"{source.name}: the selected entry is an index, not an image")
+        return _Choice(child, [], names, False)
+    if platforms and not keep_index and len(selected) != len(entries):
+        return _Choice(build_index(root.media_type, selected, root.annotations), selected, names, True)
+    return _Choice(root, selected, names, False)
 
+
+def expand(source: Source, c: _Choice, workers: int = 4) -> _Plan:
+    """Fetch the manifests below the chosen top (in parallel)."""
+    if isinstance(c.top, Manifest):
+        return _Plan(c.top, [c.top], [], c.platforms, c.new_index)
     images: list[Manifest] = []
     indexes: list[Index] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        fetched = list(pool.map(source.manifest, selected))
-    for d, m in zip(selected, fetched):
+        fetched = list(pool.map(source.manifest, c.selected))
+    for m in fetched:
         if isinstance(m, Index):  # nested index: copy it whole
             sub = plan_nested(source, m)
             images += sub[0]
             indexes += sub[1] + [m]
         else:
             images.append(m)
-    names = [str(d.platform) for d in selected if d.platform is not None]
-    if single:
-        return _Plan(images[0], images, [], names, False)
-    if platforms and not keep_index and len(selected) != len(entries):
-        return _Plan(build_index(root.media_type, selected, root.annotations), images, indexes, names, True)
-    return _Plan(root, images, indexes, names, False)
+    return _Plan(c.top, images, indexes, c.platforms, c.new_index)
+
+
+def plan(source: Source, *, platforms: list[Platform] | None = None, keep_index: bool = False,
+         single: bool = False, workers: int = 4) -> _Plan:
+    """Work out what to send: the top manifest and every image manifest below it."""
+    return expand(source, choose(source, platforms=platforms, keep_index=keep_index, single=single), workers)
 
 
 def plan_nested(source: Source, idx: Index) -> tuple[list[Manifest], list[Index]]:
@@ -200,13 +222,13 @@ def transfer(source: Source, sink: Sink, *, name: str | None = None, platforms: 
     archive can take several images before it is committed)."""
     rep = reporter or _Silent()
     started = time.monotonic()
-    p = plan(source, platforms=platforms, keep_index=keep_index,
-             single=getattr(sink, "single_platform", False), workers=workers)
-    top = p.top
+    c = choose(source, platforms=platforms, keep_index=keep_index, single=getattr(sink, "single_platform", False))
+    top = c.top
     current = sink.current(name)
     if current is not None and current.digest == top.digest:
-        return CopyResult(source.name, sink.name, str(top.digest), top.media_type, tuple(p.platforms),
-                          p.new_index, True, {"skipped": 0}, 0, 0, time.monotonic() - started)
+        return CopyResult(source.name, sink.name, str(top.digest), top.media_type, tuple(c.platforms),
+                          c.new_index, True, {}, 0, 0, time.monotonic() - started)
+    p = expand(source, c, workers)
 
     counts, sent = send_blobs(source, sink, p.images, workers=workers, reporter=rep, name=source.name)
 

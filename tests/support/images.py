@@ -210,3 +210,33 @@ def push(layout: Path, tag: str, dest: str, *, tls_verify: bool = False, extra: 
     cmd = ["skopeo", "copy", "--all", "--preserve-digests", f"--dest-tls-verify={str(tls_verify).lower()}",
            *(extra or []), f"oci:{layout}:{tag}", f"docker://{dest}"]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
+
+
+def push_raw(registry_url: str, repo: str, tag: str, top: Blob, images: list[Image]) -> None:
+    """Seed a plain-HTTP registry with bare distribution-API requests (POST+PUT
+    uploads, manifest PUTs).  skopeo 1.9 cannot read Docker-typed entries from
+    an OCI layout, so Docker manifest lists are pushed this way — still
+    independent of archport's own client."""
+    import httpx
+
+    with httpx.Client(base_url=registry_url, timeout=60) as c:
+        def blob(b: Blob) -> None:
+            if c.head(f"/v2/{repo}/blobs/{b.digest}").status_code == 200:
+                return
+            r = c.post(f"/v2/{repo}/blobs/uploads/")
+            r.raise_for_status()
+            loc = r.headers["Location"]
+            data = b.data if b.data is not None else b.path.read_bytes()
+            sep = "&" if "?" in loc else "?"
+            c.put(f"{loc}{sep}digest={b.digest}", content=data,
+                  headers={"Content-Type": "application/octet-stream"}).raise_for_status()
+
+        def manifest(b: Blob, ref: str) -> None:
+            c.put(f"/v2/{repo}/manifests/{ref}", content=b.data,
+                  headers={"Content-Type": b.media_type}).raise_for_status()
+
+        for img in images:
+            for b in img.blobs():
+                blob(b)
+            manifest(img.manifest, img.manifest.digest)
+        manifest(top, tag)

@@ -7,8 +7,6 @@ import importlib
 import logging
 import sys
 
-import httpx
-
 from .. import __version__
 from ..errors import ArchportError, BadInput
 from .context import Context
@@ -16,7 +14,7 @@ from .context import Context
 # Command modules, in the order `archport --help` lists them.
 COMMANDS = [
     "inspect", "copy", "airgap", "index", "check", "smoke",
-    "doctor", "collect", "catalog",
+    "doctor", "collect", "catalog", "port",
 ]
 
 
@@ -111,14 +109,20 @@ def main(argv: list[str] | None = None) -> int:
     except ArchportError as e:
         ctx.fail(str(e), code=1)
         return 1
-    except httpx.HTTPError as e:  # should be wrapped by the client; never a traceback
-        ctx.fail(f"network error: {type(e).__name__}: {e}", code=1)
-        return 1
     except KeyboardInterrupt:
         ctx.fail("interrupted", code=130)
         return 130
     except OSError as e:
         ctx.fail(f"{e.strerror or e}: {e.filename}" if e.filename else str(e), code=1)
+        return 1
+    except Exception as e:  # a bug of ours: still one line, the traceback only with --debug
+        if type(e).__module__.startswith(("httpx", "httpcore")):  # should have been wrapped by the client
+            ctx.fail(f"network error: {type(e).__name__}: {e}", code=1)
+            return 1
+        if getattr(args, "debug", False):
+            import traceback
+            traceback.print_exc()
+        ctx.fail(f"internal error: {type(e).__name__}: {e} (run with --debug for details)", code=1)
         return 1
     finally:
         ctx.close()

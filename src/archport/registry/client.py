@@ -236,8 +236,11 @@ class Client:
             response.close()
 
     def upload_blob(self, ref: Reference, desc: Descriptor, opener: BlobOpener, mount_from: Reference | None = None,
-                    *, chunked_threshold: int | None = None, chunk_size: int | None = None) -> str:
-        """``"exists"`` | ``"mounted"`` | ``"uploaded"``; see the package docstring for the anatomy."""
+                    *, chunked_threshold: int | None = None, chunk_size: int | None = None,
+                    source_verified: bool = False) -> str:
+        """``"exists"`` | ``"mounted"`` | ``"uploaded"``; see the package docstring for the anatomy.
+        ``source_verified``: the opener's stream checks its own digest (every
+        :class:`archport.store.Source` does), so it is not hashed twice."""
         threshold = self.chunked_threshold if chunked_threshold is None else chunked_threshold
         size = chunk_size or self.chunk_size
         ep = self._endpoints(ref, False)[0]
@@ -260,9 +263,9 @@ class Client:
                     r = self._send("POST", ep, f"/v2/{ref.path}/blobs/uploads/", scope=scope)
                     location = self._location(r, "starting a blob upload")
                 if desc.size < threshold:
-                    self._put_whole(ep, location, desc, opener, scope)
+                    self._put_whole(ep, location, desc, opener, scope, not source_verified)
                 else:
-                    self._put_chunked(ep, location, desc, opener, scope, size)
+                    self._put_chunked(ep, location, desc, opener, scope, size, not source_verified)
                 return "uploaded"
             except (TransportError, RegistryError, _StaleToken) as e:
                 failures += 1
@@ -296,22 +299,22 @@ class Client:
         return r
 
     def _put_whole(self, ep: _Endpoint, location: httpx.URL, desc: Descriptor, opener: BlobOpener,
-                   scope: tuple[str, ...]) -> None:
+                   scope: tuple[str, ...], rehash: bool = True) -> None:
         """POST then one streamed PUT with Content-Length (spec: "monolithic upload")."""
         url = location.copy_merge_params({"digest": str(desc.digest)})
         with opener() as chunks:
-            body = Reader(chunks, desc).all()
+            body = Reader(chunks, desc, rehash).all()
             r = self._stream_send("PUT", ep, url, scope, {"Content-Type": "application/octet-stream",
                                                            "Content-Length": str(desc.size)}, body)
         if r.status_code != 201:
             raise _upload_error(r, desc)
 
     def _put_chunked(self, ep: _Endpoint, location: httpx.URL, desc: Descriptor, opener: BlobOpener,
-                     scope: tuple[str, ...], chunk_size: int) -> None:
+                     scope: tuple[str, ...], chunk_size: int, rehash: bool = True) -> None:
         """PATCH chunk after chunk (Content-Range), then PUT ?digest= to close."""
         url, offset = location, 0
         with opener() as chunks:
-            reader = Reader(chunks, desc)
+            reader = Reader(chunks, desc, rehash)
             while offset < desc.size:
                 n = min(chunk_size, desc.size - offset)
                 r = self._stream_send("PATCH", ep, url, scope, {

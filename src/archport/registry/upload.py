@@ -13,14 +13,30 @@ from ..oci import Descriptor
 from ..oci.digest import Verifier
 
 
+class _Counter:
+    def __init__(self, desc: Descriptor) -> None:
+        self.desc, self.count = desc, 0
+
+    def update(self, chunk: bytes) -> None:
+        self.count += len(chunk)
+
+    def check(self) -> None:
+        if self.count != self.desc.size:
+            raise DigestMismatch(str(self.desc.digest), f"{self.count} bytes instead of {self.desc.size}", "blob")
+
+
 class Reader:
     """Pulls from a chunk iterator, hashing as it goes; :meth:`take` yields
     exactly ``n`` bytes (for one PATCH), :meth:`finish` checks digest and size."""
 
-    def __init__(self, chunks: Iterator[bytes], desc: Descriptor) -> None:
+    def __init__(self, chunks: Iterator[bytes], desc: Descriptor, rehash: bool = True) -> None:
         self._chunks = iter(chunks)
         self._desc = desc
-        self._verifier = Verifier(desc.digest, desc.size)
+        # A Source's stream already raises DigestMismatch when it ends wrong
+        # (store.Source.open_blob); hashing it a second time is then only
+        # cost.  Counting stays, and the last piece is still held back until
+        # the stream has ended, so a bad blob never reaches the registry whole.
+        self._verifier = Verifier(desc.digest, desc.size) if rehash else _Counter(desc)
         self._pending = b""
 
     def _next(self) -> bytes | None:
