@@ -200,7 +200,8 @@ def analyze(facts: Facts, platform_override: str | None = None) -> Report:
                              local=_local_unqualified(facts, f0.image) or f0.image, normalized=_norm(f0.image),
                              slug=re.sub(r"[^a-z0-9]+", "-", f0.image.lower()).strip("-"))
         if f0.cause == "no-platform" and facts.k3s_version:
-            g.fix.append(f"or port every system image of this k3s at once: archport port --k3s {facts.k3s_version}")
+            g.fix.append(f"or port every system image of this k3s at once: archport port --k3s {facts.k3s_version} "
+                             f"--arch {platform.architecture} --to <your-registry>/<prefix>")
         rep.groups.append(g)
     if "cluster" in facts.missing and not cl.pods:
         # Without pods and events nothing can be called healthy.

@@ -62,7 +62,7 @@ def cross_check(rep: Report, results: dict[str, "list[plat.Platform] | Exception
             if isinstance(r, Exception):
                 continue
             has = any(p.matches(target) for p in r)
-            port = f"archport port {image}"
+            port = f"archport port {image} --arch {target.architecture} --to <your-registry>/<prefix>"
             if not has and port not in " ".join(g.fix):
                 g.fix.append(f"{image} has no {target} variant in the registry either "
                              f"(offers {', '.join(str(p) for p in r) or 'nothing'}): {port}")

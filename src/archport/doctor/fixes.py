@@ -15,8 +15,11 @@ CONFIG = "/etc/rancher/k3s/config.yaml"
 
 FIXES: dict[str, tuple[str, ...]] = {
     "no-platform": (
-        "archport port {image}    # build the missing {platform} variant, keeping the image's contract",
-        "archport deploy --host <board>    # point k3s at it (registries.yaml mirror or airgap images dir)",
+        "archport port {image} --arch {arch} --to <your-registry>/<prefix>    # build the missing {platform} "
+        "variant, keeping the image's contract, appended to the upstream index",
+        "then point k3s at it: mirrors in " + REGISTRIES + " (mirrors: docker.io: endpoint: [\"http://<your-registry>\"], "
+        "rewrite: {{\"^(.*)$\": \"<prefix>/$1\"}}), or add --airgap archport.tar.zst to the port "
+        "command and copy that file into the board's /var/lib/rancher/k3s/agent/images/",
     ),
     "clock": (
         "the board's clock is {clock}: set it (timedatectl set-ntp true, or date -s) — boards without an RTC "
@@ -46,12 +49,13 @@ FIXES: dict[str, tuple[str, ...]] = {
     "wrong-arch": (
         "the tag holds binaries for another architecture (a single-arch image pulls without complaint): "
         "archport check {image}",
-        "archport port {image}    # build a real {platform} variant",
+        "archport port {image} --arch {arch} --to <your-registry>/<prefix>    # build a real {platform} variant",
     ),
     "entrypoint": (
         "the image does not keep the upstream contract (the program the manifest runs is not on PATH): "
         "archport check {image}",
-        "rebuild it with archport port {image}, which keeps Entrypoint, Env (PATH) and file paths",
+        "rebuild it with archport port {image} --arch {arch} --to <your-registry>/<prefix>, which keeps "
+        "Entrypoint, Env (PATH) and file paths",
     ),
     "unauthorized": (
         "add credentials for {host} in " + REGISTRIES + " (configs.\"{host}\".auth.username/password)",
@@ -81,6 +85,8 @@ PAUSE_EXTRA = (
 
 def render(cause: str, sandbox: bool = False, **values: str) -> list[str]:
     lines = list(FIXES.get(cause, FIXES["unknown"]))
+    if "platform" in values and "arch" not in values:
+        values["arch"] = values["platform"].split("/")[1] if values["platform"].count("/") else values["platform"]
     if sandbox and cause in ("no-platform", "network", "not-found", "wrong-arch"):
         lines += PAUSE_EXTRA
     out = []
