@@ -91,7 +91,9 @@ def run(args, ctx) -> int:
     kind = "multi-platform index" if doc["multiPlatform"] else "single-platform manifest"
     out.print(f"[bold]{doc['reference']}[/]  {kind}  {doc['digest']}", highlight=False)
     t = Table(box=None, pad_edge=False)
-    for col in ("PLATFORM", "DIGEST", "SIZE", "ENTRYPOINT", "CMD", "USER", "WORKDIR", "PATH"):
+    for col in ("PLATFORM", "DIGEST", "SIZE"):
+        t.add_column(col, no_wrap=True)
+    for col in ("ENTRYPOINT", "CMD", "USER", "WORKDIR", "PATH"):
         t.add_column(col, overflow="fold")
     for e in doc["platforms"]:
         c = e.get("config") or {}
