@@ -14,8 +14,21 @@ from .descriptor import Descriptor
 from .digest import Digest
 
 
+class _Stored:
+    """What manifests and indexes share: raw bytes, and a digest over them."""
+
+    __slots__ = ()
+
+    def __post_init__(self) -> None:
+        if self.digest is None:
+            object.__setattr__(self, "digest", Digest.of(self.raw))
+
+    def descriptor(self, platform: Platform | None = None) -> Descriptor:
+        return Descriptor(self.media_type, self.digest, len(self.raw), platform)
+
+
 @dataclass(frozen=True, slots=True)
-class Manifest:
+class Manifest(_Stored):
     """A single-platform image manifest (OCI or Docker schema 2)."""
 
     raw: bytes
@@ -25,16 +38,7 @@ class Manifest:
     annotations: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     digest: Digest = field(default=None)  # type: ignore[assignment]
 
-    def __post_init__(self) -> None:
-        if self.digest is None:
-            object.__setattr__(self, "digest", Digest.of(self.raw))
-
-    @property
-    def is_index(self) -> bool:
-        return False
-
-    def descriptor(self, platform: Platform | None = None) -> Descriptor:
-        return Descriptor(self.media_type, self.digest, len(self.raw), platform)
+    is_index = False
 
     def blobs(self) -> tuple[Descriptor, ...]:
         """Config first, then layers (the order uploads go in)."""
@@ -42,7 +46,7 @@ class Manifest:
 
 
 @dataclass(frozen=True, slots=True)
-class Index:
+class Index(_Stored):
     """A multi-platform index (OCI image index or Docker manifest list)."""
 
     raw: bytes
@@ -51,16 +55,7 @@ class Index:
     annotations: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     digest: Digest = field(default=None)  # type: ignore[assignment]
 
-    def __post_init__(self) -> None:
-        if self.digest is None:
-            object.__setattr__(self, "digest", Digest.of(self.raw))
-
-    @property
-    def is_index(self) -> bool:
-        return True
-
-    def descriptor(self, platform: Platform | None = None) -> Descriptor:
-        return Descriptor(self.media_type, self.digest, len(self.raw), platform)
+    is_index = True
 
     def platforms(self) -> list[Platform]:
         return [d.platform for d in self.manifests if d.platform is not None]
