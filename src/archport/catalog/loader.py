@@ -163,15 +163,24 @@ def _go(t, where) -> GoBuild:
 
 
 def _c(t, where) -> CBuild:
-    _keys(t, {"versions", "repository", "files", "cflags"} | _PROVENANCE, where)
+    _keys(t, {"versions", "repository", "files", "cflags", "module", "module_version", "sha256"} | _PROVENANCE,
+          where)
+    pins = t.get("sha256", {})
+    if not isinstance(pins, dict) or not all(
+            isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v) for v in pins.values()):
+        raise CatalogError(f"{where}: sha256 must map each file to 64 lowercase hex characters")
     return CBuild(_range(t, where), _str(t, "repository", where), _strs(t, "files", where),
-                  _strs(t, "cflags", where), _source(t, where))
+                  _strs(t, "cflags", where), _source(t, where), _str(t, "module", where, ""),
+                  _str(t, "module_version", where, ""), tuple(sorted(pins.items())))
 
 
 def _deb(t, where) -> DebPackage:
-    _keys(t, {"versions", "package", "suite", "binary", "architectures"} | _PROVENANCE, where)
+    _keys(t, {"versions", "package", "suite", "binary", "architectures", "list_links", "links"} | _PROVENANCE,
+          where)
     return DebPackage(_range(t, where), _str(t, "package", where), _str(t, "suite", where),
-                      _str(t, "binary", where), _strs(t, "architectures", where), _source(t, where))
+                      _str(t, "binary", where), _strs(t, "architectures", where), _source(t, where),
+                      _strs(t, "list_links", where) if "list_links" in t else (),
+                      _strs(t, "links", where) if "links" in t else ())
 
 
 def _distro(t, where) -> Distro:

@@ -62,6 +62,9 @@ class CBuild:
     files: tuple[str, ...]          # paths inside it
     cflags: tuple[str, ...]
     source: Source
+    module: str = ""                # a Go module whose zip carries the files (served by GOPROXY)
+    module_version: str = ""
+    sha256: tuple[tuple[str, str], ...] = ()   # file -> pinned SHA-256 of its bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,8 @@ class DebPackage:
     binary: str                     # path inside the package
     architectures: tuple[str, ...]  # GOARCH names the suite builds it for
     source: Source
+    list_links: tuple[str, ...] = ()  # arguments that make the binary list its applet paths
+    links: tuple[str, ...] = ()       # applet links to make when it cannot be run
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,146 @@
+"""c: build a small C program statically for the target (the pause image).
+
+Source: upstream's files for the version when they can be fetched, else
+archport's own program of the same purpose (``archport/data/<name>.c``); the
+result's notes say which.  The catalog's ``[[c]]`` table names the files, the
+C flags (``{version}`` filled in) and — for fetching — the Go module and
+version whose zip carries them (``k8s.io/kubernetes`` carries
+``build/pause/linux/pause.c``; the Go module proxy serves it, GOPROXY
+honoured) with their SHA-256 when pinned.  A fetched file that does not
+match its pinned SHA-256 is refused, not replaced silently.
+
+The output must be a static ELF for the target (checked with
+:func:`archport.build.elf.read_elf`); it is placed at the upstream path with
+the upstream config (pause: ENTRYPOINT ["/pause"], USER 65535:65535).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from importlib import resources
+from pathlib import Path
+
+from ..build.assemble import assemble, provenance
+from ..build.elf import read_elf
+from ..build.layer import FileSpec
+from ..errors import ArchportError
+from ..platform import Platform, normalize
+from . import Decision, Env, NotPortable, Outcome, Upstream
+from .compilers import find as find_compiler, install_hint
+from .contract import binary_path, reference_config, tag_of
+from .downloads import http_client
+from .modfile import proxy_list, read_member
+
+
+class C:
+    name = "c"
+
+    def __init__(self, prefer: str = "zig") -> None:
+        self.prefer = prefer
+
+    def consider(self, up: Upstream, target: Platform, env: Env) -> Decision:
+        target = normalize(target)
+        comp = up.component
+        if comp is None:
+            return Decision(False, "the catalog does not know this image, so it names no C source")
+        cb = comp.c_build(tag_of(up))
+        if cb is None:
+            return Decision(False, f"{comp.name} {tag_of(up)} is not a C program in the catalog")
+        if target.os != "linux":
+            return Decision(False, f"C builds are for linux targets, not {target.os}")
+        if binary_path(up) is None:
+            return Decision(False, "neither the catalog nor the upstream config says where the binary lives")
+        cc = find_compiler(target.architecture, self.prefer)
+        if cc is None:
+            return Decision(False, f"no C cross compiler for {target.architecture}: {install_hint(target.architecture)}")
+        return Decision(True, f"{comp.name} is a small C program; {cc.description} builds it statically")
+
+    def build(self, up: Upstream, target: Platform, env: Env) -> Outcome:
+        target = normalize(target)
+        decision = self.consider(up, target, env)
+        if not decision.applies:
+            raise NotPortable(decision.reason)
+        comp, tag, arch = up.component, tag_of(up), target.architecture
+        cb = comp.c_build(tag)
+        version = comp.upstream_version(tag)
+        work = Path(env.workdir) / "c" / comp.name / tag / arch
+        work.mkdir(parents=True, exist_ok=True)
+        sources, origin, notes = self._sources(comp, cb, env, work)
+        cc = find_compiler(arch, self.prefer)
+        assert cc is not None
+        cflags = [_fill(f, version, tag) for f in cb.cflags]
+        out = work / Path(binary_path(up)).name
+        env.log(f"c: {cc.description} {' '.join(cflags)} ({origin})")
+        cc.compile(sources, out, cflags, Path(env.cache_dir))
+        with open(out, "rb") as fh:
+            info = read_elf(fh)
+        if info is None or info.goarch != arch or not info.static:
+            what = "not ELF" if info is None else f"{info.goarch or info.machine}, {'static' if info.static else 'dynamic'}"
+            raise NotPortable(f"{cc.description} produced {what}, not a static {arch} program")
+        path = binary_path(up)
+        built = assemble(None, [FileSpec(path, source=str(out), mode=0o755)], platform=target,
+                         family=up.family, reference_config=reference_config(up),
+                         annotations=provenance(source=cb.repository, version=version, strategy="c",
+                                                changes=[f"built from {origin} with {cc.description}"]),
+                         created=env.source_date_epoch, workdir=str(work),
+                         history_comment=f"archport c: {origin} -> {path}")
+        return Outcome("c", f"built {path} from {origin} with {cc.description}, static {arch}",
+                       built=built, notes=(*notes, f"source: {origin}"))
+
+    # -- helpers ----------------------------------------------------------------
+    def _sources(self, comp, cb, env: Env, work: Path) -> tuple[list[Path], str, list[str]]:
+        """Upstream files when fetchable, else archport's own; (paths, origin, notes)."""
+        module = getattr(cb, "module", "")
+        mversion = getattr(cb, "module_version", "")
+        pinned = dict(getattr(cb, "sha256", ()) or ())
+        notes: list[str] = []
+        if module and mversion and cb.files:
+            try:
+                paths, proxy = self._fetch(cb, module, mversion, pinned, env, work)
+            except ArchportError as e:
+                notes.append(f"upstream source unavailable ({e})")
+            else:
+                if not pinned:
+                    notes.append("upstream source not pinned by SHA-256 in the catalog; trusted to the proxy's TLS")
+                return paths, f"upstream {', '.join(cb.files)} from {module}@{mversion} (via {proxy})", notes
+        else:
+            notes.append("the catalog names no Go module carrying the upstream source for this version")
+        own = resources.files("archport") / "data" / f"{comp.name}.c"
+        if not own.is_file():
+            raise NotPortable(f"no source for {comp.name}: {'; '.join(notes)}, and archport has no own {comp.name}.c")
+        dest = work / "src" / f"{comp.name}.c"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(own.read_bytes())
+        notes.append(f"used archport's own {comp.name}.c (upstream source unavailable)")
+        return [dest], f"archport's own {comp.name}.c", notes
+
+    def _fetch(self, cb, module: str, mversion: str, pinned: dict, env: Env, work: Path) -> tuple[list[Path], str]:
+        cache = Path(env.cache_dir) / "c-src" / f"{module}@{mversion}"
+        paths, used = [], "cache"
+        with http_client(env.http) as http:
+            for f in cb.files:
+                cached = cache / f
+                data = cached.read_bytes() if cached.is_file() else None
+                if data is None:
+                    data, used = read_member(http, proxy_list(env.go_env), module, mversion, f, work)
+                want = pinned.get(f)
+                got = hashlib.sha256(data).hexdigest()
+                if want and got != want.lower():
+                    raise NotPortable(f"{module}@{mversion}/{f} has sha256:{got}, but the catalog pins "
+                                      f"sha256:{want}; refused", "check the proxy (GOPROXY) you use")
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                cached.write_bytes(data)
+                dest = work / "src" / f
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(data)
+                paths.append(dest)
+        return paths, used
+
+
+def _fill(text: str, version: str, tag: str) -> str:
+    values = {"version": version.lstrip("v"), "tag": tag}
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+STRATEGY = C()

@@ -1,0 +1,142 @@
+"""mirror: another publisher already has the platform; copy it as is.
+
+The catalog names, per version range, other images of the same program whose
+index carries more platforms (``[[alternative]]``: ``coredns/coredns`` has
+riscv64 from 1.11.0).  The alternative is read through the same registry
+client as everything else, so its mirrors and credentials apply.  It is
+accepted only if the contract the pods rely on is the same: Entrypoint, Cmd,
+User and WorkingDir compared with the upstream image's config (``consider``,
+a manifest and a config read), then — in ``build`` — the image's own layers
+prove that what it execs, and the binary at the upstream path, resolve to an
+executable for the target (:func:`archport.check.check_image`).  The result is
+the alternative's platform manifest, copied digest-preserved by ``port``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..check import Contract as CheckContract, check_image
+from ..errors import ArchportError
+from ..oci import Index, Manifest
+from ..oci.config import ImageConfig, parse_config
+from ..platform import Platform, normalize
+from ..reference import parse as parse_ref
+from ..registry.store import RegistrySource
+from . import Decision, Env, NotPortable, Outcome, Upstream
+from .contract import binary_path, differences, reference_config, tag_of
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    ref: str
+    source: RegistrySource
+    manifest: Manifest
+    config: ImageConfig
+    note: str
+
+
+class Mirror:
+    name = "mirror"
+
+    def consider(self, up: Upstream, target: Platform, env: Env) -> Decision:
+        found, why = self._find(up, target, env)
+        if found is None:
+            return Decision(False, why)
+        return Decision(True, f"{found.ref} publishes {normalize(target)} with the same contract ({why})")
+
+    def build(self, up: Upstream, target: Platform, env: Env) -> Outcome:
+        found, why = self._find(up, target, env)
+        if found is None:
+            raise NotPortable(why, "try --strategy go, release, c or deb")
+        target = normalize(target)
+        contracts = [CheckContract()]
+        binary = binary_path(up)
+        if binary:
+            contracts.append(CheckContract(source=f"upstream binary path {binary}", command=(binary,)))
+        env.log(f"mirror: checking {found.ref} ({target}) layer by layer")
+        try:
+            report = check_image(_Pinned(found.source, found.manifest), target, contracts)
+        except ArchportError as e:
+            raise NotPortable(f"{found.ref}: cannot check its {target} image: {e}") from None
+        if not report.ok:
+            first = next(f for f in report.all_findings() if f.is_error)
+            raise NotPortable(f"{found.ref} ({target}) does not keep the contract: {first.message}",
+                              "try --strategy go, release, c or deb")
+        notes = (found.note,) if found.note else ()
+        return Outcome("mirror", f"copied {target} from {found.ref} ({found.manifest.digest}); {why}",
+                       source=found.source, manifest=found.manifest, notes=notes)
+
+    # -- helpers ----------------------------------------------------------------
+    def _find(self, up: Upstream, target: Platform, env: Env) -> tuple[_Found | None, str]:
+        comp = up.component
+        target = normalize(target)
+        if comp is None:
+            return None, "the catalog does not know this image, so it names no other publisher"
+        alts = comp.alternatives_for(tag_of(up), str(target))
+        if not alts:
+            return None, f"the catalog names no other publisher of {target} for {comp.name} {tag_of(up)}"
+        if env.registry is None:
+            return None, "no registry client to read the alternative with"
+        want = reference_config(up)
+        if want is None:
+            return None, "neither the upstream config nor the catalog gives a contract to compare with"
+        reasons = []
+        for alt in alts:
+            ref_text = alt.reference(tag_of(up))
+            try:
+                found = self._resolve(ref_text, target, env)
+            except ArchportError as e:
+                reasons.append(f"{ref_text}: {e}")
+                continue
+            if isinstance(found, str):
+                reasons.append(f"{ref_text}: {found}")
+                continue
+            diff = differences(want, found.config)
+            if diff:
+                reasons.append(f"{ref_text} has {target} but its contract differs: {'; '.join(diff)}")
+                continue
+            return _Found(found.ref, found.source, found.manifest, found.config, alt.contract_note), \
+                "Entrypoint, Cmd, User, WorkingDir match"
+        return None, "; ".join(reasons)
+
+    def _resolve(self, ref_text: str, target: Platform, env: Env) -> _Found | str:
+        ref = parse_ref(ref_text)
+        src = RegistrySource(env.registry, ref)
+        top = src.resolve()
+        if isinstance(top, Index):
+            desc = top.find(target)
+            if desc is None:
+                offered = ", ".join(str(p) for p in top.platforms()) or "no platforms"
+                return f"no {target} entry (it offers {offered})"
+            m = src.manifest(desc)
+            if not isinstance(m, Manifest):
+                return f"the {target} entry is a nested index"
+        else:
+            m = top
+        with src.open_blob(m.config) as chunks:
+            cfg = parse_config(b"".join(chunks))
+        label = normalize(cfg.platform)
+        if (label.os, label.architecture) != (target.os, target.architecture):
+            return f"its config says {label}, not {target}"
+        return _Found(str(ref), src, m, cfg, "")
+
+
+class _Pinned:
+    """A source whose top is one platform manifest (what ``check`` reads)."""
+
+    def __init__(self, source: RegistrySource, manifest: Manifest) -> None:
+        self._source, self._manifest = source, manifest
+        self.name = source.name
+
+    def resolve(self) -> Manifest:
+        return self._manifest
+
+    def manifest(self, desc):
+        return self._source.manifest(desc)
+
+    def open_blob(self, desc):
+        return self._source.open_blob(desc)
+
+
+STRATEGY = Mirror()

@@ -1,0 +1,91 @@
+"""mirror: the alternative publisher is a real registry on 127.0.0.1, reached as
+a pull mirror of docker.io (the image names stay familiar; no traffic leaves loopback)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from archport.platform import parse as parse_platform
+from archport.registry import HostOptions
+from archport.strategies import NotPortable
+from archport.strategies.mirror import Mirror
+from tests.support import images as im
+
+from .helpers import env, tiny_elf, upstream
+
+RISCV = parse_platform("linux/riscv64")
+UP_REF = "rancher/mirrored-coredns-coredns:{tag}"
+NONROOT = {"Entrypoint": ["/coredns"], "User": "nonroot:nonroot", "ExposedPorts": {"53/tcp": {}, "53/udp": {}}}
+_tags = itertools.count(1)
+
+
+def _publish(reg, tmp_path, riscv_config: dict, riscv_binary: bytes, with_riscv: bool = True) -> tuple[str, str]:
+    """Push coredns/coredns:<tag> (amd64 + maybe riscv64) to the loopback registry;
+    returns (tag, riscv64 manifest digest)."""
+    tag = f"1.11.{next(_tags)}"
+    amd = im.make_image("linux/amd64", [im.layer_from_files({"coredns": (tiny_elf("amd64"), 0o755)})], config=NONROOT)
+    imgs = [amd]
+    digest = ""
+    if with_riscv:
+        rv = im.make_image("linux/riscv64", [im.layer_from_files({"coredns": (riscv_binary, 0o755)})], config=riscv_config)
+        imgs.append(rv)
+        digest = rv.manifest.digest
+    layout = im.write_layout(tmp_path / f"layout-{tag}", {tag: (im.make_index(imgs), imgs)})
+    im.push(layout, tag, f"{reg.host}/coredns/coredns:{tag}")
+    return tag, digest
+
+
+@pytest.fixture
+def client(registry_plain):
+    with registry_plain.client(options=HostOptions(mirrors={"docker.io": (registry_plain.host,)})) as c:
+        yield c
+
+
+def test_alternative_with_the_same_contract_is_copied_as_is(registry_plain, client, tmp_path):
+    tag, digest = _publish(registry_plain, tmp_path, NONROOT, tiny_elf("riscv64"))
+    up = upstream(UP_REF.format(tag=tag), "coredns", NONROOT)
+    e = env(tmp_path, registry=client)
+    d = Mirror().consider(up, RISCV, e)
+    assert d.applies and f"coredns/coredns:{tag}" in d.reason, d.reason
+    out = Mirror().build(up, RISCV, e)
+    assert out.strategy == "mirror" and out.built is None
+    assert str(out.manifest.digest) == digest                    # digest-preserving: the same bytes
+    assert out.source.name.endswith(f"coredns/coredns:{tag}")
+    with out.source.open_blob(out.manifest.config) as chunks:
+        assert b"riscv64" in b"".join(chunks)
+
+
+def test_user_difference_is_named(registry_plain, client, tmp_path):
+    tag, _ = _publish(registry_plain, tmp_path, NONROOT, tiny_elf("riscv64"))
+    up = upstream(UP_REF.format(tag=tag), "coredns", {"Entrypoint": ["/coredns"]})   # upstream runs as root
+    d = Mirror().consider(up, RISCV, env(tmp_path, registry=client))
+    assert not d.applies
+    assert "User: upstream (unset), alternative 'nonroot:nonroot'" in d.reason
+
+
+def test_entrypoint_difference_is_named(registry_plain, client, tmp_path):
+    tag, _ = _publish(registry_plain, tmp_path, {**NONROOT, "Entrypoint": ["/usr/bin/coredns"]}, tiny_elf("riscv64"))
+    d = Mirror().consider(upstream(UP_REF.format(tag=tag), "coredns", NONROOT), RISCV, env(tmp_path, registry=client))
+    assert not d.applies and "Entrypoint: upstream ['/coredns'], alternative ['/usr/bin/coredns']" in d.reason
+
+
+def test_alternative_without_the_platform(registry_plain, client, tmp_path):
+    tag, _ = _publish(registry_plain, tmp_path, NONROOT, b"", with_riscv=False)
+    d = Mirror().consider(upstream(UP_REF.format(tag=tag), "coredns", NONROOT), RISCV, env(tmp_path, registry=client))
+    assert not d.applies and "no linux/riscv64 entry (it offers linux/amd64)" in d.reason
+
+
+def test_binary_of_the_wrong_architecture_fails_the_build(registry_plain, client, tmp_path):
+    tag, _ = _publish(registry_plain, tmp_path, NONROOT, tiny_elf("amd64"))
+    up = upstream(UP_REF.format(tag=tag), "coredns", NONROOT)
+    e = env(tmp_path, registry=client)
+    assert Mirror().consider(up, RISCV, e).applies                 # the configs agree...
+    with pytest.raises(NotPortable, match="does not keep the contract"):
+        Mirror().build(up, RISCV, e)                               # ...the layers do not
+
+
+def test_catalog_names_no_alternative_for_old_versions(tmp_path):
+    d = Mirror().consider(upstream(UP_REF.format(tag="1.9.1"), "coredns", NONROOT), RISCV, env(tmp_path))
+    assert not d.applies and "names no other publisher" in d.reason
