@@ -83,7 +83,7 @@ def check_image(source: Source, platform: Platform, contracts: Sequence[Contract
         return Report(source.name, platform, offered=offered, findings=(Finding(
             ERROR, "platform-missing",
             f"{source.name} has no {platform} image; it offers {', '.join(map(str, offered)) or 'no platforms'}",
-            runtime_error=f"no match for platform in manifest: not found", effect="ErrImagePull / ImagePullBackOff"),))
+            runtime_error="no match for platform in manifest: not found", effect="ErrImagePull / ImagePullBackOff"),))
     config = parse_config(_read_blob(source, manifest.config))
     found: list[Finding] = []
     label = normalize(config.platform)

@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from .. import location
 from ..errors import BadInput
-from ..location import ArchiveLocation, LayoutLocation, RegistryLocation
+from ..location import LayoutLocation, RegistryLocation
 from ..reference import DEFAULT_DOMAIN, Reference
 from ..store import Sink, Source
 

@@ -50,7 +50,6 @@ def parse(text: str, source: str = "pasted text") -> Facts:
             continue
         if _CRICTL_HDR.match(line):
             mode = "crictl"
-            crictl_state_col = line
             continue
         if _EVENTS_HDR.match(line):
             mode = "events"

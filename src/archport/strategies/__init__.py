@@ -100,3 +100,15 @@ class NotPortable(Exception):
     def __init__(self, reason: str, next_step: str = "") -> None:
         super().__init__(reason)
         self.reason, self.next_step = reason, next_step
+
+
+def require(strategy: Strategy, up: Upstream, target: Platform, env: Env) -> Platform:
+    """The start of every ``build``: the normalized target, after ``consider``
+    confirms the strategy still applies (else :class:`NotPortable` with why)."""
+    from ..platform import normalize
+
+    target = normalize(target)
+    decision = strategy.consider(up, target, env)
+    if not decision.applies:
+        raise NotPortable(decision.reason)
+    return target

@@ -26,7 +26,7 @@ from ..build.elf import read_elf
 from ..build.layer import FileSpec
 from ..errors import ArchportError
 from ..platform import Platform, normalize
-from . import Decision, Env, NotPortable, Outcome, Upstream
+from . import Decision, Env, NotPortable, Outcome, Upstream, require
 from .compilers import find as find_compiler, install_hint
 from .contract import binary_path, reference_config, tag_of
 from .downloads import http_client
@@ -57,10 +57,7 @@ class C:
         return Decision(True, f"{comp.name} is a small C program; {cc.description} builds it statically")
 
     def build(self, up: Upstream, target: Platform, env: Env) -> Outcome:
-        target = normalize(target)
-        decision = self.consider(up, target, env)
-        if not decision.applies:
-            raise NotPortable(decision.reason)
+        target = require(self, up, target, env)
         comp, tag, arch = up.component, tag_of(up), target.architecture
         cb = comp.c_build(tag)
         version = comp.upstream_version(tag)

@@ -26,7 +26,7 @@ from ..debian import DEB_ARCH, KEYRING, Archive, apt_sources, extract_file, find
 from ..emulation import qemu_binary
 from ..errors import ArchportError
 from ..platform import Platform, normalize
-from . import Decision, Env, NotPortable, Outcome, Upstream
+from . import Decision, Env, NotPortable, Outcome, Upstream, require
 from .contract import binary_path, reference_config, tag_of
 from .downloads import http_client
 
@@ -60,10 +60,7 @@ class Deb:
         return Decision(True, f"Debian {pkg.suite} builds {pkg.package} for {DEB_ARCH[target.architecture]}")
 
     def build(self, up: Upstream, target: Platform, env: Env) -> Outcome:
-        target = normalize(target)
-        decision = self.consider(up, target, env)
-        if not decision.applies:
-            raise NotPortable(decision.reason)
+        target = require(self, up, target, env)
         comp, tag, arch = up.component, tag_of(up), target.architecture
         pkg = comp.deb_package(tag, arch)
         darch = DEB_ARCH[arch]

@@ -22,7 +22,7 @@ from ..build.elf import read_elf
 from ..build.layer import FileSpec
 from ..errors import ArchportError, BadInput, DigestMismatch
 from ..platform import Platform, normalize
-from . import Decision, Env, NotPortable, Outcome, Upstream
+from . import Decision, Env, NotPortable, Outcome, Upstream, require
 from .contract import binary_path, reference_config, tag_of
 from .downloads import DownloadError, fetch, fetch_bytes, http_client, parse_checksum
 
@@ -49,10 +49,7 @@ class Release:
         return Decision(True, f"upstream publishes {url}")
 
     def build(self, up: Upstream, target: Platform, env: Env) -> Outcome:
-        target = normalize(target)
-        decision = self.consider(up, target, env)
-        if not decision.applies:
-            raise NotPortable(decision.reason)
+        target = require(self, up, target, env)
         comp, tag, arch = up.component, tag_of(up), target.architecture
         asset = comp.release_asset(tag, arch)
         if asset.archive not in ARCHIVES:
