@@ -38,7 +38,6 @@ def parse(text: str, source: str = "pasted text") -> Facts:
     journal: list[str] = []
     mode = ""
     describe_ns, describe_name = "default", ""
-    crictl_state_col = None
     for raw in lines:
         line = raw.rstrip()
         if not line.strip():
