@@ -103,3 +103,25 @@ def index_add(client, target: Reference, child_source: Source, *, platform: Plat
     return AddResult(str(target), tag, str(top.digest), str(edit.index.digest), str(child.digest),
                      str(child_platform), tuple(str(d.digest) for d in edit.replaced),
                      tuple(str(d.digest) for d in edit.kept))
+
+
+def append_platform(sink, name: str | None, top: Manifest | Index, top_source: Source, child: Manifest,
+                    child_source: Source, platform: Platform, *, workers: int = 4):
+    """Copy ``top`` (every existing child byte for byte) and ``child`` to any
+    :class:`~archport.store.Sink`, then the index with ``child`` appended, and
+    only then the tag.  Returns the :class:`~archport.oci.edit.Edit`; the
+    caller commits the sink.  ``index_add`` is the registry-to-itself case of
+    the same order; this one serves ``port``, whose upstream and destination differ."""
+    top_platform = _config_platform(top_source, top) if isinstance(top, Manifest) else None
+    edit = add_platform(top, top_platform, child, platform)
+    p = plan(top_source, workers=workers)
+    send_blobs(top_source, sink, p.images, workers=workers)
+    for m in [*p.images, *p.indexes]:
+        if not sink.has_manifest(m.descriptor()):
+            sink.put_manifest(m)
+    send_blobs(child_source, sink, [child], workers=workers)
+    if not sink.has_manifest(child.descriptor()):
+        sink.put_manifest(child)
+    sink.put_manifest(edit.index)
+    sink.tag(edit.index, name)
+    return edit

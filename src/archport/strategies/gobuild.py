@@ -1,0 +1,341 @@
+"""``go``: rebuild the same Go module at the same version for the target.
+
+    upstream binary ──read_buildinfo──► module@version, -ldflags, -tags, CGO
+        (or the catalog's [[go]] table when the binary cannot be read)
+    go mod download -json MODULE@VERSION   (GOPROXY/GOSUMDB/GOFLAGS/GOPRIVATE as given)
+    copy to a writable tree ─► proactive fixups ─► go build ─► reactive fixups ─► rebuild
+    assemble: the binary at the upstream path, the upstream config, provenance
+
+``CGO_ENABLED=0 GOOS=linux GOARCH=<target> -trimpath``; the toolchain is the
+``go`` on PATH (≥ 1.20: older runtimes crash on Sv57 kernels, DESIGN.md) or
+``--go-version`` through GOTOOLCHAIN.  Outputs are cached by their inputs
+(:mod:`archport.cache`), so a repeated port neither downloads nor compiles.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..build.assemble import Base, assemble, provenance
+from ..build.buildinfo import BuildInfo, read_buildinfo
+from ..build.layer import FileSpec
+from ..cache import Cache
+from ..catalog import versions
+from ..errors import ArchportError, BadInput
+from ..oci import Manifest
+from ..oci.config import parse_config
+from ..platform import Platform, normalize
+from . import Decision, Env, NotPortable, Outcome, Upstream
+from . import fixups as fx
+from .imagefile import find_binary
+
+MIN_GO = "1.20"
+MAX_BUILDS = 5
+ANN_MODULE = "io.archport.go.module"
+ANN_GO = "io.archport.go.version"
+ANN_FIXUPS = "io.archport.fixups"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """How upstream built the binary, and where it lives in the image."""
+
+    module: str
+    version: str
+    package: str                     # import path of the main package
+    ldflags: str
+    tags: tuple[str, ...]
+    binary: str                      # absolute path in the image
+    origin: str                      # "build info of /path (go1.x)" | "catalog"
+    upstream_cgo: bool | None = None
+
+
+class GoStrategy:
+    name = "go"
+
+    def consider(self, up: Upstream, target: Platform, env: Env) -> Decision:
+        comp, tag = up.component, up.ref.tag or ""
+        if comp is not None and comp.kind != "go":
+            return Decision(False, f"the catalog builds {comp.name} as {comp.kind}, not from a Go module")
+        if comp is not None and comp.go_build(tag) is not None:
+            return Decision(True, f"{comp.go_build(tag).module} is a Go module: rebuild it for {target}")
+        if up.reference is None:
+            return Decision(False, "no upstream platform image to read a Go binary from")
+        return Decision(True, "will read the Go build info of the upstream entrypoint binary")
+
+    def build(self, up: Upstream, target: Platform, env: Env) -> Outcome:
+        target = normalize(target)
+        recipe = recover(up, env)
+        go = Toolchain.for_env(env)
+        graph_fixups = tuple(env.catalog.fixups)
+        inputs = {
+            "v": 1, "module": recipe.module, "version": recipe.version, "package": recipe.package,
+            "ldflags": recipe.ldflags, "tags": list(recipe.tags), "go": go.version,
+            "goos": target.os, "goarch": target.architecture, "goriscv64": go.env.get("GORISCV64", ""),
+            "cgo": False, "trimpath": True,
+            "fixups": [f.to_dict() for f in graph_fixups],
+        }
+        cache = Cache(env.cache_dir, "go")
+        entry = cache.get(inputs)
+        if entry is not None:
+            env.log(f"go: {recipe.module}@{recipe.version} from the build cache")
+            steps = [fx.Step(**s) for s in entry.meta.get("steps", [])]
+            binary = entry.file("binary")
+        else:
+            binary, steps = _build(recipe, target, go, graph_fixups, env)
+            entry = cache.put(inputs, {"binary": binary}, {"steps": [_step_dict(s) for s in steps]})
+            if entry is not None:
+                binary = entry.file("binary")
+        built = _assemble(up, target, env, recipe, go, steps, binary)
+        why = f"rebuilt {recipe.module}@{recipe.version} with {go.version} ({recipe.origin})"
+        return Outcome(self.name, why, built=built, fixups=tuple(s.describe() for s in steps),
+                       notes=(f"toolchain {go.version}",))
+
+
+STRATEGY = GoStrategy()
+
+
+# -- recovering the recipe ---------------------------------------------------------
+
+def recover(up: Upstream, env: Env) -> Recipe:
+    comp, tag = up.component, up.ref.tag or ""
+    gb = comp.go_build(tag) if comp is not None else None
+    contract = comp.contract(tag) if comp is not None else None
+    cfg = up.config
+    entry = list((cfg.entrypoint or ()) + (cfg.cmd or ()))[:1] if cfg else []
+    wanted = contract.binary if contract is not None and contract.binary else (entry[0] if entry else "")
+    info: BuildInfo | None = None
+    path = ""
+    why_not = "no upstream platform image"
+    if up.reference is not None and wanted:
+        try:
+            path, info = find_binary(up.source, up.reference, cfg.path if cfg else "", wanted, env.workdir)
+            why_not = f"{wanted} is not a Go binary with build info" if info is None else ""
+        except ArchportError as e:
+            why_not = f"could not read {wanted}: {e}"
+    if info is not None and info.main.path:
+        origin = f"build info of {path} ({info.go_version})"
+        version = info.main.version
+        if version in ("", "(devel)") and gb is not None and gb.module == info.main.path:
+            # Built from a checkout (upstream's scripts do that): the tag names the version.
+            version = comp.upstream_version(tag)
+            origin += f"; version {version} from the image tag"
+        ldflags = info.ldflags
+        if not ldflags and gb is not None and gb.module == info.main.path:
+            # cmd/go leaves -ldflags out of the build info of a -trimpath build:
+            # the -X values then come from the catalog.
+            ldflags = shlex.join(gb.ldflags_for(_values(tag, comp.upstream_version(tag))))
+            origin += "; -ldflags from the catalog (not recorded under -trimpath)"
+        if version not in ("", "(devel)"):
+            return Recipe(info.main.path, version, info.path or info.main.path, ldflags, info.tags,
+                          path, origin, info.cgo_enabled)
+        why_not = f"{path} was built from a checkout ((devel)) and the catalog does not name its version"
+    if gb is None:
+        raise NotPortable(f"cannot tell which Go module to build: {why_not}, and the catalog has no [[go]] "
+                          f"table for {up.ref.familiar()}",
+                          "add the component to the catalog (--catalog EXTRA.toml) with its module and -X flags")
+    version = comp.upstream_version(tag)
+    values = _values(tag, version)
+    pkg = gb.module if gb.package in ("", ".") else f"{gb.module}/{gb.package.removeprefix('./')}"
+    binary = path or (contract.binary if contract is not None else "") or (entry[0] if entry else "")
+    if not binary.startswith("/"):
+        binary = f"/usr/bin/{binary or gb.module.rsplit('/', 1)[-1]}"
+    return Recipe(gb.module, version, pkg, shlex.join(gb.ldflags_for(values)), gb.tags, binary,
+                  f"catalog ({why_not})", gb.cgo)
+
+
+def _values(tag: str, version: str) -> dict[str, str]:
+    return {"tag": tag, "version": version.removeprefix("v"), "commit": "", "date": ""}
+
+
+# -- the toolchain -----------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Toolchain:
+    go: str
+    version: str                     # "go1.26.8"
+    env: dict
+
+    @classmethod
+    def for_env(cls, env: Env) -> "Toolchain":
+        base = dict(env.go_env)
+        if env.go_version:
+            v = env.go_version if env.go_version.startswith("go") else "go" + env.go_version
+            base["GOTOOLCHAIN"] = v
+        base.setdefault("GOTOOLCHAIN", "local")
+        go = shutil.which("go", path=base.get("PATH")) or shutil.which("go") or "/usr/local/go/bin/go"
+        if not os.path.exists(go):
+            raise ArchportError("the go strategy needs the Go toolchain (go) on PATH")
+        with tempfile.TemporaryDirectory(prefix="archport-goenv-") as d:
+            cp = _run([go, "env", "GOVERSION"], Path(d), base, timeout=900)
+        if cp.returncode != 0:
+            raise ArchportError(f"go env GOVERSION failed ({base['GOTOOLCHAIN']}): {_tail(cp.stdout + cp.stderr, 3)}")
+        version = cp.stdout.strip()
+        try:
+            too_old = versions.parse_go(version) < versions.parse_go(MIN_GO)
+        except BadInput:
+            too_old = False
+        if too_old:
+            raise BadInput(f"{version} is older than Go {MIN_GO}, whose runtime crashes on Sv57 kernels; "
+                           f"install a newer Go or pass --go-version 1.22.12 (or later)")
+        return cls(go, version, base)
+
+
+def _run(cmd: list[str], cwd: Path, env: dict, timeout: float = 1800) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        return subprocess.CompletedProcess(cmd, 124, e.stdout or "", f"{shlex.join(cmd)} timed out after {timeout}s")
+
+
+def _tail(text: str, n: int) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return "\n".join(lines[-n:])
+
+
+# -- fetch, fix, build -------------------------------------------------------------
+
+def _build(recipe: Recipe, target: Platform, go: Toolchain, fixups: tuple, env: Env) -> tuple[Path, list[fx.Step]]:
+    work = Path(tempfile.mkdtemp(prefix="go-", dir=env.workdir))
+    src = _download(recipe, go, work)
+    pkg = recipe.package
+    rel = "." if pkg == recipe.module else "./" + pkg[len(recipe.module):].lstrip("/")
+    # Module zips leave vendor/ out but for modules.txt (go.dev/ref/mod#zip-files):
+    # a module fetched through the proxy builds with -mod=mod, its deps from the proxy.
+    vendored = (src / "vendor" / "modules.txt").is_file() and any(
+        p.is_dir() for p in (src / "vendor").iterdir())
+    if not vendored and (src / "vendor").is_dir():
+        shutil.rmtree(src / "vendor")
+    build_env = {**go.env, "CGO_ENABLED": "0", "GOOS": target.os, "GOARCH": target.architecture}
+    out = work / "binary"
+    steps: list[fx.Step] = []
+    extra: list[str] = []
+
+    graph = fx.module_graph(src)
+    for step in fx.proactive(fixups, graph, go.version, target.architecture):
+        _apply(step, src, go, vendored, fixups, steps, extra)
+    output = ""
+    for _ in range(MAX_BUILDS):
+        cmd = [go.go, "build", "-trimpath", "-buildvcs=false", "-o", str(out)]
+        if not vendored:
+            cmd.append("-mod=mod")     # go.sum follows bumps; the checksum DB still verifies (GOSUMDB)
+        if recipe.tags:
+            cmd += ["-tags", ",".join(recipe.tags)]
+        ldflags = " ".join(x for x in (recipe.ldflags, *extra) if x)
+        if ldflags:
+            cmd += ["-ldflags", ldflags]
+        cmd.append(rel)
+        env.log(f"go: building {recipe.module}@{recipe.version} for {target}")
+        cp = _run(cmd, src, build_env)
+        if cp.returncode == 0:
+            return out, steps
+        output = cp.stdout + cp.stderr
+        more = fx.reactive(fixups, output, fx.module_graph(src), steps)
+        if not more:
+            break
+        for step in more:
+            _apply(step, src, go, vendored, fixups, steps, extra)
+    tried = "; ".join(s.describe() for s in steps) or "none matched the error"
+    raise NotPortable(f"go build of {recipe.module}@{recipe.version} for {target} failed:\n{_tail(output, 15)}\n"
+                      f"fixups tried: {tried}", fx.next_steps(fixups, fx.module_graph(src), steps))
+
+
+def _download(recipe: Recipe, go: Toolchain, work: Path) -> Path:
+    with tempfile.TemporaryDirectory(prefix="archport-gomod-") as d:
+        cp = _run([go.go, "mod", "download", "-json", f"{recipe.module}@{recipe.version}"], Path(d),
+                  {k: v for k, v in go.env.items() if k != "GOFLAGS"}, timeout=900)
+    try:
+        doc = json.loads(cp.stdout)
+    except json.JSONDecodeError:
+        doc = {"Error": _tail(cp.stdout + cp.stderr, 5)}
+    if doc.get("Error") or not doc.get("Dir"):
+        raise NotPortable(f"go mod download {recipe.module}@{recipe.version}: {doc.get('Error') or 'no Dir'}",
+                          "check GOPROXY/GOPRIVATE/GONOSUMDB, or whether this version exists upstream")
+    src = work / "src"
+    shutil.copytree(doc["Dir"], src, symlinks=True)
+    for root, dirs, files in os.walk(src):      # the module cache is read-only
+        for name in dirs + files:
+            p = os.path.join(root, name)
+            if not os.path.islink(p):
+                os.chmod(p, os.stat(p).st_mode | 0o200)
+    os.chmod(src, 0o755)
+    return src
+
+
+def _apply(step: fx.Step, src: Path, go: Toolchain, vendored: bool, fixups: tuple,
+           steps: list[fx.Step], extra: list[str]) -> None:
+    steps.append(step)
+    if step.action == "ldflags":
+        extra.append(step.new)
+        return
+    cp = _run([go.go, "mod", "edit", f"-require={step.module}@{step.new}"], src, go.env)
+    if cp.returncode != 0:
+        raise NotPortable(f"fixup {step.fixup}: go mod edit failed: {_tail(cp.stderr, 5)}")
+    if vendored:
+        # vendor/modules.txt must match go.mod, or the go command refuses to build.
+        env = {k: v for k, v in go.env.items() if k != "GOFLAGS"}
+        cp = _run([go.go, "mod", "tidy"], src, env)
+        if cp.returncode == 0:
+            cp = _run([go.go, "mod", "vendor"], src, env)
+        if cp.returncode != 0:
+            raise NotPortable(f"fixup {step.fixup}: re-vendoring after the bump failed: {_tail(cp.stderr, 5)}",
+                              "build without vendor/ (-mod=mod) or bump by hand")
+        steps.append(fx.Step(fx.vendor_procedure(fixups), "vendor", why=f"after bumping {step.module}"))
+
+
+def _step_dict(s: fx.Step) -> dict:
+    return {"fixup": s.fixup, "action": s.action, "module": s.module, "old": s.old, "new": s.new, "why": s.why}
+
+
+# -- the image ---------------------------------------------------------------------
+
+def _assemble(up: Upstream, target: Platform, env: Env, recipe: Recipe, go: Toolchain,
+              steps: list[fx.Step], binary: Path):
+    base, note = _base(up, target, env)
+    if note:
+        env.log(f"go: {note}")
+    ids = ",".join(dict.fromkeys(s.fixup for s in steps))
+    ann = provenance(source=recipe.module, version=recipe.version, strategy="go",
+                     changes=[s.describe() for s in steps])
+    ann.update({ANN_MODULE: f"{recipe.module}@{recipe.version}", ANN_GO: go.version})
+    if ids:
+        ann[ANN_FIXUPS] = ids
+    files = [FileSpec(recipe.binary, source=str(binary), mode=0o755)]
+    return assemble(base, files, platform=target, family=up.family, reference_config=up.config,
+                    annotations=ann, created=env.source_date_epoch, workdir=str(env.workdir),
+                    history_comment=f"{recipe.module}@{recipe.version} rebuilt by archport with {go.version}")
+
+
+def _base(up: Upstream, target: Platform, env: Env) -> tuple[Base | None, str]:
+    """The upstream base when it has the target, else scratch (with why)."""
+    name = (up.reference.annotations.get("org.opencontainers.image.base.name") if up.reference else None) or ""
+    if not name or env.registry is None:
+        return None, "built on scratch (the upstream image names no base image)"
+    from ..reference import parse
+    from ..registry.store import RegistrySource
+    try:
+        src = RegistrySource(env.registry, parse(name))
+        top = src.resolve()
+        m = top if isinstance(top, Manifest) else None
+        if m is None:
+            desc = top.find(target)
+            m = src.manifest(desc) if desc is not None else None
+        if not isinstance(m, Manifest):
+            return None, f"built on scratch: the base {name} has no {target}"
+        with src.open_blob(m.config) as chunks:
+            cfg = parse_config(b"".join(chunks))
+        if not cfg.platform.matches(target):
+            return None, f"built on scratch: the base {name} is {cfg.platform}"
+        return Base(m, cfg, src), f"on the upstream base {name}"
+    except ArchportError as e:
+        return None, f"built on scratch: the base {name} could not be read ({e})"
+
+
+__all__ = ["GoStrategy", "STRATEGY", "Recipe", "recover", "Toolchain"]

@@ -1,0 +1,145 @@
+"""Port tests: real registry, real Go (module proxy and GOTOOLCHAIN), real skopeo,
+containerd + qemu for smoke.  Upstream images are built here from the fixture
+modules (tests/fixtures/gomod) with an older Go, as real upstreams were."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support import goproxy, images
+from tests.support.gobuild import go_binary
+from tests.support.registry import registry_plain  # noqa: F401  (fixture)
+
+REPO = Path(__file__).resolve().parents[2]
+OLD_GO = "go1.22.12"          # accepts the fixture's //go:linkname; Go >= 1.23 rejects it
+
+HELLO_CATALOG = """
+name = "example-hello"
+description = "The fixture upstream component (tests/fixtures/gomod/hello@v1.2.3)."
+kind = "go"
+module_version = "{tag}"
+
+[[image]]
+repository = "rancher/mirrored-example-hello"
+source = "https://example.test/hello"
+
+[[go]]
+versions = ">=1.0.0"
+module = "example.test/hello"
+package = "."
+x = { "main.version" = "{version}" }
+cgo = false
+source = "https://example.test/hello"
+
+[[contract]]
+versions = ">=1.0.0"
+binary = "/hello"
+entrypoint = ["/hello"]
+base = "scratch"
+upstream_platforms = ["linux/amd64", "linux/arm64"]
+source = "https://example.test/hello"
+
+[[fixup]]
+id = "netx-linkname-recvmsg"
+module = "example.test/netx"
+bad = "<v0.1.0"
+good = "v0.1.0"
+go = ">=1.23"
+symptom = "link: example.test/netx: invalid reference to syscall.recvmsg"
+action = "require"
+alternative = "-ldflags=-checklinkname=0"
+components = ["example-hello"]
+source = "https://github.com/golang/go/issues/67401"
+"""
+
+
+def go_env_value(name: str) -> str:
+    return subprocess.run([go_binary(), "env", name], capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def proxy_dir(tmp_path_factory) -> Path:
+    return goproxy.build(tmp_path_factory.mktemp("goproxy"))
+
+
+@pytest.fixture(scope="session")
+def go_env(proxy_dir) -> dict[str, str]:
+    """What the CLI gets: the fixture proxy first, the real one after it (so
+    GOTOOLCHAIN downloads still work); no checksum DB for example.test only."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
+    env.update({"GOPROXY": f"file://{proxy_dir},{go_env_value('GOPROXY')}", "GONOSUMDB": "example.test",
+                "GOMODCACHE": go_env_value("GOMODCACHE"), "GOCACHE": go_env_value("GOCACHE"),
+                "PYTHONPATH": str(REPO / "src")})
+    return env
+
+
+def go_install(module_at_version: str, goarch: str, env: dict, out: Path, ldflags: str = "",
+               toolchain: str = OLD_GO) -> Path:
+    """``go install MODULE@VERSION`` for linux/GOARCH (build info then names
+    the module's version, as in a release build); returns the binary."""
+    gopath = out / f"gopath-{goarch}"
+    e = {**env, "GOPATH": str(gopath), "GOOS": "linux", "GOARCH": goarch, "CGO_ENABLED": "0",
+         "GOTOOLCHAIN": toolchain}
+    e.pop("GOBIN", None)
+    cmd = [go_binary(), "install", "-trimpath"]
+    if ldflags:
+        cmd += ["-ldflags", ldflags]
+    cp = subprocess.run([*cmd, module_at_version], env=e, capture_output=True, text=True, timeout=1200, cwd=out)
+    assert cp.returncode == 0, cp.stderr
+    name = module_at_version.split("@")[0].rsplit("/", 1)[-1]
+    host = subprocess.run([go_binary(), "env", "GOHOSTARCH"], capture_output=True, text=True).stdout.strip()
+    return gopath / "bin" / (name if goarch == host else f"linux_{goarch}/{name}")
+
+
+def push_image(tmp: Path, repo_tag: str, registry, per_arch: dict[str, dict[str, bytes | tuple]],
+               config: dict) -> None:
+    imgs = [images.make_image(f"linux/{arch}", [images.layer_from_files(files)], config=config)
+            for arch, files in per_arch.items()]
+    top = images.make_index(imgs)
+    layout = images.write_layout(tmp / f"layout-{repo_tag.replace('/', '_').replace(':', '_')}",
+                                 {"t": (top, imgs)})
+    images.push(layout, "t", f"{registry.host}/{repo_tag}")
+
+
+@pytest.fixture(scope="session")
+def hello_upstream(tmp_path_factory, go_env, registry_plain):
+    """rancher/mirrored-example-hello:v1.2.3 (and :v1.2.4, same index) for amd64 + arm64."""
+    tmp = tmp_path_factory.mktemp("hello-upstream")
+    bins = {arch: go_install("example.test/hello@v1.2.3", arch, go_env, tmp, "-X main.version=1.2.3")
+            for arch in ("amd64", "arm64")}
+    cfg = {"Entrypoint": ["/hello"], "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}
+    per_arch = {a: {"hello": (b.read_bytes(), 0o755)} for a, b in bins.items()}
+    for tag in ("v1.2.3", "v1.2.4"):
+        push_image(tmp, f"rancher/mirrored-example-hello:{tag}", registry_plain, per_arch, cfg)
+    return bins
+
+
+@pytest.fixture(scope="session")
+def hello_catalog(tmp_path_factory) -> Path:
+    p = tmp_path_factory.mktemp("catalog") / "hello.toml"
+    p.write_text(HELLO_CATALOG)
+    return p
+
+
+def archport(*args: str, env: dict, timeout: float = 1800) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "archport.cli.main", *args], env=env, capture_output=True,
+                          text=True, timeout=timeout, cwd=REPO)
+
+
+def skopeo_raw(ref: str) -> dict | None:
+    cp = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"],
+                        capture_output=True, text=True)
+    return json.loads(cp.stdout) if cp.returncode == 0 else None
+
+
+def upstream_digests(registry, repo_tag: str) -> dict[str, str]:
+    doc = skopeo_raw(f"{registry.host}/{repo_tag}")
+    return {f"{m['platform']['os']}/{m['platform']['architecture']}": m["digest"] for m in doc["manifests"]}

@@ -1,0 +1,73 @@
+"""End to end: the fixture component through the CLI, the netx fixup, the index append, the no-op rerun."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from tests.port.conftest import archport, skopeo_raw, upstream_digests
+
+
+def test_port_fixture_component(hello_upstream, hello_catalog, go_env, registry_plain, tmp_path):
+    reg = registry_plain
+    cache = tmp_path / "cache"
+    argv = ["port", "rancher/mirrored-example-hello:v1.2.3", "--arch", "riscv64", "--to", f"{reg.host}/ported",
+            "--mirror", f"docker.io={reg.host}", "--catalog", str(hello_catalog), "--cache-dir", str(cache),
+            "--json"]
+    cp = archport(*argv, env=go_env)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    doc = json.loads(cp.stdout)
+    (r,) = doc["images"]
+    assert r["status"] == "ported" and r["strategy"] == "go", r
+    assert any(f.startswith("netx-linkname-recvmsg: example.test/netx v0.0.1 -> v0.1.0") for f in r["fixups"]), r
+    assert r["check"].startswith("ok"), r
+    assert r["smoke"].startswith("ok"), r
+    assert "version=1.2.3" in r["smokeOutput"] and "arch=riscv64" in r["smokeOutput"], r
+
+    # The destination index: upstream children byte-identical, riscv64 appended.
+    up = upstream_digests(reg, "rancher/mirrored-example-hello:v1.2.3")
+    dest = skopeo_raw(f"{reg.host}/ported/rancher/mirrored-example-hello:v1.2.3")
+    got = {f"{m['platform']['os']}/{m['platform']['architecture']}": m["digest"] for m in dest["manifests"]}
+    assert got["linux/amd64"] == up["linux/amd64"] and got["linux/arm64"] == up["linux/arm64"]
+    assert got["linux/riscv64"] == r["platformDigest"]
+    child = skopeo_raw(f"{reg.host}/ported/rancher/mirrored-example-hello@{r['platformDigest']}")
+    ann = child["annotations"]
+    assert ann["io.archport.fixups"] == "netx-linkname-recvmsg"
+    assert ann["io.archport.go.module"] == "example.test/hello@v1.2.3"
+    assert "example.test/netx v0.0.1 -> v0.1.0" in ann["io.archport.changes"]
+
+    # A second run changes nothing and is fast.
+    started = time.monotonic()
+    cp2 = archport(*argv, env=go_env)
+    took = time.monotonic() - started
+    assert cp2.returncode == 0, cp2.stdout + cp2.stderr
+    (r2,) = json.loads(cp2.stdout)["images"]
+    assert r2["status"] == "done" and r2["digest"] == r["digest"], r2
+    assert skopeo_raw(f"{reg.host}/ported/rancher/mirrored-example-hello:v1.2.3") == dest
+    assert took < 10, took
+
+
+def test_explain_builds_nothing(hello_upstream, hello_catalog, go_env, registry_plain, tmp_path):
+    reg = registry_plain
+    cp = archport("port", "rancher/mirrored-example-hello:v1.2.3", "--to", f"{reg.host}/explained",
+                  "--mirror", f"docker.io={reg.host}", "--catalog", str(hello_catalog), "--explain",
+                  "--cache-dir", str(tmp_path), env=go_env)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert "present" in cp.stdout and "go" in cp.stdout and "applies" in cp.stdout, cp.stdout
+    assert "example.test/hello is a Go module" in cp.stdout, cp.stdout
+    assert skopeo_raw(f"{reg.host}/explained/rancher/mirrored-example-hello:v1.2.3") is None
+
+
+def test_distro_image_is_not_supported_yet(go_env, registry_plain, tmp_path):
+    """klipper-lb is alpine + iptables + a script: named honestly, with what a transplant needs."""
+    from tests.port.conftest import push_image
+    reg = registry_plain
+    push_image(tmp_path, "rancher/klipper-lb:v0.3.5", reg,
+               {"amd64": {"usr/bin/entry": (b"#!/bin/sh\nexec iptables -L\n", 0o755)}}, {"Cmd": ["entry"]})
+    cp = archport("port", f"{reg.host}/rancher/klipper-lb:v0.3.5", "--to", f"{reg.host}/distro",
+                  "--cache-dir", str(tmp_path / "cache"), "--json", env=go_env)
+    assert cp.returncode == 1, cp.stdout + cp.stderr
+    (r,) = json.loads(cp.stdout)["images"]
+    assert r["status"] == "unsupported" and r["reason"].startswith("not supported yet: alpine"), r
+    assert r["nextStep"].startswith("a later transplant strategy needs:"), r
+    assert skopeo_raw(f"{reg.host}/distro/rancher/klipper-lb:v0.3.5") is None
