@@ -7,6 +7,7 @@ range that does not parse make :func:`load` fail naming the file and table.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import tomllib
 from importlib import resources
@@ -60,6 +61,34 @@ def load_texts(texts: dict[str, str]) -> Catalog:
         raise CatalogError(str(e)) from None
     _cross_check(releases, components, fixups)
     return Catalog(releases, missing, components, fixups, tuple(sorted(texts)))
+
+
+def extend(base: Catalog, name: str, text: str) -> Catalog:
+    """``base`` with a user's extra file merged in (``port --catalog``).
+
+    The file is a component file (the keys of ``components/*.toml``) that may
+    also carry ``[[fixup]]`` tables, or a file of ``[[component]]`` and
+    ``[[fixup]]`` tables.  Entries replace ours of the same name or id, and
+    the same rules apply (every fact names its source)."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise CatalogError(f"{name}: {e}") from None
+    components, fixups = list(base.components), list(base.fixups)
+    try:
+        for i, t in enumerate(doc.pop("fixup", [])):
+            fixups = [f for f in fixups if f.id != t.get("id")] + [_fixup(t, f"{name} fixup[{i}]")]
+        tables = doc.pop("component", [])
+        if doc:
+            tables = [doc, *tables]
+        for i, t in enumerate(tables):
+            comp = _component(t, f"{name} component[{i}]")
+            components = [c for c in components if c.name != comp.name] + [comp]
+    except BadInput as e:
+        raise CatalogError(f"{name}: {e}") from None
+    _cross_check(base.releases, tuple(components), tuple(fixups))
+    return dataclasses.replace(base, components=tuple(components), fixups=tuple(fixups),
+                               files=(*base.files, name))
 
 
 # -- tables -------------------------------------------------------------------
