@@ -35,7 +35,7 @@ def seeded(registry_plain, tmp_path_factory):
 def test_airgap_zst_imports_under_fully_qualified_names(registry_plain, seeded, containerd, tmp_path):
     out = tmp_path / "k3s-images.tar.zst"
     mirror = f"docker.io={registry_plain.host}"
-    doc = archport_json("airgap", "--mirror", mirror, "--platform", "linux/riscv64",
+    doc = archport_json("airgap", "--mirror", mirror, "--mirror-only", "--platform", "linux/riscv64",
                         "rancher/mirrored-pause:3.6", "rancher/mirrored-coredns-coredns:1.9.1", "--out", str(out))
     # FILE.sha256 beside it, in sha256sum format
     digest = hashlib.sha256(out.read_bytes()).hexdigest()

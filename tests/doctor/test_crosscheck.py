@@ -81,7 +81,7 @@ def _seed(tmp_path, host):
 
 def test_against_the_real_registry_through_a_mirror(registry_plain, tmp_path, capsys):
     _seed(tmp_path, registry_plain.host)
-    rc = main(["doctor", "--json", "--mirror", f"docker.io={registry_plain.host}",
+    rc = main(["doctor", "--json", "--mirror", f"docker.io={registry_plain.host}", "--mirror-only",
                "--from", str(FIX / "broken-riscv64")])
     doc = json.loads(capsys.readouterr().out)
     assert rc == 1
@@ -94,7 +94,7 @@ def test_against_the_real_registry_through_a_mirror(registry_plain, tmp_path, ca
     assert g["no-platform"]["platforms"]["rancher/mirrored-coredns-coredns:1.9.1"] == {
         "platforms": ["linux/amd64", "linux/arm64"], "has_node_platform": False}
 
-    rc = main(["doctor", "--json", "--mirror", f"docker.io={registry_plain.host}",
+    rc = main(["doctor", "--json", "--mirror", f"docker.io={registry_plain.host}", "--mirror-only",
                "--from", str(FIX / "pause-missing")])
     doc = json.loads(capsys.readouterr().out)
     pause = doc["groups"][0]

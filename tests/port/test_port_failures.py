@@ -75,7 +75,7 @@ def test_module_that_does_not_build(broken, registry_plain, tmp_path):
     env, cat, hello = broken
     reg = registry_plain
     cp = archport("port", "rancher/mirrored-example-broken:v0.1.0", "--to", f"{reg.host}/failed",
-                  "--mirror", f"docker.io={reg.host}", "--catalog", str(cat), "--catalog", str(hello),
+                  "--mirror", f"docker.io={reg.host}", "--mirror-only", "--catalog", str(cat), "--catalog", str(hello),
                   "--cache-dir", str(tmp_path / "cache"), "--json", env=env)
     assert cp.returncode == 1, cp.stdout + cp.stderr
     (r,) = json.loads(cp.stdout)["images"]

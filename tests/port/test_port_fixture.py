@@ -12,7 +12,7 @@ def test_port_fixture_component(hello_upstream, hello_catalog, go_env, registry_
     reg = registry_plain
     cache = tmp_path / "cache"
     argv = ["port", "rancher/mirrored-example-hello:v1.2.3", "--arch", "riscv64", "--to", f"{reg.host}/ported",
-            "--mirror", f"docker.io={reg.host}", "--catalog", str(hello_catalog), "--cache-dir", str(cache),
+            "--mirror", f"docker.io={reg.host}", "--mirror-only", "--catalog", str(hello_catalog), "--cache-dir", str(cache),
             "--json"]
     cp = archport(*argv, env=go_env)
     assert cp.returncode == 0, cp.stdout + cp.stderr
@@ -50,7 +50,7 @@ def test_port_fixture_component(hello_upstream, hello_catalog, go_env, registry_
 def test_explain_builds_nothing(hello_upstream, hello_catalog, go_env, registry_plain, tmp_path):
     reg = registry_plain
     cp = archport("port", "rancher/mirrored-example-hello:v1.2.3", "--to", f"{reg.host}/explained",
-                  "--mirror", f"docker.io={reg.host}", "--catalog", str(hello_catalog), "--explain",
+                  "--mirror", f"docker.io={reg.host}", "--mirror-only", "--catalog", str(hello_catalog), "--explain",
                   "--cache-dir", str(tmp_path), env=go_env)
     assert cp.returncode == 0, cp.stdout + cp.stderr
     assert "present" in cp.stdout and "go" in cp.stdout and "applies" in cp.stdout, cp.stdout

@@ -71,3 +71,17 @@ def test_all_missing_is_not_found_and_head_is_none():
     with pytest.raises(NotFound):
         c.get_manifest(ref)
     assert c.head_manifest(ref) is None
+
+
+def test_mirror_only_never_asks_upstream():
+    seen = []
+
+    def handler(request):
+        seen.append(request.url.host)
+        return httpx.Response(404, json={"errors": [{"code": "MANIFEST_UNKNOWN"}]})
+    opts = HostOptions(mirrors={"reg.example.test": ("mirror1.test",)}, plain_http=frozenset({"mirror1.test"}),
+                       mirror_only=True)
+    c = Client(opts, None, retry=RetryPolicy(attempts=1), transport=httpx.MockTransport(handler), sleep=lambda s: None)
+    with pytest.raises(NotFound):
+        c.get_manifest(parse("reg.example.test/team/app:v1"))
+    assert seen == ["mirror1.test"]

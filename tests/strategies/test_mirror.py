@@ -39,7 +39,7 @@ def _publish(reg, tmp_path, riscv_config: dict, riscv_binary: bytes, with_riscv:
 
 @pytest.fixture
 def client(registry_plain):
-    with registry_plain.client(options=HostOptions(mirrors={"docker.io": (registry_plain.host,)})) as c:
+    with registry_plain.client(options=HostOptions(mirrors={"docker.io": (registry_plain.host,)}, mirror_only=True)) as c:
         yield c
 
 

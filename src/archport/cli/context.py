@@ -39,6 +39,7 @@ class Context:
     plain_http: tuple[str, ...] = ()
     ca_file: str | None = None
     mirrors: dict[str, tuple[str, ...]] = field(default_factory=dict)  # --mirror, parsed
+    mirror_only: bool = False
     jobs: int = 4
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     console: Console = field(default_factory=lambda: Console(soft_wrap=True, emoji=False))
@@ -55,6 +56,9 @@ class Context:
             jobs=max(1, getattr(args, "jobs", 4) or 4),
         )
         ctx.mirrors = _parse_mirrors(list(getattr(args, "mirror", []) or []))
+        ctx.mirror_only = bool(getattr(args, "mirror_only", False))
+        if ctx.mirror_only and not ctx.mirrors:
+            raise BadInput("--mirror-only needs at least one --mirror REGISTRY=HOST")
         return ctx
 
     # -- output -------------------------------------------------------------
@@ -87,6 +91,7 @@ class Context:
                 plain_http=frozenset(self.plain_http),
                 ca_file=self.ca_file,
                 mirrors=MappingProxyType(dict(self.mirrors)),
+                mirror_only=self.mirror_only,
             )
             docker_config = self.env.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
             creds = load_credentials(docker_config, self.env.get("REGISTRY_AUTH_FILE"))

@@ -38,9 +38,11 @@ def common_options(suppress: bool = False) -> argparse.ArgumentParser:
     g.add_argument("--ca-file", metavar="FILE", help="extra CA certificate(s) to trust for registries")
     g.add_argument("--mirror", action="append", metavar="REGISTRY=HOST",
                    help="pull REGISTRY's images through HOST first (e.g. docker.io=192.168.1.10:6000)")
+    g.add_argument("--mirror-only", action="store_true",
+                   help="never pull from a registry that has a --mirror; only its mirrors are asked")
     g.add_argument("--jobs", type=int, metavar="N", help="parallel transfers (default 4)")
     if not suppress:
-        p.set_defaults(json=False, debug=False, plain_http=[], ca_file=None, mirror=[], jobs=4)
+        p.set_defaults(json=False, debug=False, plain_http=[], ca_file=None, mirror=[], mirror_only=False, jobs=4)
     return p
 
 

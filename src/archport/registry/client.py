@@ -134,10 +134,13 @@ class Client:
     def _first(self, ref: Reference, use_mirrors: bool, fn: Callable[[_Endpoint], _T]) -> _T:
         """Try mirrors in order, then upstream (containerd's hosts.toml order)."""
         *mirrors, upstream = self._endpoints(ref, use_mirrors)
-        for ep in mirrors:
+        for i, ep in enumerate(mirrors):
             try:
                 return fn(ep)
             except ArchportError as e:
+                if self.options.mirror_only and i == len(mirrors) - 1:
+                    log.debug("mirror %s failed for %s; --mirror-only: not asking %s", ep.host, ref, ref.domain)
+                    raise
                 log.debug("mirror %s failed for %s (%s); trying the next", ep.host, ref, type(e).__name__)
         return fn(upstream)
 

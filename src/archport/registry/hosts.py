@@ -39,6 +39,9 @@ class HostOptions:
     plain_http: frozenset[str] = frozenset()   # "host" or "host:port" named by --plain-http; loopback is always allowed plain
     ca_file: str | None = None                  # extra CA (added to system roots), --ca-file
     mirrors: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))  # "docker.io" -> ("127.0.0.1:5000",) pull mirrors, tried in order before upstream
+    # --mirror-only: a registry that has mirrors is never contacted itself
+    # for pulls (an airgapped network, or tests that must stay on loopback).
+    mirror_only: bool = False
 
     def named_plain(self, host: str) -> bool:
         """The user named ``host`` (or its name without port) with --plain-http."""
