@@ -53,17 +53,16 @@ class ArchiveLocation:
 Location = RegistryLocation | LayoutLocation | ArchiveLocation
 
 _TRANSPORT = re.compile(r"^([a-z][a-z0-9-]*):(.*)$", re.S)
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+# image-layout.md, "org.opencontainers.image.ref.name": components of
+# alphanumerics joined by separators, '/' between components.
+_TAG = re.compile(r"^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$")
 
 
 def _split_path_tag(rest: str) -> tuple[str, str | None]:
-    # oci:/path/to/dir:tag — the tag is after the last ':' when that part has
-    # no '/' (a path may contain ':' only before its last component).
-    if ":" in rest:
-        path, tag = rest.rsplit(":", 1)
-        if "/" not in tag and tag:
-            return path, tag
-    return rest, None
+    # oci:DIR:REF — as skopeo does, the path ends at the first ':' (REF may
+    # itself hold ':' and '/', e.g. rancher/mirrored-pause:3.6).
+    path, sep, tag = rest.partition(":")
+    return (path, tag) if sep and tag else (path if sep else rest, None)
 
 
 def parse(text: str) -> Location:
@@ -79,7 +78,7 @@ def parse(text: str) -> Location:
             if not path:
                 raise BadReference(f"{text!r}: oci: needs a directory")
             if tag is not None and not _TAG.match(tag):
-                raise BadReference(f"{text!r}: invalid tag {tag!r}")
+                raise BadReference(f"{text!r}: invalid reference name {tag!r}")
             return LayoutLocation(path, tag)
         if transport == "oci-archive":
             path, tag = _split_path_tag(rest)

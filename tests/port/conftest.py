@@ -16,7 +16,6 @@ import pytest
 
 from tests.support import goproxy, images
 from tests.support.gobuild import go_binary
-from tests.support.registry import registry_plain  # noqa: F401  (fixture)
 
 REPO = Path(__file__).resolve().parents[2]
 OLD_GO = "go1.22.12"          # accepts the fixture's //go:linkname; Go >= 1.23 rejects it

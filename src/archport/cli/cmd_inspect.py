@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from rich.table import Table
+import json
 
 from .. import platform as platforms
 from ..oci import Index, Manifest
 from ..oci.config import parse_config
-from .render import human_size, short
+from .render import human_size
 
 
 def register(sub) -> None:
@@ -90,19 +90,15 @@ def run(args, ctx) -> int:
     out = ctx.console
     kind = "multi-platform index" if doc["multiPlatform"] else "single-platform manifest"
     out.print(f"[bold]{doc['reference']}[/]  {kind}  {doc['digest']}", highlight=False)
-    t = Table(box=None, pad_edge=False)
-    for col in ("PLATFORM", "DIGEST", "SIZE"):
-        t.add_column(col, no_wrap=True)
-    for col in ("ENTRYPOINT", "CMD", "USER", "WORKDIR", "PATH"):
-        t.add_column(col, overflow="fold")
+    # One block per platform: readable at any terminal width, and in a pipe.
     for e in doc["platforms"]:
         c = e.get("config") or {}
-        t.add_row(
-            e["platform"] or "-", short(e["digest"]), human_size(c.get("size", 0)) if c else "-",
-            " ".join(c.get("entrypoint") or []) or "-", " ".join(c.get("cmd") or []) or "-",
-            c.get("user") or "-", c.get("workingDir") or "-", c.get("path") or "-",
-        )
-    out.print(t)
+        out.print(f"  [bold]{e['platform'] or '-'}[/]  {e['digest']}"
+                  + (f"  {human_size(c['size'])}" if c else ""), highlight=False)
+        if c:
+            out.print(f"    entrypoint {json.dumps(c.get('entrypoint'))}  cmd {json.dumps(c.get('cmd'))}  "
+                      f"user {c.get('user') or '-'}  workdir {c.get('workingDir') or '-'}", highlight=False)
+            out.print(f"    PATH {c.get('path') or '(unset)'}", highlight=False, markup=False)
     for e in doc["platforms"]:
         for f in e.get("files") or []:
             out.print(f"  {e['platform']}  {f.get('path')}  {f.get('summary', '')}", highlight=False)
