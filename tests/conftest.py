@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.support.registry",
     "tests.support.containerd",
     "tests.support.gobuild",
+    "tests.support.sshd",
 ]

@@ -299,7 +299,13 @@ class Archive:
             archs = rel.fields.get("Architectures", "?")
             raise DebianError(f"{suite} has no {key} (its architectures: {archs})")
         digest, size = rel.sha256[key]
-        path = self._cached(f"{self.url}/dists/{suite}/{key}", digest, size)
+        url = f"{self.url}/dists/{suite}/{key}"
+        if rel.fields.get("Acquire-By-Hash", "").lower() == "yes":
+            # The file by its hash stays put while the mirror syncs; the plain
+            # name may already hold the next index (apt does the same:
+            # wiki.debian.org/DebianRepository/Format#indices_acquisition_via_hashsums_.28by-hash.29).
+            url = f"{self.url}/dists/{suite}/{component}/binary-{arch}/by-hash/SHA256/{digest}"
+        path = self._cached(url, digest, size)
         return lzma.decompress(path.read_bytes())
 
     def deb(self, stanza: dict[str, str]) -> Path:

@@ -17,7 +17,6 @@ from archport.layout import LayoutSource
 from archport.platform import ARM64, RISCV64
 from archport.store import Sink
 from tests.support import images as I
-from tests.support.containerd import containerd  # noqa: F401  (session fixture)
 
 PAUSE = "rancher/mirrored-pause:3.6"
 COREDNS = "rancher/mirrored-coredns-coredns:1.9.1"

@@ -4,7 +4,6 @@ that goes away in the middle of a multi-image port."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 

@@ -18,7 +18,7 @@ from archport.strategies.deb import Deb
 
 from archport.check import Contract
 
-from .helpers import check_built, env, layer_members, unpack, upstream, with_tables
+from .helpers import check_built, env, layer_members, unpack, upstream
 
 RISCV = parse_platform("linux/riscv64")
 REF = "rancher/mirrored-library-busybox:1.34.1"

@@ -27,6 +27,8 @@ import io
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
+from ..streams import Seekable
+
 HOPS_MAX = 40
 HEAD_SIZE = 512
 
@@ -238,34 +240,21 @@ class RootFS:
             self._spool = None
 
 
-class _Window(io.RawIOBase):
+class _Window(Seekable):
     """A read-only view of ``size`` bytes at ``offset`` of a shared file."""
 
     def __init__(self, f: BinaryIO, offset: int, size: int) -> None:
-        self._f, self._off, self._size, self._pos = f, offset, size, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + pos)
-        return self._pos
+        super().__init__()
+        self._f, self._off, self.size, self.pos = f, offset, size, 0
 
     def read(self, n: int = -1) -> bytes:
-        left = self._size - self._pos
+        left = self.size - self.pos
         if left <= 0:
             return b""
         n = left if n is None or n < 0 else min(n, left)
-        self._f.seek(self._off + self._pos)
+        self._f.seek(self._off + self.pos)
         data = self._f.read(n)
-        self._pos += len(data)
+        self.pos += len(data)
         return data
 
     def readinto(self, b) -> int:  # type: ignore[override]

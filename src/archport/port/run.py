@@ -287,7 +287,7 @@ def _contracts(s: Session, ref: Reference, opts: Options) -> list[Contract]:
     contracts = [Contract()]
     if not opts.manifests:
         return contracts
-    from ..k3s import containers, load_documents, same_image, using_image
+    from ..k3s import containers, load_documents, using_image
     found = containers(load_documents(opts.manifests))
     chosen = using_image(found, ref)
     if not chosen:

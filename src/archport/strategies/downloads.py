@@ -13,7 +13,6 @@ name.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
 import tempfile
@@ -26,6 +25,7 @@ import httpx
 
 from ..errors import ArchportError, BadInput, DigestMismatch, TransportError
 from ..reference import is_loopback_host
+from ..streams import Seekable
 
 MAX_DOWNLOAD = 1 << 30         # a release asset or .deb larger than 1 GiB is not what we expect
 MAX_TEXT = 16 << 20            # checksum files, InRelease
@@ -154,7 +154,7 @@ def parse_checksum(text: str, filename: str) -> str | None:
     return None
 
 
-class RangeFile(io.RawIOBase):
+class RangeFile(Seekable):
     """A read-only, seekable view of a remote file through HTTP range
     requests (RFC 9110 section 14), so :mod:`zipfile` can read one member of a
     large archive: the central directory at the end, then the member.  Reads
@@ -180,20 +180,6 @@ class RangeFile(io.RawIOBase):
         if r.headers.get("accept-ranges", "").lower() != "bytes" or "content-length" not in r.headers:
             return None
         return cls(http, str(r.url), int(r.headers["content-length"]))
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self.pos
-
-    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence]
-        self.pos = max(0, base + pos)
-        return self.pos
 
     def _block(self, i: int) -> bytes:
         if i not in self._cache:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..build.assemble import Base, assemble, provenance
-from ..build.buildinfo import BuildInfo, read_buildinfo
+from ..build.buildinfo import BuildInfo
 from ..build.layer import FileSpec
 from ..cache import Cache
 from ..catalog import versions

@@ -1,1 +1,0 @@
-from tests.support.sshd import sshd_server  # noqa: F401
