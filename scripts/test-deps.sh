@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(docker-registry skopeo containerd runc qemu-user-static binfmt-support
               openssh-server apache2-utils git ca-certificates
               gcc libc6-dev gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
-              gpgv debian-archive-keyring xz-utils)
+              gpgv gnupg debian-archive-keyring xz-utils)
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then

@@ -34,7 +34,7 @@ from typing import BinaryIO, Iterator
 import httpx
 
 from .errors import ArchportError, BadInput
-from .strategies.downloads import fetch, fetch_bytes
+from .strategies.downloads import DownloadError, fetch, fetch_bytes
 
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 SOURCES_LIST = "/etc/apt/sources.list"
@@ -300,12 +300,21 @@ class Archive:
             raise DebianError(f"{suite} has no {key} (its architectures: {archs})")
         digest, size = rel.sha256[key]
         url = f"{self.url}/dists/{suite}/{key}"
+        path = None
         if rel.fields.get("Acquire-By-Hash", "").lower() == "yes":
             # The file by its hash stays put while the mirror syncs; the plain
             # name may already hold the next index (apt does the same:
             # wiki.debian.org/DebianRepository/Format#indices_acquisition_via_hashsums_.28by-hash.29).
-            url = f"{self.url}/dists/{suite}/{component}/binary-{arch}/by-hash/SHA256/{digest}"
-        path = self._cached(url, digest, size)
+            # The same page lets a client fall back to the canonical name when
+            # by-hash fails; that file is checked against the same signed digest.
+            try:
+                path = self._cached(f"{self.url}/dists/{suite}/{component}/binary-{arch}/by-hash/SHA256/{digest}",
+                                    digest, size)
+            except DownloadError as e:
+                if e.status != 404:
+                    raise
+        if path is None:
+            path = self._cached(url, digest, size)
         return lzma.decompress(path.read_bytes())
 
     def deb(self, stanza: dict[str, str]) -> Path:

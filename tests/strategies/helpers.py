@@ -71,10 +71,12 @@ def layer_members(built) -> dict[str, tarfile.TarInfo]:
 
 
 class Server:
-    """``python -m http.server`` on 127.0.0.1 in a thread, serving ``root``."""
+    """``python -m http.server`` on 127.0.0.1 in a thread, serving ``root``;
+    ``requests`` lists the paths asked for, in order."""
 
     def __init__(self, root: Path) -> None:
-        handler = functools.partial(_Quiet, directory=str(root))
+        self.requests: list[str] = []
+        handler = functools.partial(_Quiet, directory=str(root), seen=self.requests)
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -86,6 +88,14 @@ class Server:
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, *args, seen: list[str], **kw) -> None:
+        self.seen = seen
+        super().__init__(*args, **kw)
+
+    def send_head(self):
+        self.seen.append(self.path)
+        return super().send_head()
+
     def log_message(self, *args) -> None:
         pass
 

@@ -1,27 +1,41 @@
-"""deb: busybox-static for riscv64 from the real Debian archive (trixie), run under qemu-user."""
+"""deb: busybox-static for riscv64 through apt's chain of trust, run under qemu-user.
+
+Most tests use a loopback archive (tests/support/debrepo.py) signed with a
+throwaway key and holding the real busybox-static .deb: the success path, and
+each link of the chain broken in turn (signature, index, .deb, a mirror caught
+mid-sync).  One test reads the real archive of the machine's apt sources,
+judges its chain independently of archport, and holds archport to the answer.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import lzma
 import os
 import subprocess
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from archport.build.elf import read_elf
 from archport.catalog.loader import load
+from archport.check import Contract
+from archport.debian import KEYRING, apt_sources
 from archport.emulation import qemu_binary
 from archport.platform import parse as parse_platform
+from archport.strategies import NotPortable
 from archport.strategies import deb as deb_module
 from archport.strategies.deb import Deb
+from tests.support import debrepo
 
-from archport.check import Contract
-
-from .helpers import check_built, env, layer_members, unpack, upstream
+from .helpers import Server, check_built, env, layer_members, unpack, upstream
 
 RISCV = parse_platform("linux/riscv64")
 REF = "rancher/mirrored-library-busybox:1.34.1"
+CONFIG = {"Cmd": ["sh"], "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}
 
 
 def _busybox():
@@ -29,61 +43,215 @@ def _busybox():
     return load().component("busybox")
 
 
+def _first_source():
+    return apt_sources()[0]
+
+
+@pytest.fixture(scope="module")
+def busybox_deb() -> debrepo.Package:
+    return debrepo.real_deb(_first_source().uri)
+
+
+@pytest.fixture(scope="module")
+def signers(tmp_path_factory):
+    home = tmp_path_factory.mktemp("gnupg")
+    good = debrepo.Signer.generate(home / "good", "archport test archive")
+    other = debrepo.Signer.generate(home / "other", "not the archive")
+    yield good, other
+    good.close()
+    other.close()
+
+
+@dataclasses.dataclass
+class Repo:
+    layout: debrepo.Layout
+    server: Server
+    keyring: str
+
+    def deb(self) -> Deb:
+        return Deb(archive_url=self.server.url, keyring=self.keyring)
+
+
+@contextmanager
+def _repo(root: Path, signer, pkg, keyring, mutate=None):
+    layout = debrepo.build(root, signer, [pkg])
+    if mutate is not None:
+        mutate(layout)
+    server = Server(root)
+    try:
+        yield Repo(layout, server, str(keyring))
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory, signers, busybox_deb):
+    with _repo(tmp_path_factory.mktemp("debrepo"), signers[0], busybox_deb, signers[0].keyring) as r:
+        yield r
+
+
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
     return tmp_path_factory.mktemp("debcache")
 
 
-def _env(tmp_path, cache):
+def _env(tmp_path, cache=None):
     e = env(tmp_path)
-    return dataclasses.replace(e, cache_dir=cache)
+    return dataclasses.replace(e, cache_dir=cache) if cache is not None else e
 
 
-def test_busybox_static_riscv64_gives_bin_sh(tmp_path, cache):
-    up = upstream(REF, _busybox(), {"Cmd": ["sh"], "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]})
-    e = _env(tmp_path, cache)
-    d = Deb().consider(up, RISCV, e)
-    assert d.applies, d.reason
-    out = Deb().build(up, RISCV, e)
-    notes = " ".join(out.notes)
-    assert "from Debian trixie" in notes and "--list-full run under qemu-riscv64" in notes
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _assert_busybox_image(out, tmp_path, what: str):
+    """/bin/busybox, static riscv64, with /bin/sh and the applet links; runs under qemu; check passes."""
     members = layer_members(out.built)
-    assert members["bin/busybox"].isfile() and members["bin/busybox"].mode == 0o755
-    assert members["bin/sh"].issym() and members["bin/sh"].linkname == "busybox"
-    assert len([m for m in members.values() if m.issym()]) > 100
+    assert members["bin/busybox"].isfile() and members["bin/busybox"].mode == 0o755, what
+    assert members["bin/sh"].issym() and members["bin/sh"].linkname == "busybox", what
+    assert len([m for m in members.values() if m.issym()]) > 100, what
     cfg = json.loads(out.built.config)
-    assert cfg["config"]["Cmd"] == ["sh"] and cfg["architecture"] == "riscv64"
+    assert cfg["config"]["Cmd"] == ["sh"] and cfg["architecture"] == "riscv64", what
     root = unpack(out.built, tmp_path / "rootfs")
     info = read_elf((root / "bin" / "busybox").read_bytes())
-    assert info.goarch == "riscv64" and info.static
-    qemu = qemu_binary(RISCV)
-    r = subprocess.run([qemu, "-L", str(root), str(root / "bin" / "sh"), "-c", "echo ok"],
+    assert info.goarch == "riscv64" and info.static, what
+    r = subprocess.run([qemu_binary(RISCV), "-L", str(root), str(root / "bin" / "sh"), "-c", "echo ok"],
                        capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
-    # check: the image config (Cmd sh) and the helper pod's command resolve to a riscv64 program.
+    assert r.returncode == 0 and r.stdout.strip() == "ok", f"{what}: {r.stderr}"
+    # The helper pod runs /bin/sh /script/setup; its script's mkdir/rm resolve through the links.
     pod = Contract(source="helper pod", command=("/bin/sh", "/script/setup"))
     report = check_built(out.built, tmp_path, (Contract(), pod))
-    assert report.ok, report.to_dict()
-    # The helper pod's script uses mkdir/rm: those resolve through the links too.
-    assert os.path.islink(root / "bin" / "mkdir") and os.path.islink(root / "bin" / "rm")
+    assert report.ok, (what, report.to_dict())
+    assert os.path.islink(root / "bin" / "mkdir") and os.path.islink(root / "bin" / "rm"), what
 
 
-def test_without_qemu_the_catalog_minimal_list_is_used(tmp_path, cache, monkeypatch):
+def _assert_nothing_built(e, what: str):
+    """No file in the work dir; the cache holds only files named by their own digest."""
+    left = [p for p in Path(e.workdir).rglob("*") if p.is_file()]
+    assert not left, f"{what}: files left in the work dir: {left}"
+    for p in (Path(e.cache_dir) / "debian").rglob("*"):
+        if p.is_file():
+            assert p.name == _sha256(p.read_bytes()), f"{what}: unverified file in the cache: {p}"
+
+
+def _stale_index(pkg: debrepo.Package) -> bytes:
+    """A valid Packages.xz the signed InRelease does not list (the next sync's, say)."""
+    return lzma.compress(pkg.stanza.replace(f"Version: {pkg.field('Version')}",
+                                            f"Version: {pkg.field('Version')}+next").encode() + b"\n\n")
+
+
+# -- the loopback archive ---------------------------------------------------------
+
+def test_busybox_static_riscv64_gives_bin_sh(tmp_path, cache, repo, busybox_deb):
+    up = upstream(REF, _busybox(), CONFIG)
+    e = _env(tmp_path, cache)
+    d = repo.deb().consider(up, RISCV, e)
+    assert d.applies, d.reason
+    out = repo.deb().build(up, RISCV, e)
+    notes = " ".join(out.notes)
+    assert "from Debian trixie" in notes and "--list-full run under qemu-riscv64" in notes
+    assert f"sha256:{busybox_deb.field('SHA256')}" in notes
+    _assert_busybox_image(out, tmp_path, "loopback archive")
+    # The index came by hash, and the .deb from the pool path the signed index names.
+    assert f"/dists/trixie/main/binary-riscv64/by-hash/SHA256/{repo.layout.index_sha256}" in repo.server.requests
+    assert f"/{busybox_deb.field('Filename')}" in repo.server.requests
+
+
+def test_without_qemu_the_catalog_minimal_list_is_used(tmp_path, cache, repo, monkeypatch):
     monkeypatch.setattr(deb_module, "qemu_binary", lambda _p: None)
-    up = upstream(REF, _busybox(), {"Cmd": ["sh"]})
-    out = Deb().build(up, RISCV, _env(tmp_path, cache))
+    out = repo.deb().build(upstream(REF, _busybox(), {"Cmd": ["sh"]}), RISCV, _env(tmp_path, cache))
     assert "catalog's minimal list (/bin/sh)" in " ".join(out.notes)
     members = layer_members(out.built)
     assert [n for n, m in members.items() if m.issym()] == ["bin/sh"]
 
 
-def test_explicit_archive_url_and_bad_keyring(tmp_path, cache):
-    up = upstream(REF, _busybox(), {"Cmd": ["sh"]})
-    empty = tmp_path / "empty.gpg"
-    empty.write_bytes(b"")
-    strategy = Deb(archive_url=_first_archive(), keyring=str(empty))
-    with pytest.raises(deb_module.NotPortable, match="signature does not verify"):
-        strategy.build(up, RISCV, _env(tmp_path, tmp_path / "fresh-cache"))
+def test_tampered_index_is_refused(tmp_path, signers, busybox_deb):
+    """The mirror serves a Packages.xz naming another .deb: its hash is not the signed one."""
+    evil = bytearray(busybox_deb.data)
+    evil[len(evil) // 2] ^= 0xFF
+    evil_pkg = debrepo.Package(busybox_deb.stanza.replace(busybox_deb.field("SHA256"), _sha256(evil)), bytes(evil))
+
+    def tamper(layout):
+        forged = lzma.compress(evil_pkg.stanza.encode() + b"\n\n")
+        layout.packages_xz.write_bytes(forged)
+        layout.by_hash.write_bytes(forged)
+        layout.pool(busybox_deb).write_bytes(evil)
+
+    with _repo(tmp_path / "archive", signers[0], busybox_deb, signers[0].keyring, tamper) as r:
+        e = _env(tmp_path)
+        with pytest.raises(NotPortable, match="digest mismatch") as exc:
+            r.deb().build(upstream(REF, _busybox(), CONFIG), RISCV, e)
+        assert f"expected sha256:{r.layout.index_sha256}" in str(exc.value)
+        assert not [p for p in r.server.requests if p.startswith("/pool/")], r.server.requests
+    _assert_nothing_built(e, "tampered index")
+
+
+def test_deb_differing_from_its_index_entry_is_refused(tmp_path, signers, busybox_deb):
+    def swap(layout):
+        data = bytearray(busybox_deb.data)
+        data[-100] ^= 0x01                       # same size, one bit off
+        layout.pool(busybox_deb).write_bytes(bytes(data))
+
+    with _repo(tmp_path / "archive", signers[0], busybox_deb, signers[0].keyring, swap) as r:
+        e = _env(tmp_path)
+        with pytest.raises(NotPortable, match="digest mismatch") as exc:
+            r.deb().build(upstream(REF, _busybox(), CONFIG), RISCV, e)
+        assert f"expected sha256:{busybox_deb.field('SHA256')}" in str(exc.value)
+        assert f"/{busybox_deb.field('Filename')}" in r.server.requests
+    _assert_nothing_built(e, "altered .deb")
+
+
+@pytest.mark.parametrize("keyring", ["other key", "empty file"])
+def test_wrong_signing_key_is_refused(tmp_path, signers, busybox_deb, keyring):
+    """InRelease signed by a key the keyring does not hold: nothing past it is fetched."""
+    good, other = signers
+    if keyring == "empty file":
+        ring = tmp_path / "empty.gpg"
+        ring.write_bytes(b"")
+        signer = good
+    else:
+        ring, signer = good.keyring, other
+    with _repo(tmp_path / "archive", signer, busybox_deb, ring) as r:
+        e = _env(tmp_path)
+        with pytest.raises(NotPortable, match="signature does not verify"):
+            r.deb().build(upstream(REF, _busybox(), CONFIG), RISCV, e)
+        assert r.server.requests == ["/dists/trixie/InRelease"]
+    _assert_nothing_built(e, f"InRelease checked against {keyring}")
+
+
+MID_SYNC = {
+    # state of the mirror: (how to set it up, whether archport must build)
+    "canonical name already the next index, by-hash intact": ("stale canonical", True),
+    "by-hash file missing, canonical name intact": ("no by-hash", True),
+    "by-hash file missing, canonical name already the next index": ("no by-hash + stale canonical", False),
+}
+
+
+@pytest.mark.parametrize("state", list(MID_SYNC))
+def test_mirror_mid_sync(tmp_path, signers, busybox_deb, state):
+    """apt's rule (wiki.debian.org/DebianRepository/Format, Acquire-By-Hash):
+    take the index by hash, fall back to its canonical name, and accept only
+    the signed digest either way.  The last state is the one the real archive
+    showed when this test was written (13.8 InRelease, 13.7 Packages.xz)."""
+    how, builds = MID_SYNC[state]
+    stale = _stale_index(busybox_deb)
+
+    def sync(layout):
+        if "no by-hash" in how:
+            layout.by_hash.unlink()
+        if "stale canonical" in how:
+            layout.packages_xz.write_bytes(stale)
+
+    with _repo(tmp_path / "archive", signers[0], busybox_deb, signers[0].keyring, sync) as r:
+        e = _env(tmp_path)
+        if builds:
+            out = r.deb().build(upstream(REF, _busybox(), CONFIG), RISCV, e)
+            assert layer_members(out.built)["bin/sh"].issym(), state
+            return
+        with pytest.raises(NotPortable, match="digest mismatch") as exc:
+            r.deb().build(upstream(REF, _busybox(), CONFIG), RISCV, e)
+        assert f"expected sha256:{r.layout.index_sha256}, got sha256:{_sha256(stale)}" in str(exc.value)
+    _assert_nothing_built(e, state)
 
 
 def test_no_package_for_the_arch(tmp_path):
@@ -92,6 +260,69 @@ def test_no_package_for_the_arch(tmp_path):
     assert not d.applies and "no Debian package" in d.reason
 
 
-def _first_archive() -> str:
-    from archport.debian import apt_sources
-    return apt_sources()[0].uri
+# -- the real archive ---------------------------------------------------------------
+
+def test_real_archive_builds_if_its_chain_holds_else_refuses(tmp_path):
+    """The machine's first apt source, as it is today.  The test judges the
+    chain itself (gpgv, hashlib: tests/support/debrepo.real_chain) before and
+    after archport runs, retrying if the archive changed in between; then
+    archport must build when the chain holds and refuse, naming the broken
+    link, when it does not."""
+    src = _first_source()
+    keyring = src.signed_by or KEYRING
+    pkg = _busybox().deb_package("1.34.1", "riscv64")
+    up = upstream(REF, _busybox(), CONFIG)
+    for attempt in range(3):
+        work = tmp_path / f"attempt{attempt}"
+        e = _env(work)
+        before = debrepo.real_chain(src.uri, keyring, pkg.package, pkg.suite)
+        try:
+            out, err = Deb().build(up, RISCV, e), None
+        except NotPortable as x:
+            out, err = None, x
+        if debrepo.real_chain(src.uri, keyring, pkg.package, pkg.suite) == before:
+            break
+    else:
+        pytest.fail("the real archive changed while each of three attempts ran")
+
+    branch = f"branch taken: real archive {before.verdict} ({before.detail})"
+    if before.consistent:
+        assert err is None, f"{branch}: archport must build, but refused: {err}"
+        assert f"sha256:{before.expected}" in " ".join(out.notes), branch
+        _assert_busybox_image(out, work, branch)
+        return
+    assert out is None, f"{branch}: archport must refuse, but built: {out.reason}"
+    message = str(err)
+    if before.verdict == "bad signature":
+        assert "signature does not verify" in message, f"{branch}: {message}"
+    elif before.verdict in ("index mismatch", "deb mismatch"):
+        assert "digest mismatch" in message and f"expected sha256:{before.expected}" in message, \
+            f"{branch}: {message}"
+        assert f"got sha256:{before.got}" in message, f"{branch}: {message}"
+    _assert_nothing_built(e, branch)
+
+
+@pytest.mark.parametrize("state, verdict", [
+    ("intact", "consistent"),
+    ("stale canonical", "consistent"),
+    ("no by-hash + stale canonical", "index mismatch"),
+    ("altered .deb", "deb mismatch"),
+    ("other key", "bad signature"),
+])
+def test_the_real_archive_judge_on_loopback_states(tmp_path, signers, busybox_deb, state, verdict):
+    """debrepo.real_chain, which decides the branch of the test above, reads
+    each state of a loopback archive the way that test relies on."""
+    good, other = signers
+
+    def setup(layout):
+        if "no by-hash" in state:
+            layout.by_hash.unlink()
+        if "stale canonical" in state:
+            layout.packages_xz.write_bytes(_stale_index(busybox_deb))
+        if state == "altered .deb":
+            layout.pool(busybox_deb).write_bytes(busybox_deb.data[:-1] + b"\0")
+
+    signer = other if state == "other key" else good
+    with _repo(tmp_path / "archive", signer, busybox_deb, good.keyring, setup) as r:
+        chain = debrepo.real_chain(r.server.url, r.keyring)
+    assert chain.verdict == verdict, chain

@@ -93,3 +93,20 @@ def test_not_a_deb(tmp_path):
 def test_missing_keyring_is_named(tmp_path):
     with pytest.raises(debian.DebianError, match="debian-archive-keyring"):
         debian.verify_signed(b"x", str(tmp_path / "nokeyring.gpg"))
+
+
+def test_verify_signed_returns_only_the_signed_text(tmp_path):
+    """gpgv's --output: text placed around a valid clearsigned block is not returned."""
+    from tests.support.debrepo import Signer
+    good = Signer.generate(tmp_path / "good")
+    other = Signer.generate(tmp_path / "other", "not the archive")
+    try:
+        signed = good.clearsign(b"Codename: trixie\n")
+        assert debian.verify_signed(signed, str(good.keyring)) == b"Codename: trixie\n"
+        wrapped = b"Codename: forged\n\n" + signed + b"\nCodename: forged\n"
+        assert b"forged" not in debian.verify_signed(wrapped, str(good.keyring))
+        with pytest.raises(debian.DebianError, match="signature does not verify"):
+            debian.verify_signed(signed, str(other.keyring))
+    finally:
+        good.close()
+        other.close()
