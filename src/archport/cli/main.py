@@ -58,7 +58,25 @@ class _WithCommon:
         return self._sub.add_parser(name, **kw)
 
 
-def build_parser() -> argparse.ArgumentParser:
+_VALUED = {"--plain-http", "--ca-file", "--mirror", "--jobs"}
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The command named in ``argv`` (skipping common options and their
+    values), so only that command's module is imported: start-up time is
+    part of every copy a script makes."""
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in _VALUED:
+            skip = True
+        elif not a.startswith("-"):
+            return a if a in COMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="archport",
         description="Bring k3s up on CPU architectures its container images skip (linux/riscv64 first).",
@@ -67,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"archport {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     wrapped = _WithCommon(sub, common_options(suppress=True))
-    for name in COMMANDS:
+    for name in [only] if only else COMMANDS:
         try:
             mod = importlib.import_module(f"archport.cli.cmd_{name}")
         except ModuleNotFoundError as e:
@@ -79,8 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_in(argv))
     # Everything after the first "--" goes to the container (smoke's ARGS);
     # argparse would otherwise try to place it among the positionals.
     passthrough = None
