@@ -106,6 +106,9 @@ def push_image(tmp: Path, repo_tag: str, registry, per_arch: dict[str, dict[str,
     images.push(layout, "t", f"{registry.host}/{repo_tag}")
 
 
+CA_BUNDLE = b"-----BEGIN CERTIFICATE-----\nfixture\n-----END CERTIFICATE-----\n"
+
+
 @pytest.fixture(scope="session")
 def hello_upstream(tmp_path_factory, go_env, registry_plain):
     """rancher/mirrored-example-hello:v1.2.3 (and :v1.2.4, same index) for amd64 + arm64."""
@@ -113,7 +116,10 @@ def hello_upstream(tmp_path_factory, go_env, registry_plain):
     bins = {arch: go_install("example.test/hello@v1.2.3", arch, go_env, tmp, "-X main.version=1.2.3")
             for arch in ("amd64", "arm64")}
     cfg = {"Entrypoint": ["/hello"], "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}
-    per_arch = {a: {"hello": (b.read_bytes(), 0o755)} for a, b in bins.items()}
+    # Beside the binary, a file the rebuilt image must keep (as coredns keeps
+    # its CA bundle) and a helper ELF it cannot (it is for the wrong machine).
+    per_arch = {a: {"hello": (b.read_bytes(), 0o755), "etc/ssl/certs/ca-certificates.crt": CA_BUNDLE,
+                    "usr/bin/helper": (b.read_bytes(), 0o755)} for a, b in bins.items()}
     for tag in ("v1.2.3", "v1.2.4"):
         push_image(tmp, f"rancher/mirrored-example-hello:{tag}", registry_plain, per_arch, cfg)
     return bins

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 
 from tests.port.conftest import archport, skopeo_raw, upstream_digests
@@ -35,6 +36,23 @@ def test_port_fixture_component(hello_upstream, hello_catalog, go_env, registry_
     assert ann["io.archport.fixups"] == "netx-linkname-recvmsg"
     assert ann["io.archport.go.module"] == "example.test/hello@v1.2.3"
     assert "example.test/netx v0.0.1 -> v0.1.0" in ann["io.archport.changes"]
+    # the upstream image's other files came along; its other ELF did not
+    assert "carried 1 files from the upstream linux/amd64 image" in ann["io.archport.changes"]
+    assert "not carried (ELF for another machine): /usr/bin/helper" in ann["io.archport.changes"]
+    files = archport("inspect", "--files", f"{reg.host}/ported/rancher/mirrored-example-hello:v1.2.3", env=go_env)
+    riscv = [line for line in files.stdout.splitlines() if line.strip().startswith("linux/riscv64  /")]
+    assert [line.split()[1] for line in riscv] == ["/hello"], files.stdout
+    from tests.port.conftest import CA_BUNDLE
+    layer = json.loads(subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false",
+                                       f"docker://{reg.host}/ported/rancher/mirrored-example-hello@{r['platformDigest']}"],
+                                      check=True, capture_output=True).stdout)["layers"][-1]["digest"]
+    blob = subprocess.run(["curl", "-sf", f"{reg.url}/v2/ported/rancher/mirrored-example-hello/blobs/{layer}"],
+                          check=True, capture_output=True).stdout
+    import gzip
+    import io
+    import tarfile
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(blob))) as t:
+        assert t.extractfile("etc/ssl/certs/ca-certificates.crt").read() == CA_BUNDLE
 
     # A second run changes nothing and is fast.
     started = time.monotonic()

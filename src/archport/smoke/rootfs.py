@@ -36,7 +36,8 @@ ELF_MACHINES = {3: "386", 8: "mips", 20: "ppc", 21: "ppc64", 22: "s390x", 40: "a
                 183: "arm64", 243: "riscv64", 258: "loong64"}
 
 
-def _open_layer(f: BinaryIO) -> BinaryIO:
+def open_layer(f: BinaryIO) -> BinaryIO:
+    """A layer blob as an uncompressed tar stream (gzip and zstd by magic)."""
     head = f.read(4)
     f.seek(0)
     if head[:2] == b"\x1f\x8b":
@@ -81,7 +82,7 @@ def _remove(p: Path) -> None:
 
 
 def extract_layer(f: BinaryIO, dest: Path, findings: list[str]) -> None:
-    with tarfile.open(fileobj=_open_layer(f), mode="r|") as tar:
+    with tarfile.open(fileobj=open_layer(f), mode="r|") as tar:
         for m in tar:
             rel = _safe_name(m.name)
             if rel is None:

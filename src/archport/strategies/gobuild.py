@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import shlex
 import shutil
 import subprocess
@@ -23,7 +24,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..build.assemble import Base, assemble, provenance
+from ..build.assemble import ANN_CHANGES, Base, assemble, provenance
 from ..build.buildinfo import BuildInfo
 from ..build.layer import FileSpec
 from ..cache import Cache
@@ -129,10 +130,13 @@ def recover(up: Upstream, env: Env) -> Recipe:
             origin += f"; version {version} from the image tag"
         ldflags = info.ldflags
         if not ldflags and gb is not None and gb.module == info.main.path:
-            # cmd/go leaves -ldflags out of the build info of a -trimpath build:
-            # the -X values then come from the catalog.
+            # cmd/go leaves -ldflags out of the build info of a -trimpath build,
+            # and Go < 1.18 records no build settings at all: the -X values
+            # then come from the catalog.
             ldflags = shlex.join(gb.ldflags_for(_values(tag, comp.upstream_version(tag))))
-            origin += "; -ldflags from the catalog (not recorded under -trimpath)"
+            why = ("the build info of Go < 1.18 has no build settings" if not info.settings
+                   else "not recorded under -trimpath")
+            origin += f"; -ldflags from the catalog ({why})"
         if version not in ("", "(devel)"):
             return Recipe(info.main.path, version, info.path or info.main.path, ldflags, info.tags,
                           path, origin, info.cgo_enabled)
@@ -308,6 +312,16 @@ def _assemble(up: Upstream, target: Platform, env: Env, recipe: Recipe, go: Tool
     if ids:
         ann[ANN_FIXUPS] = ids
     files = [FileSpec(recipe.binary, source=str(binary), mode=0o755)]
+    if base is None and up.reference is not None and up.source is not None:
+        from .carry import carry
+        kept, left = carry(up.source, up.reference, Path(env.workdir), posixpath.normpath("/" + recipe.binary.lstrip("/")))
+        files = kept + files
+        plat = up.config.platform if up.config else "reference"
+        ann[ANN_CHANGES] = "; ".join(filter(None, [
+            ann.get(ANN_CHANGES, ""), f"carried {sum(f.kind == 'file' for f in kept)} files from the upstream "
+            f"{plat} image" + (f"; not carried (ELF for another machine): {', '.join(left)}" if left else "")]))
+        if left:
+            env.log(f"go: not carried (ELF for another machine): {', '.join(left)}")
     return assemble(base, files, platform=target, family=up.family, reference_config=up.config,
                     annotations=ann, created=env.source_date_epoch, workdir=str(env.workdir),
                     history_comment=f"{recipe.module}@{recipe.version} rebuilt by archport with {go.version}")
