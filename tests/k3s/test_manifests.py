@@ -50,7 +50,7 @@ def test_skip_files_are_honoured(tmp_path):
     shutil.copy(SHARED / "local-storage.yaml", tmp_path)
     (tmp_path / "coredns.yaml.skip").write_text("")
     names = {c.name for c in containers(load_documents(tmp_path))}
-    assert names == {"local-path-provisioner"}
+    assert names == {"local-path-provisioner", "helper-pod"}
 
 
 def test_pod_spec_file_list_and_init_containers(tmp_path):
@@ -86,3 +86,11 @@ def test_bad_yaml_and_missing_path_are_bad_input(tmp_path):
         load_documents(tmp_path)
     with pytest.raises(BadInput, match="does not exist"):
         load_documents(tmp_path / "nope")
+
+
+def test_local_path_helper_pod_runs_bin_sh_in_busybox(k3s_containers):
+    """local-storage.yaml's ConfigMap carries the helper pod; the provisioner
+    runs it as /bin/sh /script/setup, so busybox is checked for /bin/sh."""
+    (c,) = using_image(k3s_containers, "rancher/mirrored-library-busybox:1.34.1")
+    assert c.command == ("/bin/sh", "/script/setup") and c.namespace == "kube-system"
+    assert "ConfigMap local-path-config" in c.source

@@ -101,7 +101,38 @@ def load_documents(path: str | os.PathLike[str]) -> list[tuple[str, dict[str, An
                 out.extend((rel, item) for item in doc["items"] if isinstance(item, dict))
             else:
                 out.append((rel, doc))
+                out.extend(_helper_pods(rel, doc, yaml))
     return out
+
+
+# local-path-provisioner runs its helper pod (from the local-path-config
+# ConfigMap, key helperPod.yaml) with command ["/bin/sh", "/script/<action>"]
+# set by its provisioner.go (createHelperPod); the busybox image must keep
+# /bin/sh for it.  The setup action is the one every new volume goes through.
+_HELPER_POD_KEY = "helperPod.yaml"
+_HELPER_COMMAND = ["/bin/sh", "/script/setup"]
+
+
+def _helper_pods(rel: str, doc: dict[str, Any], yaml: YAML) -> list[tuple[str, dict[str, Any]]]:
+    if doc.get("kind") != "ConfigMap" or not isinstance(doc.get("data"), dict):
+        return []
+    text = doc["data"].get(_HELPER_POD_KEY)
+    if not isinstance(text, str):
+        return []
+    try:
+        pod = yaml.load(text)
+    except YAMLError as e:
+        raise BadInput(f"{rel}: ConfigMap {_dig(doc, ('metadata', 'name'))} {_HELPER_POD_KEY} is not valid YAML: "
+                       f"{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}") from None
+    if not isinstance(pod, dict):
+        return []
+    for c in _dig(pod, ("spec", "containers")) or ():
+        if isinstance(c, dict) and "command" not in c:
+            c["command"] = list(_HELPER_COMMAND)
+    pod.setdefault("metadata", {})
+    if isinstance(pod["metadata"], dict):
+        pod["metadata"].setdefault("namespace", _dig(doc, ("metadata", "namespace")) or "")
+    return [(f"{rel} (ConfigMap {_dig(doc, ('metadata', 'name'))}, {_HELPER_POD_KEY})", pod)]
 
 
 def _dig(doc: Any, keys: Iterable[str]) -> Any:
