@@ -29,7 +29,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-K3S = Path("/work/shared/k3s/v1.24.2")
+K3S = Path(__file__).resolve().parents[2] / "shared" / "k3s" / "v1.24.2"
+if not K3S.is_dir():
+    K3S = Path("/work/shared/k3s/v1.24.2")
 MANIFESTS = K3S / "server-manifests"
 TARGET = "linux/riscv64"
 DEST_PREFIX = "k3s-riscv64"

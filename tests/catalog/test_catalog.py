@@ -1,4 +1,3 @@
-from pathlib import Path
 from importlib import resources
 
 import pytest
@@ -6,8 +5,9 @@ import pytest
 from archport import reference
 from archport.catalog import CatalogError, load, load_texts
 from archport.errors import BadInput
+from tests.support import shared
 
-SHARED = Path("/work/shared/k3s/v1.24.2/k3s-images.txt")
+SHARED = shared.IMAGES_TXT
 
 
 def _texts():

@@ -7,8 +7,9 @@ import json
 from archport.cli.main import main
 
 from .images import files, layout
+from tests.support import shared
 
-MANIFESTS = "/work/shared/k3s/v1.24.2/server-manifests"
+MANIFESTS = str(shared.MANIFESTS)
 LPP = "docker.io/rancher/local-path-provisioner:v0.0.21"
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
 from archport.errors import BadInput
 from archport.k3s import containers, load_documents, using_image
+from tests.support import shared
 
-SHARED = Path("/work/shared/k3s/v1.24.2/server-manifests")
+SHARED = shared.MANIFESTS
 
 
 @pytest.fixture(scope="module")

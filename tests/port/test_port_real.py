@@ -13,16 +13,16 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from tests.port.conftest import archport, push_image, skopeo_raw
 from tests.support.gobuild import go_binary
+from tests.support import shared
 
 MODULE = "github.com/rancher/local-path-provisioner"
 VERSION = "v0.0.30"
-MANIFEST = Path("/work/shared/k3s/v1.24.2/server-manifests/local-storage.yaml")
+MANIFEST = shared.MANIFESTS / "local-storage.yaml"
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 

@@ -32,6 +32,7 @@ from archport.strategies.deb import Deb
 from tests.support import debrepo
 
 from .helpers import Server, check_built, env, layer_members, unpack, upstream
+from tests.support import shared
 
 RISCV = parse_platform("linux/riscv64")
 REF = "rancher/mirrored-library-busybox:1.34.1"
@@ -326,3 +327,32 @@ def test_the_real_archive_judge_on_loopback_states(tmp_path, signers, busybox_de
     with _repo(tmp_path / "archive", signer, busybox_deb, good.keyring, setup) as r:
         chain = debrepo.real_chain(r.server.url, r.keyring)
     assert chain.verdict == verdict, chain
+
+
+def test_port_busybox_from_the_cli(repo, registry_plain, tmp_path):
+    """The whole path as a user runs it: port with the deb strategy from a
+    signed archive named on the command line, check against the real k3s
+    manifests (the local-path helper pod's /bin/sh /script/setup), smoke, and
+    the riscv64 manifest appended to the upstream index."""
+    import json
+    import os
+
+    from tests.port.conftest import archport, push_image, skopeo_raw, upstream_digests
+    reg = registry_plain
+    push_image(tmp_path, "rancher/mirrored-library-busybox:1.34.1", reg,
+               {"amd64": {"bin/busybox": (b"\x7fELF stand-in", 0o755)}, "arm64": {"bin/busybox": (b"\x7fELF", 0o755)}},
+               {"Cmd": ["sh"]})
+    cp = archport("port", "rancher/mirrored-library-busybox:1.34.1", "--arch", "riscv64", "--strategy", "deb",
+                  "--debian-archive", repo.server.url, "--debian-keyring", repo.keyring,
+                  "--to", f"{reg.host}/ported-deb", "--mirror", f"docker.io={reg.host}", "--mirror-only",
+                  "--manifests", str(shared.MANIFESTS),
+                  "--cache-dir", str(tmp_path / "cache"), "--json", env=dict(os.environ))
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    (r,) = json.loads(cp.stdout)["images"]
+    assert r["status"] == "ported" and r["strategy"] == "deb", r
+    assert r["check"].startswith("ok (2 contracts)"), r   # image Cmd + the helper pod's command
+    assert r["smoke"].startswith("ok"), r
+    dest = skopeo_raw(f"{reg.host}/ported-deb/rancher/mirrored-library-busybox:1.34.1")
+    up = upstream_digests(reg, "rancher/mirrored-library-busybox:1.34.1")
+    got = {m["platform"]["architecture"]: m["digest"] for m in dest["manifests"]}
+    assert got == {"amd64": up["linux/amd64"], "arm64": up["linux/arm64"], "riscv64": r["platformDigest"]}

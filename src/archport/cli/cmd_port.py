@@ -46,6 +46,9 @@ def register(sub) -> None:
                    help="accept release assets without a published checksum")
     p.add_argument("--catalog", action="append", default=[], metavar="EXTRA.toml",
                    help="extra catalog entries (components, fixups)")
+    p.add_argument("--debian-archive", metavar="URL",
+                   help="Debian archive for the deb strategy (default: the first deb URI of this machine's apt sources)")
+    p.add_argument("--debian-keyring", metavar="FILE", help="keyring that signs that archive's InRelease")
     p.add_argument("--cache-dir", metavar="DIR", help="build cache (default ~/.cache/archport)")
     p.add_argument("--manifests", metavar="DIR|FILE",
                    help="k3s manifests: also check the command/args of the containers running each image")
@@ -95,7 +98,8 @@ def run(args, ctx) -> int:
             httpx.Client(timeout=60, follow_redirects=True) as http:
         env = Env(workdir=Path(work), cache_dir=cache_dir, catalog=catalog,
                   registry=ctx.registry(), http=http, go_env=MappingProxyType(go_env), go_version=args.go_version,
-                  allow_unverified=args.allow_unverified, log=say)
+                  allow_unverified=args.allow_unverified, debian_archive=args.debian_archive,
+                  debian_keyring=args.debian_keyring, log=say)
         session = Session(env=env, dest=dest, open_source=ctx.open_source,
                           registry=None if dest.layout else ctx.registry(), airgap=airgap, progress=say)
         try:

@@ -61,6 +61,8 @@ class Env:
     go_env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # GOPROXY, GOSUMDB, GOFLAGS, GOPRIVATE, GOTOOLCHAIN…
     go_version: str | None = None        # --go-version, applied through GOTOOLCHAIN
     allow_unverified: bool = False
+    debian_archive: str | None = None    # --debian-archive (else the machine's apt sources)
+    debian_keyring: str | None = None    # --debian-keyring (else the source's Signed-By, else Debian's)
     source_date_epoch: int = 0
     log: Callable[[str], None] = lambda _msg: None   # progress lines; the CLI renders them
 

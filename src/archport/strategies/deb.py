@@ -54,9 +54,9 @@ class Deb:
             return Decision(False, f"Debian has no architecture for {target}")
         if binary_path(up) is None:
             return Decision(False, "neither the catalog nor the upstream config says where the binary lives")
-        url, _ = self._archive()
+        url, _ = self._archive(env)
         if not url:
-            return Decision(False, "no Debian archive: the machine's apt sources name none; pass one")
+            return Decision(False, "no Debian archive: the machine's apt sources name none; pass --debian-archive URL")
         return Decision(True, f"Debian {pkg.suite} builds {pkg.package} for {DEB_ARCH[target.architecture]}")
 
     def build(self, up: Upstream, target: Platform, env: Env) -> Outcome:
@@ -64,7 +64,7 @@ class Deb:
         comp, tag, arch = up.component, tag_of(up), target.architecture
         pkg = comp.deb_package(tag, arch)
         darch = DEB_ARCH[arch]
-        url, keyring = self._archive()
+        url, keyring = self._archive(env)
         work = Path(env.workdir) / "deb" / comp.name / tag / arch
         root = work / "rootfs"
         path = binary_path(up)
@@ -109,13 +109,14 @@ class Deb:
                        f" with {len(links)} links", built=built, notes=tuple(notes))
 
     # -- helpers ----------------------------------------------------------------
-    def _archive(self) -> tuple[str, str]:
-        if self.archive_url:
-            return self.archive_url.rstrip("/"), self.keyring or KEYRING
+    def _archive(self, env: Env) -> tuple[str, str]:
+        keyring = self.keyring or env.debian_keyring
+        if self.archive_url or env.debian_archive:
+            return (self.archive_url or env.debian_archive).rstrip("/"), keyring or KEYRING
         srcs = apt_sources(*self.sources)
         if not srcs:
             return "", ""
-        return srcs[0].uri, self.keyring or srcs[0].signed_by or KEYRING
+        return srcs[0].uri, keyring or srcs[0].signed_by or KEYRING
 
     def _links(self, pkg, local: Path, path: str, target: Platform) -> tuple[list[str], str]:
         """(link paths, how they were found)."""
