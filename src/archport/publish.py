@@ -106,17 +106,21 @@ def index_add(client, target: Reference, child_source: Source, *, platform: Plat
 
 
 def append_platform(sink, name: str | None, top: Manifest | Index, top_source: Source, child: Manifest,
-                    child_source: Source, platform: Platform, *, workers: int = 4):
+                    child_source: Source, platform: Platform, *, replace: bool = False, workers: int = 4):
     """Copy ``top`` (every existing child byte for byte) and ``child`` to any
     :class:`~archport.store.Sink`, then the index with ``child`` appended, and
     only then the tag.  Returns the :class:`~archport.oci.edit.Edit`; the
     caller commits the sink.  ``index_add`` is the registry-to-itself case of
-    the same order; this one serves ``port``, whose upstream and destination differ."""
+    the same order; this one serves ``port``, whose upstream and destination differ.
+    With ``replace`` (``port --rebuild``) the index's image for ``platform``
+    is swapped for ``child``, and the replaced image is not copied."""
     top_platform = _config_platform(top_source, top) if isinstance(top, Manifest) else None
-    edit = add_platform(top, top_platform, child, platform)
+    edit = add_platform(top, top_platform, child, platform, replace=replace)
+    gone = {d.digest for d in edit.replaced}
     p = plan(top_source, workers=workers)
-    send_blobs(top_source, sink, p.images, workers=workers)
-    for m in [*p.images, *p.indexes]:
+    images = [m for m in p.images if m.digest not in gone]
+    send_blobs(top_source, sink, images, workers=workers)
+    for m in [*images, *p.indexes]:
         if not sink.has_manifest(m.descriptor()):
             sink.put_manifest(m)
     send_blobs(child_source, sink, [child], workers=workers)

@@ -8,7 +8,8 @@ import tempfile
 from rich.markup import escape
 from rich.table import Table
 
-from ..doctor import analyze, collect, crosscheck, text
+from .. import platform as plat
+from ..doctor import analyze, collect, crosscheck, sv57, text
 from ..doctor.connect import SSH, Local
 from ..errors import BadInput
 
@@ -48,7 +49,8 @@ def register(sub) -> None:
                      help="read pasted text ('-' = stdin): kubectl get pods, describe pod, crictl pods, journal")
     p.add_argument("--platform", metavar="OS/ARCH", help="the node's platform (default: read from the node)")
     p.add_argument("--no-registry", action="store_true",
-                   help="skip the registry cross-check (which platforms each failing image offers)")
+                   help="skip the registry cross-check (which platforms each failing image offers, and on an "
+                        "Sv57 kernel which Go built the images' binaries)")
     p.set_defaults(run=run)
 
 
@@ -76,11 +78,24 @@ def run(args, ctx) -> int:
         if images:
             results = crosscheck.lookup_all(images, crosscheck.registry_lookup(ctx.registry()), ctx.jobs * 2)
             crosscheck.cross_check(report, results)
+        _sv57(facts, report, ctx)
+    elif sv57.applies(facts, plat.parse(report.platform)):
+        report.notes.append("Sv57 kernel: the Go versions of the images' binaries were not read (--no-registry)")
     if ctx.json:
         ctx.emit(report.to_dict())
     else:
         render(report, ctx.console)
     return 0 if report.healthy else 1
+
+
+def _sv57(facts, report, ctx) -> None:
+    """On an Sv57 kernel, read the Go version of every image the pods run."""
+    platform = plat.parse(report.platform)
+    if not sv57.applies(facts, platform):
+        return
+    images = sv57.images_in_use(facts, analyze.familiar)
+    results = crosscheck.lookup_all(images, sv57.registry_probe(ctx.open_source, platform), ctx.jobs)
+    sv57.apply(report, facts, results, analyze.familiar)
 
 
 def render(report, console) -> None:

@@ -25,6 +25,8 @@ Side effects (metrics API unavailable, CoreDNS readiness 503, helm-install jobs
 waiting) are attached to the group that causes them.  The registry cross-check
 (:mod:`.crosscheck`) asks, for each failing image, which platforms its index
 offers; it takes a lookup callable so that the rules stay testable offline.
+On an Sv57 kernel, :mod:`.sv57` reads the Go version of every image the pods
+run the same way: Go ≤ 1.19 binaries crash there.
 
 Nothing here prints or reads flags: ``archport.cli.cmd_doctor`` and
 ``cmd_collect`` build the connector and render the report.

@@ -51,6 +51,11 @@ FIXES: dict[str, tuple[str, ...]] = {
         "archport check {image}",
         "archport port {image} --arch {arch} --to <your-registry>/<prefix>    # build a real {platform} variant",
     ),
+    "go-sv57": (
+        "archport port {image} --arch {arch} --rebuild --to <your-registry>/<prefix>    # rebuild with a "
+        "current Go (≥ 1.20), replacing the {platform} image; the other platforms stay as they are",
+        "or boot the board's kernel with no5lvl on its command line (riscv Linux ≥ 6.4), so it uses Sv48 paging",
+    ),
     "entrypoint": (
         "the image does not keep the upstream contract (the program the manifest runs is not on PATH): "
         "archport check {image}",

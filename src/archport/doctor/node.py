@@ -3,7 +3,7 @@
 * Sv57: Go ≤ 1.19 binaries crash on kernels that hand out 57-bit virtual
   addresses (Go's riscv64 runtime assumed at most 48 bits; fixed in Go 1.20,
   golang/go#54104).  We read the mmu line of /proc/cpuinfo and the Go version
-  k3s prints.
+  k3s prints; the images' binaries are checked in :mod:`.sv57`.
 * cgroup v2 without the cpu controller (``cpu.weight`` files) breaks the
   kubelet's QoS cgroups; k3s ``check-config`` tests the same.
 * iptables in legacy mode on an nf_tables system breaks klipper-lb (ServiceLB);
@@ -17,24 +17,19 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from datetime import datetime
 
 from ..platform import Platform
 from .facts import Facts
 from .report import Group
-
-
-def _go_le_119(version: str) -> bool:
-    m = re.match(r"go1\.(\d+)", version)
-    return bool(m) and int(m.group(1)) <= 19
+from .sv57 import go_before_120
 
 
 def findings(facts: Facts, platform: Platform) -> list[Group]:
     out: list[Group] = []
     cfg = facts.config
-    if platform.architecture == "riscv64" and "sv57" in facts.mmu and _go_le_119(facts.go_version):
+    if platform.architecture == "riscv64" and "sv57" in facts.mmu and go_before_120(facts.go_version):
         out.append(Group(
             "node-sv57", f"the kernel uses Sv57 paging and k3s {facts.k3s_version} was built with "
             f"{facts.go_version}: Go ≤ 1.19 binaries crash on Sv57", "error",

@@ -69,6 +69,11 @@ RULES: tuple[Rule, ...] = (
     # from standard_init_linux.go in runc < 1.1, "exec /x: exec format error" since).
     Rule("wrong-arch", "contains binaries for another architecture",
          _rx(r"exec format error"), weight=78),
+    # Go <= 1.19 on an Sv57 kernel: the runtime packs heap pointers into 48 bits and
+    # throws at the first GC (golang/go#54104, fixed in Go 1.20):
+    # "runtime: lfstack.push invalid packing: node=… cnt=0x1 packed=… -> node=…", "fatal error: lfstack.push".
+    Rule("go-sv57", "crashes in the Go runtime: its binaries were built with Go ≤ 1.19, which cannot run on "
+         "an Sv57 kernel", _rx(r"lfstack\.push invalid packing", r"fatal error: lfstack\.push"), weight=79),
     # runc: 'exec: "local-path-provisioner": executable file not found in $PATH';
     # containerd: "failed to create containerd task: … no such file or directory".
     Rule("entrypoint", "does not contain the program the pod runs",

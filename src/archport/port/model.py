@@ -19,6 +19,7 @@ class Options:
     target: Platform
     strategies: tuple[str, ...] | None = None     # None: auto
     explain: bool = False
+    rebuild: bool = False                         # build even when the tag has the platform, and replace it
     manifests: str | None = None                  # k3s manifests dir/file for check
     smoke: bool = True
     smoke_args: tuple[str, ...] | None = None

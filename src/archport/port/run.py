@@ -40,12 +40,21 @@ class Session:
     progress: Callable[[str], None] = lambda _m: None
 
 
-def load_strategies(names: tuple[str, ...] | None) -> list:
+#: Skipped by ``--rebuild``: it exists to replace the platform image the tag
+#: has (e.g. one built with a Go whose runtime crashes on Sv57 kernels), so
+#: only strategies that build from source or packages make sense.
+NOT_REBUILDING = ("present", "mirror")
+
+
+def load_strategies(names: tuple[str, ...] | None, rebuild: bool = False) -> list:
     """The strategies whose module exists, in order; ``present`` always (a tag
-    that has the platform needs nothing built, whatever ``--strategy`` says)."""
+    that has the platform needs nothing built, whatever ``--strategy`` says),
+    unless rebuilding."""
     found = []
     for name, module in ORDER:
         if names and name not in names and name != "present":
+            continue
+        if rebuild and name in NOT_REBUILDING:
             continue
         try:
             mod = importlib.import_module(f"archport.strategies.{module}")
@@ -180,7 +189,7 @@ def port_image(s: Session, image: str, opts: Options, *, from_release: bool = Fa
 
 def _port(s: Session, ref: Reference, component, target: Platform, opts: Options, res: ImageResult,
           from_release: bool) -> None:
-    if not opts.explain:
+    if not opts.explain and not opts.rebuild:
         done = _already_done(s, ref, target)
         if done is not None:
             res.status, res.reason = "done", f"{res.destination} already has {target}"
@@ -195,6 +204,8 @@ def _port(s: Session, ref: Reference, component, target: Platform, opts: Options
         if not from_release:
             raise BadInput(f"unknown version {ref.familiar()}: {e}") from None
         raise
+    if opts.rebuild and not opts.explain and _already_rebuilt(s, ref, up, target, res):
+        return
     outcome = _choose(s, up, target, opts, res)
     if outcome is None:
         return
@@ -211,8 +222,10 @@ def _port(s: Session, ref: Reference, component, target: Platform, opts: Options
             r = transfer(up.source, sink, name=name, workers=opts.workers)
             res.digest, res.status = r.digest, "present"
         else:
-            edit = append_platform(sink, name, up.top, up.source, child, child_source, target, workers=opts.workers)
+            edit = append_platform(sink, name, up.top, up.source, child, child_source, target,
+                                   replace=opts.rebuild, workers=opts.workers)
             res.digest, res.status = str(edit.index.digest), "ported"
+            res.notes += tuple(f"replaced upstream's {target} image {d.digest}" for d in edit.replaced)
         sink.commit()
     except BaseException:
         sink.abort()
@@ -223,8 +236,27 @@ def _port(s: Session, ref: Reference, component, target: Platform, opts: Options
     _airgap(s, ref, target)
 
 
+def _already_rebuilt(s: Session, ref: Reference, up: Upstream, target: Platform, res: ImageResult) -> bool:
+    """``--rebuild`` is done once the destination's platform image is not the
+    upstream's own: a rerun then changes nothing, like any other port."""
+    done = _already_done(s, ref, target)
+    if done is None:
+        return False
+    if isinstance(up.top, Index):
+        desc = up.top.find(target)
+        theirs = str(desc.digest) if desc is not None else ""
+    else:
+        theirs = str(up.top.digest) if any(p.matches(target) for p in up.platforms) else ""
+    if done[1] == theirs:
+        return False
+    res.status, res.reason = "done", f"{res.destination} already has a rebuilt {target} (upstream's is {theirs or 'absent'})"
+    res.digest, res.platform_digest = done
+    _airgap(s, ref, target)
+    return True
+
+
 def _choose(s: Session, up: Upstream, target: Platform, opts: Options, res: ImageResult) -> Outcome | None:
-    strategies = load_strategies(opts.strategies)
+    strategies = load_strategies(opts.strategies, opts.rebuild)
     applicable = []
     for st in strategies:
         d = st.consider(up, target, s.env)
