@@ -63,6 +63,7 @@ class Spec:
     source: str = ""
     tag: str = ""                   # filled from k3s-images.txt (or the substitute version)
     substitute_for: str = ""        # the k3s version this row stands in for
+    debian_suite: str = ""          # --debian-suite for deb rows ("" = the catalog's)
 
 
 PATHENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
@@ -202,6 +203,8 @@ def port_one(spec: Spec, work: Path, registry, env: dict, row: dict, manifests: 
     args = ["port", image, "--arch", "riscv64", "--to", f"{registry.host}/{DEST_PREFIX}",
             "--mirror", f"docker.io={registry.host}", "--mirror-only", "--manifests", str(manifests),
             f"--smoke-args={spec.port_smoke}", "--cache-dir", str(cache), "--json"]
+    if spec.debian_suite:
+        args += ["--debian-suite", spec.debian_suite]
     code, doc, err, seconds = archport(*args, env=env)
     row["port"] = {"command": shell_line(args), "exitCode": code, "wallSeconds": round(seconds, 1),
                    "stderr": err if code else "", "result": None}
@@ -255,8 +258,9 @@ def debian_chain(spec: Spec) -> dict:
     from tests.support import debrepo
     pkg = load().component(spec.component).deb_package(spec.tag, "riscv64")
     src = apt_sources()[0]
-    c = debrepo.real_chain(src.uri, src.signed_by or KEYRING, pkg.package, pkg.suite)
-    return {"archive": src.uri, "suite": pkg.suite, "package": pkg.package, "verdict": c.verdict,
+    suite = spec.debian_suite or pkg.suite
+    c = debrepo.real_chain(src.uri, src.signed_by or KEYRING, pkg.package, suite)
+    return {"archive": src.uri, "suite": suite, "package": pkg.package, "verdict": c.verdict,
             "detail": c.detail, "expected": c.expected, "got": getattr(c, "got", None), "consistent": c.consistent}
 
 
@@ -366,6 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workdir", help="keep everything here (default: a temporary directory, removed)")
     p.add_argument("--dns-port", type=int, default=1053)
     p.add_argument("--only", action="append", default=[], metavar="COMPONENT", help="run only these components")
+    p.add_argument("--debian-suite", default="", metavar="SUITE",
+                   help="Debian suite for the deb rows (default: the catalog's; another when that one is mid-sync)")
     args = p.parse_args(argv)
     if os.geteuid() != 0:
         print("run as root: containerd, binfmt_misc and ctr need it", file=sys.stderr)
@@ -401,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.only and spec.component not in args.only:
                 continue
             spec = replace(spec, tag=tags[spec.repository])
+            if spec.kind == "deb" and args.debian_suite:
+                spec = replace(spec, debian_suite=args.debian_suite)
             runs = [spec]
             if spec.kind == "go":
                 version = spec.module_version.format(tag=spec.tag)

@@ -356,3 +356,41 @@ def test_port_busybox_from_the_cli(repo, registry_plain, tmp_path):
     up = upstream_digests(reg, "rancher/mirrored-library-busybox:1.34.1")
     got = {m["platform"]["architecture"]: m["digest"] for m in dest["manifests"]}
     assert got == {"amd64": up["linux/amd64"], "arm64": up["linux/arm64"], "riscv64": r["platformDigest"]}
+
+
+def test_another_suite_when_the_catalogs_is_mid_sync(tmp_path, signers, busybox_deb, registry_plain):
+    """The catalog names trixie; this archive's trixie is caught mid-sync (its
+    signed index is gone), forky is whole.  The port refuses and says what to
+    try; ``--debian-suite forky`` then builds from the verified forky chain."""
+    import os
+
+    from tests.port.conftest import archport, push_image
+    good = signers[0]
+    root = tmp_path / "archive"
+    debrepo.build(root, good, [busybox_deb], suite="forky")
+    broken = debrepo.build(root, good, [busybox_deb], suite="trixie")
+    broken.by_hash.unlink()
+    broken.packages_xz.write_bytes(_stale_index(busybox_deb))
+    reg = registry_plain
+    push_image(tmp_path, "rancher/mirrored-library-busybox:1.34.1", reg,
+               {"amd64": {"bin/busybox": (b"\x7fELF stand-in", 0o755)}, "arm64": {"bin/busybox": (b"\x7fELF", 0o755)}},
+               {"Cmd": ["sh"]})
+    server = Server(root)
+    try:
+        argv = ["port", "rancher/mirrored-library-busybox:1.34.1", "--strategy", "deb",
+                "--debian-archive", server.url, "--debian-keyring", str(good.keyring),
+                "--to", f"{reg.host}/ported-suite", "--mirror", f"docker.io={reg.host}", "--mirror-only",
+                "--cache-dir", str(tmp_path / "cache"), "--json"]
+        refused = archport(*argv, env=dict(os.environ))
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        (r,) = json.loads(refused.stdout)["images"]
+        assert r["status"] == "failed" and "trixie/riscv64" in r["reason"] and "digest mismatch" in r["reason"], r
+        assert "--debian-suite" in r["nextStep"], r
+        cp = archport(*argv, "--debian-suite", "forky", env=dict(os.environ))
+    finally:
+        server.close()
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    (r,) = json.loads(cp.stdout)["images"]
+    assert r["status"] == "ported" and r["strategy"] == "deb", r
+    assert any(n.startswith(f"busybox-static {busybox_deb.field('Version')} from Debian forky (sha256:")
+               for n in r["notes"]), r

@@ -53,6 +53,9 @@ def register(sub) -> None:
     p.add_argument("--debian-archive", metavar="URL",
                    help="Debian archive for the deb strategy (default: the first deb URI of this machine's apt sources)")
     p.add_argument("--debian-keyring", metavar="FILE", help="keyring that signs that archive's InRelease")
+    p.add_argument("--debian-suite", metavar="SUITE",
+                   help="Debian suite for the deb strategy (default: the catalog's, e.g. trixie); another suite "
+                        "helps when a mirror is caught mid-sync")
     p.add_argument("--cache-dir", metavar="DIR", help="build cache (default ~/.cache/archport)")
     p.add_argument("--manifests", metavar="DIR|FILE",
                    help="k3s manifests: also check the command/args of the containers running each image")
@@ -103,7 +106,7 @@ def run(args, ctx) -> int:
         env = Env(workdir=Path(work), cache_dir=cache_dir, catalog=catalog,
                   registry=ctx.registry(), http=http, go_env=MappingProxyType(go_env), go_version=args.go_version,
                   allow_unverified=args.allow_unverified, debian_archive=args.debian_archive,
-                  debian_keyring=args.debian_keyring, log=say)
+                  debian_keyring=args.debian_keyring, debian_suite=args.debian_suite, log=say)
         session = Session(env=env, dest=dest, open_source=ctx.open_source,
                           registry=None if dest.layout else ctx.registry(), airgap=airgap, progress=say)
         try:

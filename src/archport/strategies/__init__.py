@@ -63,6 +63,7 @@ class Env:
     allow_unverified: bool = False
     debian_archive: str | None = None    # --debian-archive (else the machine's apt sources)
     debian_keyring: str | None = None    # --debian-keyring (else the source's Signed-By, else Debian's)
+    debian_suite: str | None = None      # --debian-suite (else the catalog's)
     source_date_epoch: int = 0
     log: Callable[[str], None] = lambda _msg: None   # progress lines; the CLI renders them
 

@@ -57,12 +57,14 @@ class Deb:
         url, _ = self._archive(env)
         if not url:
             return Decision(False, "no Debian archive: the machine's apt sources name none; pass --debian-archive URL")
-        return Decision(True, f"Debian {pkg.suite} builds {pkg.package} for {DEB_ARCH[target.architecture]}")
+        return Decision(True, f"Debian {env.debian_suite or pkg.suite} builds {pkg.package} for "
+                              f"{DEB_ARCH[target.architecture]}")
 
     def build(self, up: Upstream, target: Platform, env: Env) -> Outcome:
         target = require(self, up, target, env)
         comp, tag, arch = up.component, tag_of(up), target.architecture
         pkg = comp.deb_package(tag, arch)
+        suite = env.debian_suite or pkg.suite
         darch = DEB_ARCH[arch]
         url, keyring = self._archive(env)
         work = Path(env.workdir) / "deb" / comp.name / tag / arch
@@ -73,23 +75,25 @@ class Deb:
         try:
             with http_client(env.http) as http:
                 archive = Archive(url, Path(env.cache_dir), http, keyring)
-                env.log(f"deb: {url} {pkg.suite} {darch}: {pkg.package}")
-                rel = archive.release(pkg.suite)
-                stanza = find_package(archive.packages(rel, pkg.suite, darch), pkg.package)
+                env.log(f"deb: {url} {suite} {darch}: {pkg.package}")
+                rel = archive.release(suite)
+                stanza = find_package(archive.packages(rel, suite, darch), pkg.package)
                 if stanza is None:
-                    raise NotPortable(f"Debian {pkg.suite}/{darch} has no package {pkg.package}")
+                    raise NotPortable(f"Debian {suite}/{darch} has no package {pkg.package}")
                 deb = archive.deb(stanza)
                 inside = extract_file(deb, pkg.binary, local)
         except NotPortable:
             raise
         except ArchportError as e:
-            raise NotPortable(f"Debian package {pkg.package} ({pkg.suite}/{darch}): {e}") from None
+            raise NotPortable(f"Debian package {pkg.package} ({suite}/{darch}): {e}",
+                              "nothing was built; if the archive is mid-sync, retry later or name another suite "
+                              "that builds the package with --debian-suite") from None
         os.chmod(local, 0o755)
         with open(local, "rb") as fh:
             info = read_elf(fh)
         if info is None or info.goarch != arch:
             raise NotPortable(f"{pkg.package}:{inside} is not a {arch} program")
-        notes = [f"{pkg.package} {stanza.get('Version', '?')} from Debian {pkg.suite} "
+        notes = [f"{pkg.package} {stanza.get('Version', '?')} from Debian {suite} "
                  f"(sha256:{stanza['SHA256']}), not the upstream build of {tag}"]
         if not info.static:
             notes.append(f"{inside} is dynamically linked: its libraries are not in the image")
