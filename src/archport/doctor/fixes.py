@@ -12,6 +12,8 @@ from __future__ import annotations
 
 REGISTRIES = "/etc/rancher/k3s/registries.yaml"
 CONFIG = "/etc/rancher/k3s/config.yaml"
+# Linux 6.4 added no4lvl/no5lvl to riscv: the kernel then stays at Sv48/Sv39.
+NO5LVL = "boot the board's kernel with no5lvl on its command line (riscv Linux ≥ 6.4), so it uses Sv48 paging"
 
 FIXES: dict[str, tuple[str, ...]] = {
     "no-platform": (
@@ -54,7 +56,7 @@ FIXES: dict[str, tuple[str, ...]] = {
     "go-sv57": (
         "archport port {image} --arch {arch} --rebuild --to <your-registry>/<prefix>    # rebuild with a "
         "current Go (≥ 1.20), replacing the {platform} image; the other platforms stay as they are",
-        "or boot the board's kernel with no5lvl on its command line (riscv Linux ≥ 6.4), so it uses Sv48 paging",
+        "or {no5lvl}",
     ),
     "entrypoint": (
         "the image does not keep the upstream contract (the program the manifest runs is not on PATH): "
@@ -90,6 +92,7 @@ PAUSE_EXTRA = (
 
 def render(cause: str, sandbox: bool = False, **values: str) -> list[str]:
     lines = list(FIXES.get(cause, FIXES["unknown"]))
+    values.setdefault("no5lvl", NO5LVL)
     if "platform" in values and "arch" not in values:
         values["arch"] = values["platform"].split("/")[1] if values["platform"].count("/") else values["platform"]
     if sandbox and cause in ("no-platform", "network", "not-found", "wrong-arch"):

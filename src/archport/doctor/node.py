@@ -22,6 +22,7 @@ from datetime import datetime
 
 from ..platform import Platform
 from .facts import Facts
+from .fixes import NO5LVL
 from .report import Group
 from .sv57 import go_before_120
 
@@ -34,8 +35,9 @@ def findings(facts: Facts, platform: Platform) -> list[Group]:
             "node-sv57", f"the kernel uses Sv57 paging and k3s {facts.k3s_version} was built with "
             f"{facts.go_version}: Go ≤ 1.19 binaries crash on Sv57", "error",
             evidence=[f"/proc/cpuinfo: mmu : {facts.mmu}", f"k3s --version: go version {facts.go_version}"],
-            fix=["boot the kernel with no5lvl (or a kernel limited to Sv48/Sv39), or use binaries built with "
-                 "Go ≥ 1.20: archport port rebuilds images with a current Go"], weight=95))
+            fix=["upgrade k3s to a release whose k3s --version shows go1.20 or newer (the k3s binary itself "
+                 "crashes otherwise)",
+                 "or " + NO5LVL], weight=95))
     # An empty controller list means cgroup v1 or an unreadable file: no verdict.
     if facts.cgroup_controllers and (facts.cpu_weight is False or "cpu" not in facts.cgroup_controllers):
         out.append(Group(
