@@ -66,6 +66,31 @@ def test_release_range_covered():
         assert cat.release(v).images
 
 
+@pytest.mark.parametrize("version,kubernetes", [
+    ("v1.34.9", "v1.34.9"), ("1.35.8", "v1.35.8"), ("v1.36.5+k3s1", "v1.36.5"), ("v1.37.1", "v1.37.1"),
+])
+def test_current_releases_resolve(version, kubernetes):
+    cat = load()
+    rel = cat.release(version)
+    assert rel.kubernetes == kubernetes and len(rel.images) == 8
+    assert not rel.source.verified and rel.source.note
+    assert {cat.component(i).name for i in rel.references()} == {
+        "klipper-helm", "klipper-lb", "local-path-provisioner", "coredns", "busybox", "traefik",
+        "metrics-server", "pause"}
+
+
+def test_release_images_agree_with_their_components_table():
+    """Where a release lists upstream component versions, its image tags carry the same versions."""
+    repo_of = {"coredns": "rancher/mirrored-coredns-coredns", "local-path-provisioner": "rancher/local-path-provisioner",
+               "metrics-server": "rancher/mirrored-metrics-server", "traefik": "rancher/mirrored-library-traefik"}
+    for rel in load().releases:
+        comps = dict(rel.components)
+        tags = dict(i.rsplit(":", 1) for i in rel.images)
+        for name, repo in repo_of.items():
+            if name in comps:
+                assert tags[repo].lstrip("v") == comps[name].lstrip("v"), (rel.version, name)
+
+
 def test_unknown_release_lists_known():
     with pytest.raises(BadInput, match="v1.24.2\\+k3s1"):
         load().release("v1.99.0")
