@@ -45,6 +45,9 @@ def register(sub) -> None:
                    help="build the platform even when the tag has it, and replace it in the destination's index "
                         "(e.g. binaries from Go <= 1.19, which crash on Sv57 kernels); other platforms stay "
                         "byte for byte")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a destination tag that holds something other than the upstream images (by "
+                        "default port refuses to move a tag it did not make)")
     p.add_argument("--go-version", metavar="V", help="build with this Go toolchain (through GOTOOLCHAIN)")
     p.add_argument("--allow-unverified", action="store_true",
                    help="accept release assets without a published checksum")
@@ -93,7 +96,8 @@ def run(args, ctx) -> int:
     go_env = {k: v for k, v in ctx.env.items() if k in GO_ENV}
     say = (lambda m: None) if ctx.json else (lambda m: ctx.err.print(f"[dim]{escape(m)}…[/]", highlight=False))
     opts = Options(target=target, strategies=None if args.strategy == "auto" else (args.strategy,),
-                   explain=args.explain, rebuild=args.rebuild, manifests=args.manifests, smoke=not args.no_smoke,
+                   explain=args.explain, rebuild=args.rebuild, overwrite=args.overwrite,
+                   manifests=args.manifests, smoke=not args.no_smoke,
                    smoke_args=tuple(shlex.split(args.smoke_args)) if args.smoke_args else None,
                    smoke_timeout=args.smoke_timeout, workers=ctx.jobs)
     airgap = None

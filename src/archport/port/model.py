@@ -20,6 +20,7 @@ class Options:
     strategies: tuple[str, ...] | None = None     # None: auto
     explain: bool = False
     rebuild: bool = False                         # build even when the tag has the platform, and replace it
+    overwrite: bool = False                       # replace a destination tag that holds something else
     manifests: str | None = None                  # k3s manifests dir/file for check
     smoke: bool = True
     smoke_args: tuple[str, ...] | None = None

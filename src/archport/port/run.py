@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -206,6 +206,7 @@ def _port(s: Session, ref: Reference, component, target: Platform, opts: Options
         raise
     if opts.rebuild and not opts.explain and _already_rebuilt(s, ref, up, target, res):
         return
+    base = up if opts.explain else _base(s, ref, up, opts)
     outcome = _choose(s, up, target, opts, res)
     if outcome is None:
         return
@@ -222,7 +223,7 @@ def _port(s: Session, ref: Reference, component, target: Platform, opts: Options
             r = transfer(up.source, sink, name=name, workers=opts.workers)
             res.digest, res.status = r.digest, "present"
         else:
-            edit = append_platform(sink, name, up.top, up.source, child, child_source, target,
+            edit = append_platform(sink, name, base.top, base.source, child, child_source, target,
                                    replace=opts.rebuild, workers=opts.workers)
             res.digest, res.status = str(edit.index.digest), "ported"
             res.notes += tuple(f"replaced upstream's {target} image {d.digest}" for d in edit.replaced)
@@ -234,6 +235,32 @@ def _port(s: Session, ref: Reference, component, target: Platform, opts: Options
     Cache(s.env.cache_dir, "done").note({"dest": s.dest.describe(ref), "platform": str(target)},
                                         {"digest": res.digest, "platform": res.platform_digest})
     _airgap(s, ref, target)
+
+
+def _children(top: Manifest | Index) -> set[str]:
+    return {str(d.digest) for d in top.manifests} if isinstance(top, Index) else {str(top.digest)}
+
+
+def _base(s: Session, ref: Reference, up: Upstream, opts: Options) -> Upstream:
+    """What the new platform is appended to.  Normally the upstream index; but
+    when the destination tag already holds the upstream images plus platforms
+    an earlier port added (``--arch riscv64``, then ``--arch loong64``), that
+    index, so the earlier platforms stay.  A destination tag holding anything
+    else is never moved silently: the port refuses unless ``--overwrite``
+    (the same rule as ``index add``, rancher/image-mirror#502)."""
+    sink, name = _sink(s, ref)
+    current = sink.current(name)
+    if current is None or current.digest == up.top.digest:
+        return up
+    dest = _dest_source(s, ref)
+    top = dest.resolve()
+    if isinstance(top, Index) and _children(up.top) <= _children(top):
+        return replace(up, source=dest, top=top)
+    if opts.overwrite:
+        return up
+    raise NotPortable(f"{s.dest.describe(ref)} already exists ({current.digest}) and does not hold the images of "
+                      f"{ref.familiar()} ({up.top.digest}); port does not move a tag it did not make",
+                      "pass --overwrite to replace that tag, or choose another --to prefix")
 
 
 def _already_rebuilt(s: Session, ref: Reference, up: Upstream, target: Platform, res: ImageResult) -> bool:
