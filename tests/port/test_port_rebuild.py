@@ -53,3 +53,10 @@ def test_rebuild_replaces_the_platform_image(hello_upstream, hello_catalog, go_e
     (r2,) = json.loads(again.stdout)["images"]
     assert r2["status"] == "done" and r2["digest"] == r["digest"], r2
     assert skopeo_raw(f"{reg.host}/rebuilt/{REPO}") == dest
+
+
+def test_rebuild_with_the_mirror_strategy_is_bad_input(go_env, tmp_path):
+    cp = archport("port", "rancher/mirrored-example-hello:v1.2.3", "--rebuild", "--strategy", "mirror",
+                  "--to", f"oci:{tmp_path / 'out'}", env=go_env)
+    assert cp.returncode == 2 and "Traceback" not in cp.stderr, cp.stderr
+    assert cp.stderr.strip().count("\n") == 0 and "--rebuild" in cp.stderr, cp.stderr

@@ -85,6 +85,8 @@ def run(args, ctx) -> int:
         raise BadInput("name IMAGE… or --k3s VERSION (one of them)")
     if not args.dest:
         raise BadInput("--to DEST is required: REGISTRY[/PREFIX] or oci:DIR")
+    if args.rebuild and args.strategy == "mirror":
+        raise BadInput("--rebuild builds the platform again; --strategy mirror copies someone else's build")
     dest = parse_destination(args.dest)
     target = platforms.parse(f"linux/{args.arch}" if "/" not in args.arch else args.arch)
     catalog = _catalog(args)
