@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import importlib
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from .. import reference
-from ..cache import Cache
 from ..check import Contract, check_image
 from ..copy import transfer
 from ..errors import ArchportError, BadInput, NotFound
@@ -21,6 +20,7 @@ from ..publish import append_platform
 from ..reference import Reference
 from ..store import Sink, Source
 from ..strategies import Env, NotPortable, Outcome, Upstream
+from .destination import DestTag
 from .model import Destination, ImageResult, Options
 
 #: (strategy name, module under archport.strategies), in the order ``auto`` tries them.
@@ -81,47 +81,6 @@ def _strategy_of(mod, name: str):
                     continue
             return value
     return None
-
-
-# -- the destination -----------------------------------------------------------
-
-def _sink(s: Session, ref: Reference) -> tuple[Sink, str | None]:
-    if s.dest.layout:
-        return LayoutSink(s.dest.layout), s.dest.name_for(ref)
-    from ..registry.store import RegistrySink
-    dref = s.dest.ref_for(ref)
-    return RegistrySink(s.registry, dref), dref.tag
-
-
-def _dest_source(s: Session, ref: Reference) -> Source:
-    if s.dest.layout:
-        return LayoutSource(s.dest.layout, s.dest.name_for(ref))
-    from ..registry.store import RegistrySource
-    return RegistrySource(s.registry, s.dest.ref_for(ref))
-
-
-def _already_done(s: Session, ref: Reference, target: Platform) -> tuple[str, str] | None:
-    """(index digest, platform digest) when the destination tag has the target.
-    One HEAD when this cache saw the same digest before; a GET otherwise."""
-    sink, name = _sink(s, ref)
-    current = sink.current(name)
-    if current is None:
-        return None
-    done = Cache(s.env.cache_dir, "done")
-    key = {"dest": s.dest.describe(ref), "platform": str(target)}
-    seen = done.recall(key)
-    if seen and seen.get("digest") == str(current.digest):
-        return seen["digest"], seen.get("platform", "")
-    top = _dest_source(s, ref).resolve()
-    if isinstance(top, Index):
-        desc = top.find(target)
-        if desc is None:
-            return None
-        found = (str(top.digest), str(desc.digest))
-    else:
-        return None
-    done.note(key, {"digest": found[0], "platform": found[1]})
-    return found
 
 
 # -- upstream ------------------------------------------------------------------
@@ -189,12 +148,13 @@ def port_image(s: Session, image: str, opts: Options, *, from_release: bool = Fa
 
 def _port(s: Session, ref: Reference, component, target: Platform, opts: Options, res: ImageResult,
           from_release: bool) -> None:
+    tag = DestTag(s.dest, s.registry, s.env.cache_dir, ref)
     if not opts.explain and not opts.rebuild:
-        done = _already_done(s, ref, target)
+        done = tag.done(target)
         if done is not None:
             res.status, res.reason = "done", f"{res.destination} already has {target}"
             res.digest, res.platform_digest = done
-            _airgap(s, ref, target)
+            _airgap(s, tag, target)
             return
     try:
         up = open_upstream(s, ref, component, target)
@@ -204,9 +164,9 @@ def _port(s: Session, ref: Reference, component, target: Platform, opts: Options
         if not from_release:
             raise BadInput(f"unknown version {ref.familiar()}: {e}") from None
         raise
-    if opts.rebuild and not opts.explain and _already_rebuilt(s, ref, up, target, res):
+    if opts.rebuild and not opts.explain and _already_rebuilt(s, tag, up, target, res):
         return
-    base = up if opts.explain else _base(s, ref, up, opts)
+    base = up if opts.explain else tag.base(up, opts.overwrite)
     outcome = _choose(s, up, target, opts, res)
     if outcome is None:
         return
@@ -217,7 +177,7 @@ def _port(s: Session, ref: Reference, component, target: Platform, opts: Options
         res.status = "failed"
         res.next_step = res.next_step or "nothing was pushed; inspect the image with archport check/smoke"
         return
-    sink, name = _sink(s, ref)
+    sink, name = tag.sink()
     try:
         if outcome.strategy == "present":
             r = transfer(up.source, sink, name=name, workers=opts.workers)
@@ -232,41 +192,14 @@ def _port(s: Session, ref: Reference, component, target: Platform, opts: Options
         sink.abort()
         raise
     res.platform_digest = str(child.digest)
-    Cache(s.env.cache_dir, "done").note({"dest": s.dest.describe(ref), "platform": str(target)},
-                                        {"digest": res.digest, "platform": res.platform_digest})
-    _airgap(s, ref, target)
+    tag.remember(target, res.digest, res.platform_digest)
+    _airgap(s, tag, target)
 
 
-def _children(top: Manifest | Index) -> set[str]:
-    return {str(d.digest) for d in top.manifests} if isinstance(top, Index) else {str(top.digest)}
-
-
-def _base(s: Session, ref: Reference, up: Upstream, opts: Options) -> Upstream:
-    """What the new platform is appended to.  Normally the upstream index; but
-    when the destination tag already holds the upstream images plus platforms
-    an earlier port added (``--arch riscv64``, then ``--arch loong64``), that
-    index, so the earlier platforms stay.  A destination tag holding anything
-    else is never moved silently: the port refuses unless ``--overwrite``
-    (the same rule as ``index add``, rancher/image-mirror#502)."""
-    sink, name = _sink(s, ref)
-    current = sink.current(name)
-    if current is None or current.digest == up.top.digest:
-        return up
-    dest = _dest_source(s, ref)
-    top = dest.resolve()
-    if isinstance(top, Index) and _children(up.top) <= _children(top):
-        return replace(up, source=dest, top=top)
-    if opts.overwrite:
-        return up
-    raise NotPortable(f"{s.dest.describe(ref)} already exists ({current.digest}) and does not hold the images of "
-                      f"{ref.familiar()} ({up.top.digest}); port does not move a tag it did not make",
-                      "pass --overwrite to replace that tag, or choose another --to prefix")
-
-
-def _already_rebuilt(s: Session, ref: Reference, up: Upstream, target: Platform, res: ImageResult) -> bool:
+def _already_rebuilt(s: Session, tag: DestTag, up: Upstream, target: Platform, res: ImageResult) -> bool:
     """``--rebuild`` is done once the destination's platform image is not the
     upstream's own: a rerun then changes nothing, like any other port."""
-    done = _already_done(s, ref, target)
+    done = tag.done(target)
     if done is None:
         return False
     if isinstance(up.top, Index):
@@ -278,7 +211,7 @@ def _already_rebuilt(s: Session, ref: Reference, up: Upstream, target: Platform,
         return False
     res.status, res.reason = "done", f"{res.destination} already has a rebuilt {target} (upstream's is {theirs or 'absent'})"
     res.digest, res.platform_digest = done
-    _airgap(s, ref, target)
+    _airgap(s, tag, target)
     return True
 
 
@@ -393,9 +326,9 @@ def _verify(s: Session, ref: Reference, source: Source, child: Manifest, target:
     return True
 
 
-def _airgap(s: Session, ref: Reference, target: Platform) -> None:
+def _airgap(s: Session, tag: DestTag, target: Platform) -> None:
     if s.airgap is not None:
-        transfer(_dest_source(s, ref), s.airgap, name=ref.normalized(), platforms=[target], keep_index=True)
+        transfer(tag.source(), s.airgap, name=tag.ref.normalized(), platforms=[target], keep_index=True)
 
 
 # -- many images ---------------------------------------------------------------
