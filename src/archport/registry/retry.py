@@ -74,27 +74,26 @@ def delay_for_status(policy: RetryPolicy, failures: int, status: int, headers: M
     return policy.backoff(failures)
 
 
-def is_tls_failure(exc: BaseException) -> bool:
-    """A TLS problem (certificate, protocol): retrying cannot help."""
+def _in_chain(exc: BaseException, kind: type[BaseException]) -> bool:
+    """``exc`` or anything in its __cause__/__context__ chain is a ``kind``
+    (httpx wraps the ssl error; a CA mismatch may only show in the text)."""
     seen = set()
     e: BaseException | None = exc
     while e is not None and id(e) not in seen:
         seen.add(id(e))
-        if isinstance(e, ssl.SSLError):
+        if isinstance(e, kind):
             return True
         e = e.__cause__ or e.__context__
     return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
+def is_tls_failure(exc: BaseException) -> bool:
+    """A TLS problem (certificate, protocol): retrying cannot help."""
+    return _in_chain(exc, ssl.SSLError)
 
 
 def is_certificate_failure(exc: BaseException) -> bool:
-    seen = set()
-    e: BaseException | None = exc
-    while e is not None and id(e) not in seen:
-        seen.add(id(e))
-        if isinstance(e, ssl.SSLCertVerificationError):
-            return True
-        e = e.__cause__ or e.__context__
-    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+    return _in_chain(exc, ssl.SSLCertVerificationError)
 
 
 def retryable_exception(exc: BaseException) -> bool:
