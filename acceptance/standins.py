@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from archport.strategies.gobuild import writable_copy
 from tests.support import images
 
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -117,12 +118,7 @@ def build_module(info: dict, work: Path, *, package: str, ldflags: str, trimpath
     src = work / "src"
     if src.exists():
         shutil.rmtree(src)
-    shutil.copytree(info["Dir"], src, symlinks=True)
-    for root, dirs, files in os.walk(src):          # the module cache is read-only
-        for name in dirs + files:
-            p = os.path.join(root, name)
-            if not os.path.islink(p):
-                os.chmod(p, os.stat(p).st_mode | 0o200)
+    writable_copy(info["Dir"], src)
     vendor = src / "vendor"
     if vendor.is_dir() and not any(p.is_dir() for p in vendor.iterdir()):
         shutil.rmtree(vendor)                       # module zips keep only vendor/modules.txt

@@ -262,15 +262,20 @@ def _download(recipe: Recipe, go: Toolchain, work: Path) -> Path:
     if doc.get("Error") or not doc.get("Dir"):
         raise NotPortable(f"go mod download {recipe.module}@{recipe.version}: {doc.get('Error') or 'no Dir'}",
                           "check GOPROXY/GOPRIVATE/GONOSUMDB, or whether this version exists upstream")
-    src = work / "src"
-    shutil.copytree(doc["Dir"], src, symlinks=True)
-    for root, dirs, files in os.walk(src):      # the module cache is read-only
+    return writable_copy(doc["Dir"], work / "src")
+
+
+def writable_copy(module_dir: str | Path, dest: Path) -> Path:
+    """A copy of a module-cache tree that fixups and builds may write to
+    (the module cache is read-only)."""
+    shutil.copytree(module_dir, dest, symlinks=True)
+    for root, dirs, files in os.walk(dest):
         for name in dirs + files:
             p = os.path.join(root, name)
             if not os.path.islink(p):
                 os.chmod(p, os.stat(p).st_mode | 0o200)
-    os.chmod(src, 0o755)
-    return src
+    os.chmod(dest, 0o755)
+    return dest
 
 
 def _apply(step: fx.Step, src: Path, go: Toolchain, vendored: bool, fixups: tuple,
@@ -352,4 +357,4 @@ def _base(up: Upstream, target: Platform, env: Env) -> tuple[Base | None, str]:
         return None, f"built on scratch: the base {name} could not be read ({e})"
 
 
-__all__ = ["GoStrategy", "STRATEGY", "Recipe", "recover", "Toolchain"]
+__all__ = ["GoStrategy", "STRATEGY", "Recipe", "recover", "Toolchain", "writable_copy"]
