@@ -98,7 +98,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(_command_in(argv))
+    command = _command_in(argv)
+    if command is None and "--version" in argv:
+        print(f"archport {__version__}")      # without importing every command (start-up time)
+        return 0
+    parser = build_parser(command)
     # Everything after the first "--" goes to the container (smoke's ARGS);
     # argparse would otherwise try to place it among the positionals.
     passthrough = None
