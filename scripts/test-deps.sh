@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(docker-registry skopeo containerd runc qemu-user-static binfmt-support
               openssh-server apache2-utils git ca-certificates
               gcc libc6-dev gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
-              gpgv gnupg debian-archive-keyring xz-utils)
+              gpgv gnupg debian-archive-keyring xz-utils mmdebstrap
+              containernetworking-plugins iptables iproute2 util-linux
+              zstd lz4 bzip2)
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then

@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.support.containerd",
     "tests.support.gobuild",
     "tests.support.sshd",
+    "tests.support.bed",
 ]

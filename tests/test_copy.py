@@ -50,6 +50,7 @@ class MemSource:
 
 class MemSink:
     name = "memsink"
+    single_platform = False
 
     def __init__(self, present=()):
         self.log = []
@@ -72,6 +73,14 @@ class MemSink:
 
     def has_manifest(self, desc):
         return str(desc.digest) in self.manifests
+
+    def holds(self, desc):
+        m = self.manifests.get(str(desc.digest))
+        if m is None:
+            return False
+        if isinstance(m, Index):
+            return all(self.holds(d) for d in m.manifests)
+        return all(self.has_blob(b) for b in m.blobs())
 
     def current(self, name):
         d = self.tags.get(name)

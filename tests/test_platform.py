@@ -43,3 +43,10 @@ def test_bad(bad):
 def test_bad_uname():
     with pytest.raises(BadInput):
         p.from_uname("pdp11")
+
+
+@pytest.mark.parametrize("bad", ["linux", "linux/linux", "windows/Windows", "linux/rïscv64", "linux/risc.v64",
+                                 "linux/arm/v\u0667", "linux/arm\n/v7"])
+def test_os_for_arch_and_non_ascii_are_refused(bad):
+    with pytest.raises(BadInput, match="invalid platform"):
+        p.parse(bad)

@@ -60,3 +60,21 @@ def test_parts_and_familiar():
 ])
 def test_loopback(host, loop):
     assert reference.is_loopback_host(host) is loop
+
+
+@pytest.mark.parametrize("text", ["127.0.0.1:65536/a:b", "reg.example:99999/x", "localhost:0/x", "[::1]:70000/x"])
+def test_port_out_of_range(text):
+    with pytest.raises(BadReference, match="between 1 and 65535"):
+        reference.parse(text)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:65535", "reg.example", "[::1]:1", "localhost:5000"])
+def test_valid_host(host):
+    assert reference.valid_host(host) == host
+    assert reference.parse(f"{host}/team/app:1").domain == host
+
+
+@pytest.mark.parametrize("host", ["", "reg.example:", "reg example", "reg.example:5000\n", "a/b"])
+def test_invalid_host(host):
+    with pytest.raises(BadReference):
+        reference.valid_host(host)

@@ -2,8 +2,8 @@
 
 The library is silent: it never prints, never reads flags or the environment.
 Everything a user sees is rendered by :mod:`archport.cli`, the one composition
-root.  See ``DESIGN.md`` in the shared folder for the data flow
-(doctor → audit → port → check/smoke → publish|airgap → deploy → verify).
+root.  The data flow is doctor → audit → port → check/smoke →
+publish|airgap → deploy → verify; the README describes each command.
 """
 
 __version__ = "0.1.0"

@@ -24,23 +24,27 @@ it has in the registry), when several are left by a new index over them.
 
 Compression follows the suffix; zstd frames declare a window of at most 8 MiB
 (k3s's decoder refuses windows above 32 MiB).  ``FILE.sha256`` (``sha256sum``
-format) is written beside the archive.  Everything goes to temporary names and
-is renamed at commit, the ``.sha256`` last.
+format) is written beside the archive.  Everything goes to temporary names
+that carry the pid (unique per run; a dead run's are reclaimed by the next)
+and is renamed at commit, the ``.sha256`` last, computed from the renamed
+file itself.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
-import shutil
-import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from . import reference
 from .archive.docker import MANIFEST_FILE, manifest_json
 from .archive.oci import LayoutBacked
 from .archive.tarfiles import tmp_name, write_tar_file
 from .errors import ArchportError, BadInput
-from .layout import INDEX_FILE, LAYOUT_FILE, REF_NAME, DirFiles, LayoutReader, LayoutSink
+from .layout import CHUNK, INDEX_FILE, LAYOUT_FILE, REF_NAME, DirFiles, LayoutReader
 from .oci import Descriptor, Index, Manifest
 from .oci.manifest import build_index
 from .oci import mediatypes as mt
@@ -74,11 +78,14 @@ class AirgapSink(LayoutBacked):
             raise BadInput(f"{self.path} is a directory")
         if not self.path.parent.is_dir():
             raise BadInput(f"directory {self.path.parent} does not exist")
-        self._tmpdir = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
-        self.layout = LayoutSink(self._tmpdir / "layout")
-        self.layout.name = self.name
+        self._stage(self.path)
         self._tagged: dict[str, tuple[Manifest | Index, dict[str, str]]] = {}
         self._summary: dict = {"images": []}
+
+    @property
+    def images(self) -> list[str]:
+        """The full names tagged so far: what :meth:`commit` would write."""
+        return list(self._tagged)
 
     @property
     def checksum_path(self) -> Path:
@@ -132,32 +139,49 @@ class AirgapSink(LayoutBacked):
         return new, runnable[0], "new-index"
 
     def commit(self) -> None:
-        listed: dict[str, tuple[Manifest, list[str]]] = {}
-        for full, (m, ann) in self._tagged.items():
-            top, img, how = self._settle(full, m)
-            self.layout.record(top.descriptor().with_annotations(ann), full)
-            listed.setdefault(str(img.digest), (img, []))[1].append(full)
-            self._summary["images"].append({"name": full, "digest": str(top.digest),
-                                            "mediaType": top.media_type, "narrowed": how or None})
-        self.layout.commit()
-        root = self.layout.root
-        (root / MANIFEST_FILE).write_bytes(manifest_json(listed.values()))
-        tmp, sums = tmp_name(self.path), tmp_name(self.checksum_path)
         try:
-            hexdigest = write_tar_file(tmp, root, (LAYOUT_FILE, INDEX_FILE, MANIFEST_FILE), self.compression, self.level)
-            with open(sums, "w") as f:
-                f.write(f"{hexdigest}  {self.path.name}\n")
-                f.flush()
-                os.fsync(f.fileno())
-            self._summary.update(sha256=hexdigest, size=tmp.stat().st_size)
-            os.replace(tmp, self.path)
-            os.replace(sums, self.checksum_path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            sums.unlink(missing_ok=True)
-            raise
+            listed: dict[str, tuple[Manifest, list[str]]] = {}
+            for full, (m, ann) in self._tagged.items():
+                top, img, how = self._settle(full, m)
+                self.layout.record(top.descriptor().with_annotations(ann), full)
+                listed.setdefault(str(img.digest), (img, []))[1].append(full)
+                self._summary["images"].append({"name": full, "digest": str(top.digest),
+                                                "mediaType": top.media_type, "narrowed": how or None})
+            self.layout.commit()
+            root = self.layout.root
+            (root / MANIFEST_FILE).write_bytes(manifest_json(listed.values()))
+            written = write_tar_file(self._tmpfile, root, (LAYOUT_FILE, INDEX_FILE, MANIFEST_FILE),
+                                     self.compression, self.level)
+            self._summary.update(self._publish(written))
         finally:
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._discard()
+
+    def _publish(self, written: str) -> dict:
+        """Rename the archive into place and write its ``.sha256``, both under
+        a lock on the directory: two runs writing the same ``--out`` finish
+        one after the other, and the checksum is computed from the file on
+        disk after the rename, so it always describes the file beside it."""
+        sums = tmp_name(self.checksum_path)
+        try:
+            with _locked_dir(self.path.parent):
+                os.replace(self._tmpfile, self.path)
+                with open(self.path, "rb") as f:
+                    h = hashlib.sha256()
+                    size = 0
+                    while chunk := f.read(CHUNK):
+                        h.update(chunk)
+                        size += len(chunk)
+                if h.hexdigest() != written:
+                    raise ArchportError(f"{self.path}: the file on disk does not hold the bytes written "
+                                        f"(sha256 {h.hexdigest()}, wrote {written})")
+                with open(sums, "w") as f:
+                    f.write(f"{h.hexdigest()}  {self.path.name}\n")
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(sums, self.checksum_path)
+        finally:
+            sums.unlink(missing_ok=True)
+        return {"sha256": h.hexdigest(), "size": size}
 
     def summary(self) -> dict:
         """After :meth:`commit`: ``sha256``, ``size`` and, per image, the digest
@@ -165,6 +189,16 @@ class AirgapSink(LayoutBacked):
         return dict(self._summary)
 
     def abort(self) -> None:
-        tmp_name(self.path).unlink(missing_ok=True)
-        tmp_name(self.checksum_path).unlink(missing_ok=True)
-        shutil.rmtree(self._tmpdir, ignore_errors=True)
+        self._discard()
+
+
+@contextmanager
+def _locked_dir(directory: Path) -> Iterator[None]:
+    # flock works on a directory's descriptor: no lock file is left beside
+    # the archive in k3s's images directory.
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

@@ -4,7 +4,7 @@ A build's *inputs* (module@version, the fixups knowledge, the Go version,
 the target, the flags) are written as canonical JSON and hashed; the hash
 names a directory holding the output files and a ``meta.json``.  Equal
 inputs give the same key, so a repeated port finds the binary it built last
-time without downloading or compiling anything (issue 4, "Caching").
+time without downloading or compiling anything.
 
 Entries are written to a temporary directory and renamed into place, so a
 reader never sees half an entry and two runs racing both end with a whole one.

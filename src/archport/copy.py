@@ -8,25 +8,22 @@ the result says so) or keeps the original index bytes and sends only the
 selected children (``keep_index``: the airgap case, where containerd unpacks
 only the node's platform and the image keeps the digest it has upstream).
 
-Order: blobs (in parallel, bounded) → child manifests → index → tag.  A sink
-that is a file commits atomically at the end; on any error it is aborted.
+The order (blobs → child manifests → index → tag) is :mod:`archport.write`'s.
+A sink that is a file commits atomically at the end; on any error it is aborted.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator, Protocol
 
 from .errors import ArchportError, BadInput
-from .oci import Descriptor, Index, Manifest, mediatypes as mt
-from .oci.config import parse_config
+from .oci import Descriptor, Index, Manifest, read_config
 from .oci.manifest import build_index
 from .platform import Platform
 from .store import Sink, Source
+from .write import Part, Reporter, send_blobs, write
 
 
 class PlatformMissing(ArchportError):
@@ -38,20 +35,6 @@ class PlatformMissing(ArchportError):
             f"{name} has no {', '.join(map(str, wanted))} variant; it offers "
             f"{', '.join(map(str, offered)) or 'no platforms'}"
         )
-
-
-class Reporter(Protocol):
-    """Progress callbacks; the CLI renders them, the library never prints."""
-
-    def planned(self, image: str, blobs: int, total_bytes: int) -> None: ...
-    def advance(self, nbytes: int) -> None: ...
-    def blob_done(self, desc: Descriptor, status: str) -> None: ...
-
-
-class _Silent:
-    def planned(self, image: str, blobs: int, total_bytes: int) -> None: pass
-    def advance(self, nbytes: int) -> None: pass
-    def blob_done(self, desc: Descriptor, status: str) -> None: pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +73,8 @@ class _Plan:
 @dataclass(slots=True)
 class _Choice:
     """What the top of the copy is, decided from the root alone, so a copy
-    whose destination already has it stops after one HEAD."""
+    whose destination already has it stops after a HEAD of the tag and a
+    check that each selected child is still whole there."""
     top: Manifest | Index
     selected: list[Descriptor]   # children to send (empty for a single manifest)
     platforms: list[str]
@@ -98,9 +82,7 @@ class _Choice:
 
 
 def _platform_of_manifest(source: Source, m: Manifest) -> Platform:
-    with source.open_blob(m.config) as chunks:
-        raw = b"".join(chunks)
-    return parse_config(raw).platform
+    return read_config(source, m).platform
 
 
 def choose(source: Source, *, platforms: list[Platform] | None = None, keep_index: bool = False,
@@ -172,77 +154,34 @@ def plan_nested(source: Source, idx: Index) -> tuple[list[Manifest], list[Index]
     return images, indexes
 
 
-def send_blobs(source: Source, sink: Sink, manifests: list[Manifest], *, workers: int = 4,
-               reporter: Reporter | None = None, name: str = "") -> tuple[dict[str, int], int]:
-    """Every config and layer blob of ``manifests``, in parallel (bounded),
-    each streamed and verified.  Returns (count per status, bytes sent)."""
-    rep = reporter or _Silent()
-    blobs: dict[str, Descriptor] = {}
-    for m in manifests:
-        for b in m.blobs():
-            if b.media_type in (mt.DOCKER_FOREIGN_LAYER,) or b.urls:
-                continue  # foreign layers are fetched from their URLs by the runtime
-            blobs.setdefault(str(b.digest), b)
-    rep.planned(name or source.name, len(blobs), sum(b.size for b in blobs.values()))
-
-    sent = 0
-    lock = threading.Lock()
-    counts: dict[str, int] = {}
-
-    def opener_for(desc: Descriptor):
-        @contextmanager
-        def opener() -> Iterator[Iterator[bytes]]:
-            with source.open_blob(desc) as chunks:
-                def counted() -> Iterator[bytes]:
-                    nonlocal sent
-                    for c in chunks:
-                        with lock:
-                            sent += len(c)
-                        rep.advance(len(c))
-                        yield c
-                yield counted()
-        return opener
-
-    def one(desc: Descriptor) -> None:
-        status = sink.put_blob(desc, opener_for(desc))
-        with lock:
-            counts[status] = counts.get(status, 0) + 1
-        rep.blob_done(desc, status)
-
+def _complete(sink: Sink, c: _Choice, workers: int) -> bool:
+    """Whether the sink holds everything the chosen top needs: each selected
+    child of an index (a copy with ``keep_index`` sends only those), or the
+    image itself.  A tag that names an image whose parts were lost (a
+    damaged layout, a registry that garbage-collected a child) is not done."""
+    wanted = c.selected if isinstance(c.top, Index) else [c.top.descriptor()]
+    if len(wanted) <= 1:
+        return all(sink.holds(d) for d in wanted)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        # list() re-raises the first failure; the pool still drains the rest.
-        list(pool.map(one, blobs.values()))
-
-    return counts, sent
+        return all(pool.map(sink.holds, wanted))
 
 
 def transfer(source: Source, sink: Sink, *, name: str | None = None, platforms: list[Platform] | None = None,
              keep_index: bool = False, workers: int = 4, reporter: Reporter | None = None) -> CopyResult:
     """Send one image; the caller commits or aborts ``sink`` (so an airgap
     archive can take several images before it is committed)."""
-    rep = reporter or _Silent()
     started = time.monotonic()
-    c = choose(source, platforms=platforms, keep_index=keep_index, single=getattr(sink, "single_platform", False))
+    c = choose(source, platforms=platforms, keep_index=keep_index, single=sink.single_platform)
     top = c.top
     current = sink.current(name)
-    if current is not None and current.digest == top.digest:
+    if current is not None and current.digest == top.digest and _complete(sink, c, workers):
         return CopyResult(source.name, sink.name, str(top.digest), top.media_type, tuple(c.platforms),
                           c.new_index, True, {}, 0, 0, time.monotonic() - started)
     p = expand(source, c, workers)
-
-    counts, sent = send_blobs(source, sink, p.images, workers=workers, reporter=rep, name=source.name)
-
-    written = 0
-    for m in [*p.images, *p.indexes]:
-        if not sink.has_manifest(m.descriptor()):
-            sink.put_manifest(m)
-            written += 1
-    if isinstance(top, Index) and not sink.has_manifest(top.descriptor()):
-        sink.put_manifest(top)
-        written += 1
-    sink.tag(top, name)
+    w = write(sink, top, [Part(source, tuple(p.images), tuple(p.indexes))], name=name,
+              workers=workers, reporter=reporter)
     return CopyResult(source.name, sink.name, str(top.digest), top.media_type, tuple(p.platforms),
-                      p.new_index, False, counts, sent, written, time.monotonic() - started)
+                      p.new_index, False, w.blobs, w.bytes_sent, w.manifests_written, time.monotonic() - started)
 
 
 def copy_image(source: Source, sink: Sink, **kw) -> CopyResult:
@@ -254,3 +193,7 @@ def copy_image(source: Source, sink: Sink, **kw) -> CopyResult:
     except BaseException:
         sink.abort()
         raise
+
+
+__all__ = ["PlatformMissing", "CopyResult", "Reporter", "choose", "expand", "plan", "plan_nested",
+           "send_blobs", "transfer", "copy_image"]

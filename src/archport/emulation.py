@@ -99,7 +99,7 @@ class Facts:
     definition: Definition | None    # the distribution's definition, None if absent
     interpreter_exists: bool         # the definition's interpreter file exists
     is_root: bool = False
-    qemu_binary: str | None = None   # qemu-<arch>[-static] on PATH, for ``-L ROOTFS``
+    qemu_binary: str | None = None   # qemu-<arch>[-static] on PATH, for the confined fallback
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +132,8 @@ def diagnose(platform: Platform, facts: Facts, *, need_fix_binary: bool = True) 
     """Decide whether ``platform`` binaries run here (pure).
 
     ``need_fix_binary``: the run happens in a container (interpreter must be
-    pinned with ``F``); False for ``qemu-<arch> -L ROOTFS``, which needs only
-    the qemu binary itself.
+    pinned with ``F``); False for smoke's confined fallback, which runs the
+    qemu binary itself (copied into the image's root).
     """
     if facts.host.architecture == platform.architecture:
         return Status(platform, native=True, ready=True)
@@ -245,7 +245,8 @@ def remove(name: str, *, binfmt_dir: str = BINFMT_DIR) -> None:
 
 
 def qemu_binary(platform: Platform) -> str | None:
-    """The qemu-user executable for ``platform`` (for ``qemu-<arch> -L``)."""
+    """The qemu-user executable for ``platform`` (for smoke's confined
+    fallback, which needs the statically linked one)."""
     qemu = QEMU_ARCH.get(platform.architecture)
     if not qemu:
         return None

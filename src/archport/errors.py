@@ -1,26 +1,58 @@
 """The error tree.  The CLI maps each branch to an exit code in one place.
 
-    ArchportError                 operation failed             -> exit 1
-    ├── BadInput                  the user's input is wrong    -> exit 2
+Every class archport raises on purpose is in this tree, wherever it is
+defined: the top ones here, the others next to the code that raises them.
+tests/test_errors.py checks that this drawing names them all and that none
+derives from a bare ``Exception``, which the CLI could only report as
+"internal error"::
+
+    ArchportError                 operation failed                     -> exit 1
+    ├── BadInput                  the user's input is wrong            -> exit 2
     │   ├── BadReference          malformed image reference
     │   ├── UnknownTransport      ``foo:...`` we do not know
-    │   └── UnsupportedMediaType  a manifest we cannot interpret
+    │   ├── UnsupportedMediaType  a manifest we cannot interpret
+    │   └── Unreachable           the node could not be reached over SSH
     ├── DigestMismatch            bytes do not match the digest that names them
     ├── RegistryError             the registry said no (status, spec codes, url)
     │   ├── Unauthorized          401 / 403
     │   ├── NotFound              404, or MANIFEST_UNKNOWN / BLOB_UNKNOWN
     │   └── RateLimited           429 / TOOMANYREQUESTS
-    └── TransportError            could not talk to the registry at all
+    ├── TransportError            could not talk to the registry at all, or refused to (policy)
+    │   └── HostUnreachable       its host name does not resolve here (not retried; remembered per host)
+    ├── MissingDependency         an optional module this operation needs is not installed
+    ├── _StaleToken               internal to the client: a token expired mid-upload
+    ├── Cancelled                 a transfer stopped because another failed
+    ├── PlatformMissing           the source offers none of the platforms asked for
+    ├── PlatformPresent           the index already has that platform
+    ├── TagExists                 a tag would move and --overwrite was not given
+    ├── CatalogError              archport's own catalog data is malformed
+    ├── NotPortable               a strategy that applied could not finish
+    ├── DownloadError             a release asset's server answered without the file
+    ├── DebianError               the Debian archive could not give a verified file
+    ├── ModuleUnavailable         the Go module proxy could not give a module
+    ├── PathError                 a path inside an image does not resolve (ENOENT, ELOOP, …)
+    ├── TooLarge                  a layer expands beyond the cap it was given
+    ├── ContainerdError           containerd could not start, or ctr failed
+    ├── EmulationError            binfmt_misc could not be set up
+    ├── Unconfined                untrusted code cannot be confined here, so it is not run
+    └── _Failed                   internal to deploy: one step failed, rolled back
 
 Messages never contain credentials: errors carry URLs without userinfo and
-never the Authorization header.
+never the Authorization header, and every message passes through
+:func:`archport.redaction.redact` on its way out (:meth:`ArchportError.__str__`),
+so text a registry or a node sent us cannot carry a secret to the screen.
 """
 
 from __future__ import annotations
 
+from .redaction import redact
+
 
 class ArchportError(Exception):
     """Base of everything archport raises on purpose."""
+
+    def __str__(self) -> str:
+        return redact(super().__str__())
 
 
 class BadInput(ArchportError):
@@ -46,8 +78,23 @@ class DigestMismatch(ArchportError):
         self.actual = actual
 
 
+class MissingDependency(ArchportError):
+    """An optional module this operation needs is not installed (the message says how)."""
+
+
 class TransportError(ArchportError):
     """Connection refused, reset, timed out: the request never got an answer."""
+
+
+class HostUnreachable(TransportError):
+    """A registry host whose name does not resolve from this machine.  Not a
+    transient failure: the client remembers the host and every later request
+    to it fails at once with this same error.  ``next_step`` says what would
+    get the images anyway (a mirror, an ``oci:`` copy, another machine)."""
+
+    def __init__(self, message: str, host: str, domain: str, next_step: str = "") -> None:
+        super().__init__(message)
+        self.host, self.domain, self.next_step = host, domain, next_step
 
 
 class RegistryError(ArchportError):
@@ -57,7 +104,7 @@ class RegistryError(ArchportError):
         self.status = status
         self.codes = tuple(codes)
         self.url = url
-        self.detail = detail
+        self.detail = detail = redact(detail)
         parts = [f"HTTP {status}"]
         if codes:
             parts.append(",".join(codes))

@@ -9,26 +9,28 @@ reader from ever seeing a half-written image: a blob goes to a temporary name
 inside ``blobs/<alg>/`` and is renamed only after its digest and size check
 out (a blob file therefore always holds the bytes its name promises), and
 ``index.json`` — the only file that *names* images — is rewritten once, in
-:meth:`LayoutSink.commit`, with ``os.replace``.
+:meth:`LayoutSink.commit`, with ``os.replace``, read afresh and merged under
+an exclusive ``flock`` so concurrent runs adding different tags all land.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import shutil
 import threading
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Protocol
 
+from . import temps
 from .errors import ArchportError, BadInput, DigestMismatch
 from .location import LayoutLocation
 from .oci import Descriptor, Index, Manifest, parse_manifest
 from .oci import mediatypes as mt
-from .oci.digest import Digest, Verifier
+from .oci.digest import Digest, Verifier, verified
 from .oci.manifest import dump_json
 from .store import BlobOpener
 
@@ -36,6 +38,14 @@ REF_NAME = "org.opencontainers.image.ref.name"
 LAYOUT_FILE = "oci-layout"
 INDEX_FILE = "index.json"
 LAYOUT_VERSION = b'{"imageLayoutVersion":"1.0.0"}'
+#: Locks (``flock``) in the layout.  Every sink writing into a layout holds
+#: WRITERS_LOCK shared from its first write until it commits or aborts; the
+#: read-modify-write of ``index.json`` holds INDEX_LOCK exclusive.  So two
+#: runs adding different tags both land, and an aborting run can tell that
+#: nobody else is at work in a directory before it removes it.  Neither is
+#: part of the image-layout spec; readers ignore files they do not know.
+WRITERS_LOCK = ".archport-writers.lock"
+INDEX_LOCK = ".archport-index.lock"
 CHUNK = 1 << 20
 # Manifests and index.json are read whole; anything bigger is not one.
 MAX_MANIFEST = 8 << 20
@@ -147,11 +157,7 @@ class LayoutReader:
             gen.close()
 
     def _verified(self, rel: str, desc: Descriptor) -> Iterator[bytes]:
-        v = Verifier(desc.digest, desc.size, what=f"blob in {self.name}")
-        for chunk in self.files.chunks(rel):
-            v.update(chunk)
-            yield chunk
-        v.check()
+        return verified(self.files.chunks(rel), desc.digest, desc.size, what=f"blob in {self.name}")
 
 
 class LayoutSource(LayoutReader):
@@ -162,29 +168,19 @@ class LayoutSource(LayoutReader):
         super().__init__(DirFiles(Path(path)), tag, str(LayoutLocation(str(path), tag)))
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``path`` through a temporary sibling and ``os.replace``."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 class LayoutSink:
     """``oci:DIR[:TAG]`` write side.
 
     ``tag(m, name)`` names ``m`` with the sink's own tag when it has one, else
     with ``name`` (``None``: an entry without a ref name).  :meth:`commit`
-    rewrites ``index.json``: an existing entry with the same ref name is
-    replaced, every other entry is kept verbatim.  Safe to call ``put_blob``
-    from several threads.
+    rewrites ``index.json`` under the layout's lock, reading it afresh: an
+    existing entry with the same ref name is replaced, every other entry is
+    kept verbatim.  Safe to call ``put_blob`` from several threads.
+    Temporary files carry the pid (:mod:`archport.temps`); those of runs that
+    died are removed by the next run that writes here.
     """
+
+    single_platform = False
 
     def __init__(self, path: str | os.PathLike, tag: str | None = None) -> None:
         if tag is not None and not _REF_NAME.match(tag):
@@ -195,6 +191,9 @@ class LayoutSink:
         self._lock = threading.Lock()
         self._pending: dict[str, Descriptor] = {}
         self._temps: set[Path] = set()
+        self._dirs: set[str] = set()
+        self._writers = temps.Lock(self.root / WRITERS_LOCK)
+        self._holding = False
         self._created_root = False
         self._committed = False
         if self.root.exists() and not self.root.is_dir():
@@ -213,19 +212,45 @@ class LayoutSink:
 
     has_manifest = has_blob
 
+    def holds(self, desc: Descriptor, _depth: int = 0) -> bool:
+        """The manifest ``desc`` names and everything below it are stored."""
+        if not self.has_blob(desc) or _depth > 8:
+            return False
+        try:
+            m = LayoutReader(DirFiles(self.root), None, self.name).manifest(desc)
+        except (ArchportError, OSError):
+            return False  # unreadable or not what its name promises
+        if isinstance(m, Index):
+            return all(self.holds(d, _depth + 1) for d in m.manifests)
+        return all(self.has_blob(b) for b in m.blobs() if not (b.urls or b.media_type == mt.DOCKER_FOREIGN_LAYER))
+
+    def _start(self) -> None:
+        """First write: create the layout if needed and join it (shared lock)."""
+        if self._holding:
+            return
+        try:
+            self.root.mkdir(parents=True)
+            self._created_root = True
+        except FileExistsError:
+            pass
+        self._writers.acquire(fcntl.LOCK_SH)
+        self._holding = True
+
     def _ensure_dirs(self, digest: Digest) -> Path:
         with self._lock:
-            if not self.root.exists():
-                self._created_root = True
+            self._start()
             d = self.root / "blobs" / digest.algorithm
-            d.mkdir(parents=True, exist_ok=True)
+            if digest.algorithm not in self._dirs:
+                d.mkdir(parents=True, exist_ok=True)
+                temps.reclaim(d)    # blobs half-written by runs that died
+                self._dirs.add(digest.algorithm)
             return d
 
     def put_blob(self, desc: Descriptor, opener: BlobOpener) -> str:
         if self.has_blob(desc):
             return "exists"
         d = self._ensure_dirs(desc.digest)
-        tmp = d / f".tmp-{desc.digest.hex}-{uuid.uuid4().hex}"
+        tmp = d / temps.name(f".{desc.digest.hex[:16]}")
         with self._lock:
             self._temps.add(tmp)
         try:
@@ -304,33 +329,61 @@ class LayoutSink:
     def commit(self) -> None:
         with self._lock:
             pending = dict(self._pending)
-        self.root.mkdir(parents=True, exist_ok=True)
-        if not (self.root / LAYOUT_FILE).exists():
-            write_atomic(self.root / LAYOUT_FILE, LAYOUT_VERSION)
-        index_file = self.root / INDEX_FILE
-        if index_file.exists():
-            doc = read_index(DirFiles(self.root))
-        else:
-            doc = {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": []}
-        new_refs = {d.annotations.get(REF_NAME) for d in pending.values()} - {None}
-        new_digests = {str(d.digest) for d in pending.values() if REF_NAME not in d.annotations}
-        kept = []
-        for e in doc["manifests"]:
-            if isinstance(e, dict):
-                ref = (e.get("annotations") or {}).get(REF_NAME)
-                if ref in new_refs or (ref is None and e.get("digest") in new_digests):
-                    continue
-            kept.append(e)  # verbatim: unknown fields survive
-        doc["manifests"] = kept + [d.to_dict() for d in pending.values()]
-        write_atomic(index_file, dump_json(doc))
-        self._committed = True
+            self._start()
+        index_lock = temps.Lock(self.root / INDEX_LOCK)
+        try:
+            index_lock.acquire(fcntl.LOCK_EX)
+            temps.reclaim(self.root, ".")     # index.json or oci-layout half-written by a dead run
+            if not (self.root / LAYOUT_FILE).exists():
+                temps.write_atomic(self.root / LAYOUT_FILE, LAYOUT_VERSION)
+            index_file = self.root / INDEX_FILE
+            if index_file.exists():
+                doc = read_index(DirFiles(self.root))   # afresh: another run may have added a tag
+            else:
+                doc = {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": []}
+            temps.write_atomic(index_file, dump_json(merge_entries(doc, pending.values())))
+            self._committed = True
+        finally:
+            index_lock.release()
+            self._release()
+
+    def _release(self) -> None:
+        self._writers.release()
+        self._holding = False
 
     def abort(self) -> None:
         with self._lock:
-            temps = list(self._temps)
+            temps_ = list(self._temps)
             self._pending.clear()
-        for t in temps:
+        for t in temps_:
             t.unlink(missing_ok=True)
-        # A layout we created and never committed leaves nothing behind.
-        if self._created_root and not self._committed:
-            shutil.rmtree(self.root, ignore_errors=True)
+        if not self._holding:
+            return
+        # A layout this run created and nobody committed into leaves nothing
+        # behind; but only when no other run is writing there (each holds the
+        # writers' lock shared, so ours cannot become exclusive), and never
+        # once an index.json names anything.
+        try:
+            if self._created_root and not self._committed \
+                    and self._writers.acquire(fcntl.LOCK_EX | fcntl.LOCK_NB) \
+                    and not (self.root / INDEX_FILE).exists():
+                shutil.rmtree(self.root, ignore_errors=True)
+        finally:
+            self._release()
+
+
+def merge_entries(doc: dict, pending) -> dict:
+    """``index.json`` with ``pending`` descriptors added: an entry with the
+    same ref name (or, unnamed, the same digest) is replaced; every other
+    entry is kept verbatim, unknown fields included."""
+    pending = list(pending)
+    new_refs = {d.annotations.get(REF_NAME) for d in pending} - {None}
+    new_digests = {str(d.digest) for d in pending if REF_NAME not in d.annotations}
+    kept = []
+    for e in doc["manifests"]:
+        if isinstance(e, dict):
+            ref = (e.get("annotations") or {}).get(REF_NAME)
+            if ref in new_refs or (ref is None and e.get("digest") in new_digests):
+                continue
+        kept.append(e)
+    return {**doc, "manifests": kept + [d.to_dict() for d in pending]}

@@ -7,6 +7,7 @@ no variant: registries and containerd expect none.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .errors import BadInput
@@ -24,6 +25,13 @@ _ARCH_ALIASES: dict[str, tuple[str, str]] = {
     "loongarch64": ("loong64", ""), "loong64": ("loong64", ""),
     "mips64el": ("mips64le", ""), "mips64le": ("mips64le", ""),
 }
+
+
+_OSES = ("linux", "windows", "darwin", "freebsd")
+# GOARCH and variant names are ASCII identifiers (go/build syslist.go), and
+# the uname aliases above add "-": anything else never matches an index
+# entry and would only fail later, after the network work.
+_COMPONENT = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -76,8 +84,14 @@ def parse(text: str) -> Platform:
         parts = ["linux", parts[0]]
     os_, arch = parts[0], parts[1]
     variant = parts[2] if len(parts) == 3 else ""
-    if os_ not in ("linux", "windows", "darwin", "freebsd"):
+    if os_ not in _OSES:
         raise BadInput(f"invalid platform {text!r}: unknown OS {os_!r}")
+    if arch.lower() in _OSES:
+        raise BadInput(f"invalid platform {text!r}: {arch!r} is an OS, not an architecture "
+                       f"(expected OS/ARCH, e.g. linux/riscv64)")
+    for what, value in (("architecture", arch), ("variant", variant)):
+        if value and not _COMPONENT.fullmatch(value):
+            raise BadInput(f"invalid platform {text!r}: bad {what} {value!r} (ASCII letters, digits, _ and - only)")
     return normalize(Platform(os_, arch, variant))
 
 

@@ -1,7 +1,7 @@
 """Append a platform to a multi-arch tag in a registry (``index add``).
 
-Order: the child's blobs, then the child manifest by digest, then the new
-index by digest, and only then the tag.  Existing tags never change silently:
+Order (:mod:`archport.write`): the child's blobs, then the child manifest by
+digest, then the new index by digest, and only then the tag.  Existing tags never change silently:
 ``new_tag`` leaves the old tag's digest untouched ("new tags only", the policy
 of rancher/image-mirror issue 502); moving an existing tag needs ``overwrite``.
 Afterwards the tag is read back and every pre-existing child digest checked.
@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .copy import plan, send_blobs
+from .copy import plan
 from .errors import ArchportError, BadInput
-from .oci import Index, Manifest
-from .oci.config import parse_config
+from .images import open_sink, open_source
+from .oci import Index, Manifest, read_config
 from .oci.edit import add_platform
 from .platform import Platform
 from .reference import Reference
-from .store import Source
+from .store import Sink, Source
+from .write import Part, write
 
 
 class TagExists(ArchportError):
@@ -43,20 +44,17 @@ class AddResult:
 
 
 def _config_platform(source: Source, m: Manifest) -> Platform:
-    with source.open_blob(m.config) as chunks:
-        return parse_config(b"".join(chunks)).platform
+    return read_config(source, m).platform
 
 
 def index_add(client, target: Reference, child_source: Source, *, platform: Platform | None = None,
               new_tag: str | None = None, replace: bool = False, overwrite: bool = False,
               target_source: Source | None = None, workers: int = 4) -> AddResult:
     """Add ``child_source``'s manifest for ``platform`` to the index at ``target``."""
-    from .registry.store import RegistrySink, RegistrySource
-
     if target.tag is None or target.digest is not None:
         raise BadInput(f"{target}: index add needs a tag (not a digest) to add to")
     tag = new_tag or target.tag
-    tsource = target_source or RegistrySource(client, target)
+    tsource = target_source or open_source(target, client)
     top = tsource.resolve()
     top_platform = _config_platform(tsource, top) if isinstance(top, Manifest) else None
 
@@ -78,14 +76,9 @@ def index_add(client, target: Reference, child_source: Source, *, platform: Plat
         raise TagExists(f"adding {child_platform} changes what {target} points at; pass --tag NEWTAG "
                         "to leave it untouched, or --overwrite to move it")
 
-    sink = RegistrySink(client, target.with_tag(tag),
-                        mount_from=None if getattr(child_source, "ref", None) is None
-                        or child_source.ref.domain != target.domain else child_source.ref)
-    send_blobs(child_source, sink, [child], workers=workers)
-    if not sink.has_manifest(child.descriptor()):
-        sink.put_manifest(child)
-    sink.put_manifest(edit.index)
-    sink.tag(edit.index, tag)
+    child_ref = getattr(child_source, "ref", None)     # a registry source: mount its blobs
+    sink = open_sink(target.with_tag(tag), client, source=child_ref)
+    write(sink, edit.index, [Part(child_source, (child,))], name=tag, workers=workers)
 
     # Verify: the tag resolves to the new index; pre-existing children unchanged.
     after = client.get_manifest(target.with_tag(tag))
@@ -105,7 +98,7 @@ def index_add(client, target: Reference, child_source: Source, *, platform: Plat
                      tuple(str(d.digest) for d in edit.kept))
 
 
-def append_platform(sink, name: str | None, top: Manifest | Index, top_source: Source, child: Manifest,
+def append_platform(sink: Sink, name: str | None, top: Manifest | Index, top_source: Source, child: Manifest,
                     child_source: Source, platform: Platform, *, replace: bool = False, workers: int = 4):
     """Copy ``top`` (every existing child byte for byte) and ``child`` to any
     :class:`~archport.store.Sink`, then the index with ``child`` appended, and
@@ -118,14 +111,7 @@ def append_platform(sink, name: str | None, top: Manifest | Index, top_source: S
     edit = add_platform(top, top_platform, child, platform, replace=replace)
     gone = {d.digest for d in edit.replaced}
     p = plan(top_source, workers=workers)
-    images = [m for m in p.images if m.digest not in gone]
-    send_blobs(top_source, sink, images, workers=workers)
-    for m in [*images, *p.indexes]:
-        if not sink.has_manifest(m.descriptor()):
-            sink.put_manifest(m)
-    send_blobs(child_source, sink, [child], workers=workers)
-    if not sink.has_manifest(child.descriptor()):
-        sink.put_manifest(child)
-    sink.put_manifest(edit.index)
-    sink.tag(edit.index, name)
+    images = tuple(m for m in p.images if m.digest not in gone)
+    write(sink, edit.index, [Part(top_source, images, tuple(p.indexes)), Part(child_source, (child,))],
+          name=name, workers=workers)
     return edit

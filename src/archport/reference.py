@@ -145,8 +145,10 @@ def parse(text: str) -> Reference:
     if not text:
         raise BadReference(f"invalid reference {original!r}: no repository name")
     domain, path = _split_domain(text)
-    if not _DOMAIN_RE.match(domain):
-        raise BadReference(f"invalid reference {original!r}: bad registry host {domain!r}")
+    try:
+        valid_host(domain)
+    except BadReference as e:
+        raise BadReference(f"invalid reference {original!r}: {e}") from None
     if path.lower() != path:
         raise BadReference(f"invalid reference {original!r}: repository name must be lowercase")
     if not _PATH_RE.match(path):
@@ -154,6 +156,17 @@ def parse(text: str) -> Reference:
     if len(f"{domain}/{path}") > NAME_TOTAL_LENGTH_MAX:
         raise BadReference(f"invalid reference {original!r}: repository name longer than {NAME_TOTAL_LENGTH_MAX}")
     return Reference(domain, path, tag, digest)
+
+
+def valid_host(domain: str) -> str:
+    """Check ``host[:port]`` as a registry is named: the grammar, and a port
+    that TCP can have (1-65535; the grammar alone allows any digits)."""
+    if not _DOMAIN_RE.fullmatch(domain):
+        raise BadReference(f"bad registry host {domain!r}")
+    port = domain.rsplit("]", 1)[-1].rpartition(":")[2] if ":" in domain.rsplit("]", 1)[-1] else ""
+    if port and not 1 <= int(port) <= 65535:
+        raise BadReference(f"bad registry host {domain!r}: port {port} is not between 1 and 65535")
+    return domain
 
 
 def normalize(text: str) -> str:

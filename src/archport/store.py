@@ -5,8 +5,9 @@ Every place bytes live — a registry repository, an OCI layout directory, an
 :class:`Sink`, or both.  :mod:`archport.copy` is written against these
 interfaces only, so ``copy`` works between any pair.
 
-Write order (the anatomy of a safe upload): blobs first, then child manifests
-by digest, then the index by digest, and only then the tag.  A sink that is a
+Write order (the anatomy of a safe upload, coded once in :mod:`archport.write`):
+blobs first, then child manifests by digest, then the index by digest, and
+only then the tag.  A sink that is a
 file (layout ``index.json``, an archive) writes to a temporary name and renames
 it in :meth:`Sink.commit`, so a reader never sees a half-written image.
 """
@@ -47,6 +48,9 @@ class Sink(Protocol):
     """Write side."""
 
     name: str
+    #: True when the location holds one platform per image (``docker-archive``):
+    #: the copier then picks one platform before sending anything.
+    single_platform: bool
 
     def has_blob(self, desc: Descriptor) -> bool: ...
 
@@ -56,6 +60,13 @@ class Sink(Protocol):
         ...
 
     def has_manifest(self, desc: Descriptor) -> bool: ...
+
+    def holds(self, desc: Descriptor) -> bool:
+        """Whether the manifest ``desc`` names is stored *with everything
+        below it* (child manifests, config, layers), as far as the location
+        can tell cheaply: a layout walks its files; a registry HEADs the
+        manifest (it refuses a manifest whose blobs it lacks)."""
+        ...
 
     def current(self, name: str | None) -> Descriptor | None:
         """What ``name`` (or the location's own tag) points at now, if anything;

@@ -17,6 +17,7 @@ from archport.layout import LayoutSource
 from archport.platform import ARM64, RISCV64
 from archport.store import Sink
 from tests.support import images as I
+from tests.support import skopeo
 
 PAUSE = "rancher/mirrored-pause:3.6"
 COREDNS = "rancher/mirrored-coredns-coredns:1.9.1"
@@ -109,10 +110,9 @@ def test_index_json_and_manifest_json(upstream, tmp_path):
                          "RepoTags": ["docker.io/rancher/mirrored-pause:3.6"],
                          "Layers": [f"blobs/sha256/{b.digest[7:]}" for b in amd64.layers]}
     # skopeo reads both views of the same file
-    got = json.loads(subprocess.run(["skopeo", "inspect", "--raw", f"docker-archive:{out}:{PAUSE}"],
-                                    capture_output=True, check=True).stdout)
+    got = json.loads(skopeo.raw(f"docker-archive:{out}:{PAUSE}"))
     assert got["config"]["digest"] == amd64.config.digest
-    raw = subprocess.run(["skopeo", "inspect", "--raw", f"oci-archive:{out}:3.6"], capture_output=True, check=True).stdout
+    raw = skopeo.raw(f"oci-archive:{out}:3.6")
     assert raw == tagged["pause"][0].data
 
 

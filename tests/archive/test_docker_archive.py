@@ -15,7 +15,7 @@ from archport.oci import Manifest
 from archport.oci import mediatypes as mt
 from archport.platform import RISCV64
 from archport.store import Sink, Source
-from tests.layout.transfer import raw, skopeo, transfer
+from tests.layout.plaincopy import plain_copy, raw, skopeo
 from tests.support import images as I
 
 NAME = "rancher/mirrored-pause:3.6"
@@ -46,9 +46,9 @@ def test_source_reads_docker_save_format_written_by_skopeo(upstream, tmp_path):
     # entry out of an oci: layout — it matches OCI media types only — so the
     # copy is checked with our reader and through docker-archive below.)
     assert m.digest != rv.manifest.digest
-    transfer(src, LayoutSink(tmp_path / "dst", "t"))
+    plain_copy(src, LayoutSink(tmp_path / "dst", "t"))
     assert LayoutSource(tmp_path / "dst", "t").resolve().raw == m.raw
-    transfer(LayoutSource(tmp_path / "dst", "t"), DockerArchiveSink(tmp_path / "again.tar", NAME))
+    plain_copy(LayoutSource(tmp_path / "dst", "t"), DockerArchiveSink(tmp_path / "again.tar", NAME))
     assert json.loads(raw(f"docker-archive:{tmp_path / 'again.tar'}"))["config"]["digest"] == rv.config.digest
     # without a name: the archive's only image
     assert DockerArchiveSource(arch).resolve().digest == m.digest
@@ -72,7 +72,7 @@ def test_sink_is_read_by_skopeo(upstream, tmp_path):
     out = tmp_path / "out.tar"
     sink = DockerArchiveSink(out, NAME)
     assert isinstance(sink, Sink)
-    transfer(LayoutSource(root, "rv"), sink)
+    plain_copy(LayoutSource(root, "rv"), sink)
     with tarfile.open(out) as t:
         entries = json.load(t.extractfile("manifest.json"))
     assert entries == [{"Config": f"blobs/sha256/{rv.config.digest[7:]}", "RepoTags": [NAME],
@@ -90,12 +90,12 @@ def test_sink_refuses_an_index(upstream, tmp_path):
     root, *_ = upstream
     out = tmp_path / "out.tar"
     with pytest.raises(BadInput) as e:
-        transfer(LayoutSource(root, "3.6"), DockerArchiveSink(out, NAME))
+        plain_copy(LayoutSource(root, "3.6"), DockerArchiveSink(out, NAME))
     assert str(e.value) == "docker-archive holds one platform per image; pass --platform"
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["up"]
     # one platform selected: fine
     src = LayoutSource(root, "3.6")
     idx = src.resolve()
     child = src.manifest(idx.find(RISCV64))
-    transfer(src, DockerArchiveSink(out, NAME), top=child)
+    plain_copy(src, DockerArchiveSink(out, NAME), top=child)
     assert json.loads(raw(f"docker-archive:{out}"))["config"]["digest"] == str(child.config.digest)

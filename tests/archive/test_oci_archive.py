@@ -14,7 +14,7 @@ from archport.errors import BadInput, DigestMismatch
 from archport.layout import LayoutSink, LayoutSource
 from archport.oci import Descriptor, Index
 from archport.store import Sink, Source
-from tests.layout.transfer import raw, skopeo, transfer
+from tests.layout.plaincopy import plain_copy, raw, skopeo
 from tests.support import images as I
 
 
@@ -29,7 +29,7 @@ def test_sink_written_archive_reads_back_in_skopeo(upstream, tmp_path):
     out = tmp_path / "img.tar"
     sink = OciArchiveSink(out, "1.9.1")
     assert isinstance(sink, Sink)
-    transfer(LayoutSource(root, "1.9.1"), sink)
+    plain_copy(LayoutSource(root, "1.9.1"), sink)
     assert raw(f"oci-archive:{out}:1.9.1") == top.data
     skopeo("copy", "--all", "--preserve-digests", f"oci-archive:{out}:1.9.1", f"oci:{tmp_path / 'back'}:x")
     assert raw(f"oci:{tmp_path / 'back'}:x") == top.data
@@ -44,7 +44,7 @@ def test_source_reads_uncompressed_tar_in_place(upstream, tmp_path):
     assert isinstance(src, Source) and isinstance(src.files, SeekableTar)
     got = src.resolve()
     assert isinstance(got, Index) and got.raw == top.data
-    transfer(src, LayoutSink(tmp_path / "dst", "t"))
+    plain_copy(src, LayoutSink(tmp_path / "dst", "t"))
     assert raw(f"oci:{tmp_path / 'dst'}:t") == top.data
 
 
@@ -58,7 +58,7 @@ def test_source_reads_compressed_tar_by_magic(upstream, tmp_path, kind):
     packed.write_bytes(gzip.compress(data) if kind == "gzip" else zstandard.ZstdCompressor().compress(data))
     src = OciArchiveSource(packed, "1.9.1")
     assert isinstance(src.files, ExtractedTar)
-    transfer(src, LayoutSink(tmp_path / "dst", "t"))
+    plain_copy(src, LayoutSink(tmp_path / "dst", "t"))
     assert raw(f"oci:{tmp_path / 'dst'}:t") == top.data
     tmp = src.files.root
     src.close()
@@ -77,7 +77,7 @@ def test_tampered_member_detected(upstream, tmp_path):
         t.add(root, arcname=".")
     out = tmp_path / "out.tar"
     with pytest.raises(DigestMismatch):
-        transfer(OciArchiveSource(tar, "1.9.1"), OciArchiveSink(out, "1.9.1"))
+        plain_copy(OciArchiveSource(tar, "1.9.1"), OciArchiveSink(out, "1.9.1"))
     assert not out.exists() and not (tmp_path / "out.tar.tmp").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.tar")]
 

@@ -1,6 +1,6 @@
-"""A minimal OCI image layout Sink and in-memory Source for these tests only
-(the real layout module lives in archport.layout), so skopeo can validate
-what assembly produces."""
+"""A sink that records every call it gets and writes a bare OCI image layout,
+and an in-memory source, for these tests only (independent of
+archport.layout), so skopeo can validate what assembly produces."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from archport.errors import DigestMismatch
 from archport.oci import Descriptor
 
 
-class LayoutSink:
+class RecordingSink:
     def __init__(self, root: Path) -> None:
         self.name = f"oci:{root}"
         self.root = root

@@ -11,18 +11,19 @@ and riscv64-linux-gnu-gcc.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.support import gobuild
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 HELLO = FIXTURES / "go" / "hello"
 HELLO_C = FIXTURES / "c" / "hello.c"
 LDFLAGS = "-X main.version=1.2.3"
-OLD_GO = "go1.17.13"
+OLD_GO = gobuild.OLD_GO
 
 # name -> (GOARCH, extra env, go build flags, toolchain)
 GO_BUILDS: dict[str, tuple[str, dict[str, str], list[str], str | None]] = {
@@ -44,16 +45,12 @@ def _need(tool: str) -> str:
 
 
 def go_build(out: Path, goarch: str, env_extra: dict[str, str], flags: list[str], toolchain: str | None) -> Path:
-    go = _need("go")
-    env = {**os.environ, "CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": goarch,
-           "GOFLAGS": "-buildvcs=false", "GOTOOLCHAIN": "local", **env_extra}
-    if toolchain:
-        env.update(GOTOOLCHAIN=toolchain, GOENV="off", GOFLAGS="")
-    proc = subprocess.run([go, "build", *flags, "-o", str(out), "."], cwd=HELLO, env=env,
-                          capture_output=True, text=True, timeout=900)
-    if proc.returncode != 0:
-        pytest.fail(f"go build for {goarch} failed:\n{proc.stderr}")
-    return out
+    """One fixture binary of tests/fixtures/go/hello (the suite's one ``go build``)."""
+    _need("go")
+    try:
+        return gobuild.build(HELLO, goarch, out, flags=flags, toolchain=toolchain, extra_env=env_extra)
+    except RuntimeError as e:
+        pytest.fail(str(e))
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,6 @@
 import gzip
 import io
 import json
-import subprocess
 import tarfile
 
 import pytest
@@ -13,7 +12,9 @@ from archport.oci import Digest, mediatypes as mt
 from archport.oci.config import parse_config
 from archport.platform import RISCV64, Platform
 
-from .buildsink import LayoutSink, MemorySource
+from tests.support import skopeo
+
+from .buildsink import MemorySource, RecordingSink
 
 REFERENCE = {
     "architecture": "amd64",
@@ -174,13 +175,13 @@ def test_bad_family_and_time(go_bins):
 
 
 def _skopeo(*args) -> str:
-    return subprocess.run(["skopeo", *args], check=True, capture_output=True, text=True, timeout=120).stdout
+    return skopeo.skopeo(*args).stdout.decode()
 
 
 def test_written_image_passes_skopeo(go_bins, tmp_path):
     base = _base(go_bins, family="oci")
     b = build(go_bins, base=base, workdir=str(tmp_path))
-    sink = LayoutSink(tmp_path / "layout")
+    sink = RecordingSink(tmp_path / "layout")
     statuses = b.write(sink, tag="v1")
     assert sink.calls[-2:] == ["manifest", "tag v1"]
     assert sink.calls[:3] == [f"blob {mt.OCI_LAYER_GZIP}"] * 2 + [f"blob {mt.OCI_CONFIG}"]
@@ -204,3 +205,27 @@ def test_reference_config_forms(go_bins):
     assert as_section.manifest.digest == build(go_bins).manifest.digest
     null = json.loads(build(go_bins, reference_config={"config": None, "os": "linux"}).config)
     assert null["config"] == {}
+
+
+def test_a_built_image_is_a_source(go_bins, tmp_path):
+    """The copier reads a built image directly: no temporary layout between."""
+    from archport.copy import copy_image
+    from archport.errors import DigestMismatch
+    from archport.layout import LayoutSink
+    from archport.store import Source
+    base = _base(go_bins, family="oci")
+    b = build(go_bins, base=base, workdir=str(tmp_path))
+    src = b.source()
+    assert isinstance(src, Source) and src.resolve() is b.manifest
+    r = copy_image(src, LayoutSink(tmp_path / "out", "v1"))
+    assert r.digest == str(b.manifest.digest) and r.blobs == {"uploaded": 3}
+    loc = f"oci:{tmp_path / 'out'}:v1"
+    assert _skopeo("inspect", "--raw", loc).encode() == b.manifest.raw
+    _skopeo("copy", "--quiet", loc, f"oci:{tmp_path / 'copy'}:v1")   # verifies every blob
+    # a layer file changed on disk after assembly is caught on the way out
+    with open(b.layers[0].path, "r+b") as f:
+        f.seek(10)
+        f.write(b"\0\0\0\0")
+    with pytest.raises(DigestMismatch):
+        copy_image(src, LayoutSink(tmp_path / "bad", "v1"))
+    assert not (tmp_path / "bad").exists()

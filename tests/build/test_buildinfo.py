@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 
-from archport.build.buildinfo import MAGIC, Module, _parse, read_buildinfo
+from archport.binaries.buildinfo import MAGIC, Module, _parse, read_buildinfo
 from archport.errors import BadInput
 
 

@@ -4,7 +4,7 @@ import struct
 
 import pytest
 
-from archport.build.elf import ElfInfo, goarch_of, is_elf, read_elf
+from archport.binaries.elf import ElfInfo, goarch_of, is_elf, read_elf
 from archport.errors import BadInput
 
 

@@ -60,6 +60,13 @@ def test_release_spellings(spelling):
     assert load().release(spelling).kubernetes == "v1.24.2"
 
 
+def test_a_version_with_several_revisions_prefers_the_verified_list():
+    rel, why = load().resolve_release("v1.24.2")
+    assert rel.version == "v1.24.2+k3s1" and rel.source.verified
+    assert "v1.24.2+k3s2" in why and "inferred" in why
+    assert load().resolve_release("v1.24.2+k3s2") == (load().release("v1.24.2+k3s2"), "")
+
+
 def test_release_range_covered():
     cat = load()
     for v in ("v1.24.2", "v1.24.3", "v1.24.4", "v1.24.6", "v1.33.7"):

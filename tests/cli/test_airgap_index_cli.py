@@ -11,7 +11,8 @@ import zstandard
 
 from tests.support import images as im
 
-from .helpers import archport, archport_json, skopeo_raw
+from tests.support import skopeo
+from tests.support.cli import archport, archport_json
 
 TLSV = "--tls-verify=false"
 
@@ -76,7 +77,7 @@ def test_airgap_all_platforms_keeps_index_digest(registry_plain, seeded, contain
 def test_index_add_new_tag_keeps_old_and_children(registry_plain, seeded, tmp_path):
     h = registry_plain.host
     target = f"{h}/rancher/local-path-provisioner:v0.0.21"
-    before = skopeo_raw(f"docker://{target}", TLSV)
+    before = skopeo.raw(f"docker://{target}", TLSV)
     rv = im.make_image("linux/riscv64", [im.layer_from_files({"usr/bin/local-path-provisioner": (b"\x7fELF", 0o755)},
                                                              media_type=im.DOCKER_LAYER)],
                        config={"Entrypoint": ["local-path-provisioner"]}, family="docker")
@@ -85,8 +86,8 @@ def test_index_add_new_tag_keeps_old_and_children(registry_plain, seeded, tmp_pa
     p = archport("index", "add", target, "--manifest", f"{h}/build/lpp:riscv64", expect=1)
     assert "--overwrite" in p.stderr
     r = archport_json("index", "add", target, "--manifest", f"{h}/build/lpp:riscv64", "--tag", "v0.0.21-riscv64")
-    assert skopeo_raw(f"docker://{target}", TLSV) == before  # old tag untouched
-    after = skopeo_raw(f"docker://{h}/rancher/local-path-provisioner:v0.0.21-riscv64", TLSV)
+    assert skopeo.raw(f"docker://{target}", TLSV) == before  # old tag untouched
+    after = skopeo.raw(f"docker://{h}/rancher/local-path-provisioner:v0.0.21-riscv64", TLSV)
     old_doc, new_doc = json.loads(before), json.loads(after)
     assert new_doc["manifests"][:2] == old_doc["manifests"]  # existing entries verbatim
     assert new_doc["manifests"][2]["digest"] == rv.manifest.digest
@@ -94,14 +95,14 @@ def test_index_add_new_tag_keeps_old_and_children(registry_plain, seeded, tmp_pa
     assert new_doc["mediaType"] == old_doc["mediaType"]
     assert r["newDigest"] == im.sha256(after)
     # the child is stored by digest, byte for byte
-    assert skopeo_raw(f"docker://{h}/rancher/local-path-provisioner@{rv.manifest.digest}", TLSV) == rv.manifest.data
+    assert skopeo.raw(f"docker://{h}/rancher/local-path-provisioner@{rv.manifest.digest}", TLSV) == rv.manifest.data
     # adding it again is refused; --replace with --overwrite swaps it in place
     p = archport("index", "add", f"{h}/rancher/local-path-provisioner:v0.0.21-riscv64",
                  "--manifest", f"{h}/build/lpp:riscv64", expect=1)
     assert "--replace" in p.stderr
     archport("index", "add", f"{h}/rancher/local-path-provisioner:v0.0.21-riscv64", "--manifest",
              f"{h}/build/lpp:riscv64", "--replace", "--overwrite")
-    assert json.loads(skopeo_raw(f"docker://{h}/rancher/local-path-provisioner:v0.0.21-riscv64", TLSV))["manifests"] \
+    assert json.loads(skopeo.raw(f"docker://{h}/rancher/local-path-provisioner:v0.0.21-riscv64", TLSV))["manifests"] \
         == new_doc["manifests"]
 
 
@@ -112,6 +113,6 @@ def test_index_add_single_manifest_becomes_index(registry_plain, tmp_path):
     lay = im.write_layout(tmp_path / "l", {"amd": (amd.manifest, [amd]), "rv": (rv.manifest, [rv])})
     im.push(lay, "amd", f"{h}/single/pause:1")
     archport("index", "add", f"{h}/single/pause:1", "--manifest", f"oci:{lay}:rv", "--overwrite")
-    doc = json.loads(skopeo_raw(f"docker://{h}/single/pause:1", TLSV))
+    doc = json.loads(skopeo.raw(f"docker://{h}/single/pause:1", TLSV))
     assert [m["digest"] for m in doc["manifests"]] == [amd.manifest.digest, rv.manifest.digest]
     assert doc["mediaType"] == "application/vnd.oci.image.index.v1+json"

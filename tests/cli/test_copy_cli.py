@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 
 import pytest
 
 from tests.support import images as im
 
-from .helpers import archport, archport_json, skopeo_raw
+from tests.support import skopeo
+from tests.support.cli import archport, archport_json
 
 TLSV = "--tls-verify=false"
 
@@ -41,11 +41,11 @@ def test_registry_to_registry_preserves_every_digest(registry_plain, upstream):
     h = registry_plain.host
     src, dst = f"{h}/rancher/mirrored-pause:3.6", f"{h}/copies/pause:3.6"
     r = archport_json("copy", src, dst)
-    before, after = skopeo_raw(f"docker://{src}", TLSV), skopeo_raw(f"docker://{dst}", TLSV)
+    before, after = skopeo.raw(f"docker://{src}", TLSV), skopeo.raw(f"docker://{dst}", TLSV)
     assert before == after and r["digest"] == upstream["pause"][0].digest
     for d in _children(before):
         repo = f"docker://{h}/copies/pause@{d}"
-        assert skopeo_raw(repo, TLSV) == skopeo_raw(f"docker://{h}/rancher/mirrored-pause@{d}", TLSV)
+        assert skopeo.raw(repo, TLSV) == skopeo.raw(f"docker://{h}/rancher/mirrored-pause@{d}", TLSV)
     # same registry: layers are mounted, not re-sent
     assert r["blobs"].get("mounted", 0) >= 6 and r["bytesSent"] < 2000
     again = archport("copy", src, dst)
@@ -56,7 +56,7 @@ def test_platform_selection_says_it_builds_a_new_index(registry_plain, upstream)
     h = registry_plain.host
     p = archport("copy", "--platform", "linux/arm64", f"{h}/rancher/mirrored-pause:3.6", f"{h}/sel/pause:arm64")
     assert "new index" in p.stdout
-    raw = skopeo_raw(f"docker://{h}/sel/pause:arm64", TLSV)
+    raw = skopeo.raw(f"docker://{h}/sel/pause:arm64", TLSV)
     assert _children(raw) == [upstream["pause"][1][1].manifest.digest]
 
 
@@ -68,29 +68,31 @@ def test_layouts_and_archives_round_trip(registry_plain, upstream, tmp_path):
     # (skopeo 1.9 reads only OCI-typed entries from oci: layouts, so the
     # Docker-typed coredns is checked where it lands, the pause image here.)
     archport("copy", f"{h}/rancher/mirrored-pause:3.6", f"oci-archive:{tmp_path}/p.tar:3.6")
-    assert skopeo_raw(f"oci-archive:{tmp_path}/p.tar:3.6") == upstream["pause"][0].data
+    assert skopeo.raw(f"oci-archive:{tmp_path}/p.tar:3.6") == upstream["pause"][0].data
     archport("copy", src, f"oci-archive:{tmp_path}/c.tar:1.9.1")
     archport("copy", f"oci-archive:{tmp_path}/c.tar:1.9.1", f"oci:{tmp_path}/lay:1.9.1")
     archport("copy", f"oci:{tmp_path}/lay:1.9.1", f"{h}/back/coredns:1.9.1")
-    assert skopeo_raw(f"docker://{h}/back/coredns:1.9.1", TLSV) == top.data
+    assert skopeo.raw(f"docker://{h}/back/coredns:1.9.1", TLSV) == top.data
     # docker-archive holds one platform: --platform picks it, skopeo reads it
     bad = archport("copy", src, f"docker-archive:{tmp_path}/d.tar", expect=2)
     assert "pass --platform" in bad.stderr
     archport("copy", "--platform", "linux/amd64", src, f"docker-archive:{tmp_path}/d.tar")
-    cfg = json.loads(subprocess.run(["skopeo", "inspect", "--config", f"docker-archive:{tmp_path}/d.tar"],
-                                    check=True, capture_output=True).stdout)
+    cfg = json.loads(skopeo.skopeo("inspect", "--config", f"docker-archive:{tmp_path}/d.tar").stdout)
     assert cfg["architecture"] == "amd64" and cfg["config"]["Entrypoint"] == ["/coredns"]
     archport("copy", f"docker-archive:{tmp_path}/d.tar", f"{h}/fromdocker/coredns:amd64")
     # an OCI layout of ours is readable by skopeo
     archport("copy", f"{h}/rancher/mirrored-pause:3.6", f"oci:{tmp_path}/p:3.6")
-    subprocess.run(["skopeo", "copy", "--all", f"oci:{tmp_path}/p:3.6", f"oci:{tmp_path}/p2:x"],
-                   check=True, capture_output=True)
+    skopeo.skopeo("copy", "--all", f"oci:{tmp_path}/p:3.6", f"oci:{tmp_path}/p2:x")
 
 
 def test_inspect_names_missing_platform(registry_plain, upstream):
     ref = f"{registry_plain.host}/rancher/mirrored-coredns-coredns:1.9.1"
-    p = archport("inspect", ref, expect=1)
+    # inspecting succeeded: exit 0, whatever the tag offers; --require-platform makes a missing one exit 1
+    p = archport("inspect", ref)
     assert "linux/riscv64 is missing" in p.stdout and "/coredns" in p.stdout
+    assert not archport_json("inspect", ref)["hasWanted"]
+    archport("inspect", ref, "--require-platform", "linux/riscv64", expect=1)
+    archport("inspect", ref, "--require-platform", "linux/amd64")
     doc = archport_json("inspect", ref, "--platform", "linux/arm64")
     assert doc["hasWanted"] and [e["platform"] for e in doc["platforms"]] == ["linux/amd64", "linux/arm64", "linux/arm/v7"]
     assert doc["platforms"][0]["config"]["entrypoint"] == ["/coredns"]
@@ -111,7 +113,7 @@ def test_tls_basic_auth_with_docker_config(registry_tls, upstream, docker_config
     p = archport("copy", "--debug", "--ca-file", registry_tls.ca_file, f"oci:{lay}:3.6", dst, env=env)
     for text in (p.stdout, p.stderr):
         assert registry_tls.password not in text and auth not in text
-    raw = skopeo_raw(f"docker://{dst}", "--cert-dir", registry_tls.cert_dir,
+    raw = skopeo.raw(f"docker://{dst}", "--cert-dir", registry_tls.cert_dir,
                      "--creds", f"{registry_tls.username}:{registry_tls.password}")
     assert raw == upstream["pause"][0].data
     # no credentials: a clear refusal, exit 1

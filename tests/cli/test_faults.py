@@ -13,7 +13,8 @@ import pytest
 
 from tests.support import images as im
 
-from .helpers import SRC, archport
+from tests.support import skopeo
+from tests.support.cli import SRC, archport
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +54,7 @@ def test_registry_killed_mid_copy_then_rerun_completes(registry_plain, big):
     assert _tag_status(registry_plain.url, "faults/big", "1") == 404  # never tagged
     archport("copy", f"oci:{lay}:big", dst)
     assert _tag_status(registry_plain.url, "faults/big", "1") == 200
-    raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{dst}"],
-                         check=True, capture_output=True).stdout
+    raw = skopeo.raw(f"docker://{dst}", "--tls-verify=false")
     assert raw == img.manifest.data
 
 

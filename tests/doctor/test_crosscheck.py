@@ -55,10 +55,14 @@ def test_one_lookup_per_distinct_image_in_parallel():
             active[0] -= 1
         return [P("linux/amd64")]
 
-    images = ["a:1", "b:1", "c:1", "a:1", "d:1", "b:1"]
+    # One registry per image: a registry is first asked for one image (one
+    # that cannot be resolved is not asked again), so parallelism is across
+    # registries first (test_crosscheck_unreachable.py).
+    a, b, c, d = "a.test/a:1", "b.test/b:1", "c.test/c:1", "d.test/d:1"
+    images = [a, b, c, a, d, b]
     t = time.monotonic()
     out = crosscheck.lookup_all(images, lookup)
-    assert sorted(calls) == ["a:1", "b:1", "c:1", "d:1"] and set(out) == {"a:1", "b:1", "c:1", "d:1"}
+    assert sorted(calls) == [a, b, c, d] and set(out) == {a, b, c, d}
     assert peak[0] == 4 and time.monotonic() - t < 0.6
 
 

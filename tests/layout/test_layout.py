@@ -16,7 +16,7 @@ from archport.platform import RISCV64, Platform
 from archport.store import Sink, Source
 from tests.support import images as I
 
-from .transfer import index_json, raw, skopeo, transfer
+from .plaincopy import index_json, plain_copy, raw, skopeo
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_copy_preserves_bytes_and_skopeo_reads_it(upstream, tmp_path):
     got = src.resolve()
     assert isinstance(got, Index) and got.raw == top.data and str(got.digest) == top.digest
     dst = tmp_path / "dst"
-    transfer(src, LayoutSink(dst, "v1"))
+    plain_copy(src, LayoutSink(dst, "v1"))
     assert raw(f"oci:{dst}:v1") == top.data
     # skopeo copies every platform out of our layout and keeps the digests
     skopeo("copy", "--all", "--preserve-digests", f"oci:{dst}:v1", f"oci:{tmp_path / 'again'}:v1")
@@ -55,7 +55,7 @@ def test_single_manifest_and_no_tag(upstream, tmp_path):
     m = LayoutSource(root, "single").resolve()
     assert isinstance(m, Manifest) and m.raw == single.manifest.data
     dst = tmp_path / "one"
-    transfer(LayoutSource(root, "single"), LayoutSink(dst), "latest")
+    plain_copy(LayoutSource(root, "single"), LayoutSink(dst), "latest")
     assert LayoutSource(dst).resolve().raw == single.manifest.data  # the only entry
     assert raw(f"oci:{dst}:latest") == single.manifest.data
 
@@ -77,8 +77,8 @@ def test_commit_replaces_same_tag_and_keeps_others_verbatim(upstream, tmp_path):
     foreign = {"mediaType": I.OCI_MANIFEST, "digest": single.manifest.digest, "size": single.manifest.size,
                "annotations": {"org.opencontainers.image.ref.name": "keep"}, "x-unknown": [1, 2]}
     (dst / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [foreign]}))
-    transfer(LayoutSource(root, "single"), LayoutSink(dst, "v1"))
-    transfer(LayoutSource(root, "3.6"), LayoutSink(dst, "v1"))  # retag v1
+    plain_copy(LayoutSource(root, "single"), LayoutSink(dst, "v1"))
+    plain_copy(LayoutSource(root, "3.6"), LayoutSink(dst, "v1"))  # retag v1
     entries = index_json(dst)["manifests"]
     assert entries[0] == foreign
     assert [e["annotations"]["org.opencontainers.image.ref.name"] for e in entries] == ["keep", "v1"]
@@ -89,7 +89,7 @@ def test_commit_replaces_same_tag_and_keeps_others_verbatim(upstream, tmp_path):
 def test_select_platform_builds_new_index(upstream, tmp_path):
     root, top, imgs, _ = upstream
     dst = tmp_path / "rv"
-    new = transfer(LayoutSource(root, "3.6"), LayoutSink(dst, "rv"), platforms=[RISCV64])
+    new = plain_copy(LayoutSource(root, "3.6"), LayoutSink(dst, "rv"), platforms=[RISCV64])
     assert new.digest != LayoutSource(root, "3.6").resolve().digest  # a new index, authored here
     assert [d.platform for d in LayoutSource(dst, "rv").resolve().manifests] == [Platform("linux", "riscv64")]
     skopeo("copy", "--all", f"oci:{dst}:rv", f"oci:{tmp_path / 'rv2'}:rv")
@@ -128,7 +128,7 @@ def test_corrupt_source_blob_detected(upstream, tmp_path):
     (dst / "index.json").write_text('{"schemaVersion":2,"manifests":[]}')
     before = (dst / "index.json").read_bytes()
     with pytest.raises(DigestMismatch):
-        transfer(LayoutSource(root, "3.6"), LayoutSink(dst, "v1"))
+        plain_copy(LayoutSource(root, "3.6"), LayoutSink(dst, "v1"))
     assert (dst / "index.json").read_bytes() == before
     assert not (dst / "blobs/sha256" / layer.digest[7:]).exists()
     assert not [p for p in (dst / "blobs/sha256").iterdir() if p.name.startswith(".")]
@@ -163,7 +163,7 @@ def test_streaming_memory_does_not_grow_with_blob_size(tmp_path):
     src, sink = LayoutSource(root, "big"), LayoutSink(tmp_path / "dst", "big")
     tracemalloc.start()
     try:
-        transfer(src, sink)
+        plain_copy(src, sink)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

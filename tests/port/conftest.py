@@ -4,15 +4,13 @@ modules (tests/fixtures/gomod) with an older Go, as real upstreams were."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support import goproxy, images
+from tests.support import cli, gobuild, goproxy, images, skopeo
 from tests.support.gobuild import go_binary
 
 REPO = Path(__file__).resolve().parents[2]
@@ -82,18 +80,8 @@ def go_install(module_at_version: str, goarch: str, env: dict, out: Path, ldflag
                toolchain: str = OLD_GO) -> Path:
     """``go install MODULE@VERSION`` for linux/GOARCH (build info then names
     the module's version, as in a release build); returns the binary."""
-    gopath = out / f"gopath-{goarch}"
-    e = {**env, "GOPATH": str(gopath), "GOOS": "linux", "GOARCH": goarch, "CGO_ENABLED": "0",
-         "GOTOOLCHAIN": toolchain}
-    e.pop("GOBIN", None)
-    cmd = [go_binary(), "install", "-trimpath"]
-    if ldflags:
-        cmd += ["-ldflags", ldflags]
-    cp = subprocess.run([*cmd, module_at_version], env=e, capture_output=True, text=True, timeout=1200, cwd=out)
-    assert cp.returncode == 0, cp.stderr
-    name = module_at_version.split("@")[0].rsplit("/", 1)[-1]
-    host = subprocess.run([go_binary(), "env", "GOHOSTARCH"], capture_output=True, text=True).stdout.strip()
-    return gopath / "bin" / (name if goarch == host else f"linux_{goarch}/{name}")
+    flags = ["-trimpath"] + (["-ldflags", ldflags] if ldflags else [])
+    return gobuild.install(module_at_version, goarch, out, flags=flags, toolchain=toolchain, env=env)
 
 
 def push_image(tmp: Path, repo_tag: str, registry, per_arch: dict[str, dict[str, bytes | tuple]],
@@ -133,14 +121,13 @@ def hello_catalog(tmp_path_factory) -> Path:
 
 
 def archport(*args: str, env: dict, timeout: float = 1800) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "archport.cli.main", *args], env=env, capture_output=True,
-                          text=True, timeout=timeout, cwd=REPO)
+    """The suite's runner with the port tests' whole environment (``env`` replaces
+    this process's); the caller judges the exit code."""
+    return cli.archport(*args, environ=env, timeout=timeout, expect=None)
 
 
 def skopeo_raw(ref: str) -> dict | None:
-    cp = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"],
-                        capture_output=True, text=True)
-    return json.loads(cp.stdout) if cp.returncode == 0 else None
+    return skopeo.raw_json(f"docker://{ref}", "--tls-verify=false")
 
 
 def upstream_digests(registry, repo_tag: str) -> dict[str, str]:

@@ -43,9 +43,7 @@ def test_port_fixture_component(hello_upstream, hello_catalog, go_env, registry_
     riscv = [line for line in files.stdout.splitlines() if line.strip().startswith("linux/riscv64  /")]
     assert [line.split()[1] for line in riscv] == ["/hello"], files.stdout
     from tests.port.conftest import CA_BUNDLE
-    layer = json.loads(subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false",
-                                       f"docker://{reg.host}/ported/rancher/mirrored-example-hello@{r['platformDigest']}"],
-                                      check=True, capture_output=True).stdout)["layers"][-1]["digest"]
+    layer = skopeo_raw(f"{reg.host}/ported/rancher/mirrored-example-hello@{r['platformDigest']}")["layers"][-1]["digest"]
     blob = subprocess.run(["curl", "-sf", f"{reg.url}/v2/ported/rancher/mirrored-example-hello/blobs/{layer}"],
                           check=True, capture_output=True).stdout
     import gzip
@@ -76,8 +74,10 @@ def test_explain_builds_nothing(hello_upstream, hello_catalog, go_env, registry_
     assert skopeo_raw(f"{reg.host}/explained/rancher/mirrored-example-hello:v1.2.3") is None
 
 
-def test_distro_image_is_not_supported_yet(go_env, registry_plain, tmp_path):
-    """klipper-lb is alpine + iptables + a script: named honestly, with what a transplant needs."""
+def test_distro_image_without_a_package_database_is_refused(go_env, registry_plain, tmp_path):
+    """klipper-lb is alpine + iptables + a script; an image of that name with
+    no package database has no userland to transplant: refused, saying what
+    the catalog expects (tests/transplant has the ports that work)."""
     from tests.port.conftest import push_image
     reg = registry_plain
     push_image(tmp_path, "rancher/klipper-lb:v0.3.5", reg,
@@ -86,6 +86,7 @@ def test_distro_image_is_not_supported_yet(go_env, registry_plain, tmp_path):
                   "--cache-dir", str(tmp_path / "cache"), "--json", env=go_env)
     assert cp.returncode == 1, cp.stdout + cp.stderr
     (r,) = json.loads(cp.stdout)["images"]
-    assert r["status"] == "unsupported" and r["reason"].startswith("not supported yet: alpine"), r
-    assert r["nextStep"].startswith("a later transplant strategy needs:"), r
+    assert r["status"] == "failed" and any(d["strategy"] == "transplant" for d in r["decisions"]), r
+    assert "no package database" in r["reason"], r
+    assert r["nextStep"].startswith("the catalog expects alpine:3.12"), r
     assert skopeo_raw(f"{reg.host}/distro/rancher/klipper-lb:v0.3.5") is None

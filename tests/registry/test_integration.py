@@ -2,7 +2,6 @@
 
 import json
 import logging
-import subprocess
 import uuid
 from contextlib import contextmanager
 
@@ -12,6 +11,7 @@ from archport.errors import DigestMismatch, NotFound, TransportError, Unauthoriz
 from archport.oci import Descriptor, Digest, parse_manifest
 from archport.oci import mediatypes as mt
 from archport.reference import parse
+from tests.support import skopeo
 from archport.registry import HostOptions, RegistrySink, RegistrySource
 
 pytestmark = pytest.mark.registry
@@ -57,14 +57,10 @@ def push_image(client, ref, seed="s", tag="v1"):
 
 
 def skopeo_raw(reg, ref) -> bytes:
-    cmd = ["skopeo", "inspect", "--raw"]
-    if reg.ca_file:
-        cmd += ["--cert-dir", reg.cert_dir]
-    else:
-        cmd += ["--tls-verify=false"]
+    flags = ["--cert-dir", reg.cert_dir] if reg.ca_file else ["--tls-verify=false"]
     if reg.username:
-        cmd += ["--creds", f"{reg.username}:{reg.password}"]
-    return subprocess.run([*cmd, f"docker://{ref}"], check=True, capture_output=True, timeout=60).stdout
+        flags += ["--creds", f"{reg.username}:{reg.password}"]
+    return skopeo.raw(f"docker://{ref}", *flags)
 
 
 def test_blob_monolithic_and_chunked_roundtrip(reg):

@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import http.server
 import json
+import os
 import struct
 import tarfile
 import threading
@@ -47,6 +48,7 @@ def env(tmp: Path, **kw) -> Env:
     (tmp / "work").mkdir(parents=True, exist_ok=True)
     (tmp / "cache").mkdir(parents=True, exist_ok=True)
     kw.setdefault("catalog", load())
+    kw.setdefault("process_env", dict(os.environ))      # what the CLI passes the compilers
     return Env(workdir=tmp / "work", cache_dir=tmp / "cache", **kw)
 
 

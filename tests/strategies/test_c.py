@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import signal
 import subprocess
 import time
@@ -12,14 +13,14 @@ from importlib import resources
 
 import pytest
 
-from archport.build.elf import read_elf
+from archport.binaries.elf import read_elf
 from archport.catalog.loader import load
 from archport.emulation import qemu_binary
 from archport.platform import parse as parse_platform
 from archport.strategies import NotPortable
 from archport.strategies.c import C
 from archport.strategies.compilers import find
-from archport.strategies.modfile import escape, proxy_list, read_member
+from archport.fetch.goproxy import escape, proxy_list, read_member
 
 from .helpers import check_built, env, unpack, upstream, with_tables
 
@@ -71,7 +72,7 @@ def test_own_pause_for_riscv64_runs_and_stops_on_sigterm(tmp_path, compiler):
 
 
 def test_upstream_pause_from_the_go_module_proxy(tmp_path):
-    go_env = {"GOPROXY": ",".join(proxy_list({})) or "off"}
+    go_env = {"GOPROXY": ",".join(proxy_list(dict(os.environ))) or "off"}
     up = upstream(REF, _pause(module="k8s.io/kubernetes", module_version=K8S,
                               sha256=(("build/pause/linux/pause.c", PAUSE_SHA256),)),
                   {"Entrypoint": ["/pause"], "User": "65535:65535"})
@@ -128,3 +129,26 @@ def test_same_inputs_same_digest(tmp_path, compiler):
     a = C(prefer=compiler).build(up, RISCV, env(tmp_path / "a"))
     b = C(prefer=compiler).build(up, RISCV, env(tmp_path / "b"))
     assert a.built.manifest.digest == b.built.manifest.digest
+
+
+def test_the_image_does_not_depend_on_the_run(tmp_path):
+    """Annotations describe the image, not the run: the same source through
+    another proxy, or from the build cache, gives the same digest."""
+    import shutil
+
+    from archport.strategies.cached import Cached
+
+    content = (resources.files("archport") / "data" / "pause.c").read_bytes()
+    mod, ver, proxy = _file_proxy(tmp_path, content)
+    other = tmp_path / "mirror-of-proxy"
+    shutil.copytree(tmp_path / "proxy", other)
+    up = upstream(REF, _pause(module=mod, module_version=ver, sha256=()), {"Entrypoint": ["/pause"]})
+    cached = Cached(C(prefer="gcc"))
+    first = cached.build(up, RISCV, env(tmp_path / "a", go_env={"GOPROXY": proxy}))
+    again = cached.build(up, RISCV, env(tmp_path / "a", go_env={"GOPROXY": proxy}))       # from the cache
+    elsewhere = cached.build(up, RISCV, env(tmp_path / "b", go_env={"GOPROXY": f"file://{other}"}))
+    assert any(n.startswith("from the build cache") for n in again.notes)
+    assert not any(n.startswith("from the build cache") for n in elsewhere.notes)
+    assert any(str(other) in n for n in elsewhere.notes)                  # the run is in the notes...
+    assert first.built.manifest.digest == again.built.manifest.digest == elsewhere.built.manifest.digest
+    assert proxy not in json.dumps(dict(first.built.manifest.annotations))   # ...not in the image

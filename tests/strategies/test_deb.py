@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from archport.build.elf import read_elf
+from archport.binaries.elf import read_elf
 from archport.catalog.loader import load
 from archport.check import Contract
-from archport.debian import KEYRING, apt_sources
+from archport.fetch.debian import KEYRING, apt_sources
 from archport.emulation import qemu_binary
 from archport.platform import parse as parse_platform
 from archport.strategies import NotPortable
@@ -394,3 +394,18 @@ def test_another_suite_when_the_catalogs_is_mid_sync(tmp_path, signers, busybox_
     assert r["status"] == "ported" and r["strategy"] == "deb", r
     assert any(n.startswith(f"busybox-static {busybox_deb.field('Version')} from Debian forky (sha256:")
                for n in r["notes"]), r
+
+
+def test_the_image_does_not_name_the_mirror(tmp_path, repo, busybox_deb):
+    """The same package from two mirrors of the archive gives the same image."""
+    other = Server(repo.layout.root)
+    try:
+        up = upstream(REF, _busybox(), CONFIG)
+        a = repo.deb().build(up, RISCV, _env(tmp_path / "a"))
+        b = Deb(archive_url=other.url, keyring=repo.keyring).build(up, RISCV, _env(tmp_path / "b"))
+    finally:
+        other.close()
+    assert a.built.manifest.digest == b.built.manifest.digest
+    assert other.url in " ".join(b.notes)                    # the run says where it fetched from
+    changes = a.built.manifest.annotations["io.archport.changes"]
+    assert busybox_deb.field("Filename") in changes and busybox_deb.field("SHA256") in changes

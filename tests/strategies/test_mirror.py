@@ -89,3 +89,16 @@ def test_binary_of_the_wrong_architecture_fails_the_build(registry_plain, client
 def test_catalog_names_no_alternative_for_old_versions(tmp_path):
     d = Mirror().consider(upstream(UP_REF.format(tag="1.9.1"), "coredns", NONROOT), RISCV, env(tmp_path))
     assert not d.applies and "names no other publisher" in d.reason
+
+
+def test_build_uses_what_consider_read(registry_plain, client, tmp_path, monkeypatch):
+    """consider reads the alternative's manifest and config once; build gets them in the plan."""
+    tag, digest = _publish(registry_plain, tmp_path, NONROOT, tiny_elf("riscv64"))
+    up = upstream(UP_REF.format(tag=tag), "coredns", NONROOT)
+    e = env(tmp_path, registry=client)
+    mirror = Mirror()
+    d = mirror.consider(up, RISCV, e)
+    assert d.applies
+    monkeypatch.setattr(Mirror, "_resolve", lambda *a: pytest.fail("build read the alternative again"))
+    out = mirror.build(up, RISCV, e, d)
+    assert str(out.manifest.digest) == digest

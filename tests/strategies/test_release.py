@@ -14,8 +14,8 @@ import pytest
 from archport.catalog.loader import load
 from archport.platform import parse as parse_platform
 from archport.strategies import NotPortable
-from archport.strategies.downloads import check_url, parse_checksum
-from archport.strategies.release import Release
+from archport.fetch.http import check_url, parse_checksum
+from archport.strategies.release import ReleaseStrategy
 
 from .helpers import Server, env, layer_members, tiny_elf, upstream, with_tables
 
@@ -62,8 +62,8 @@ def test_release_verified_and_assembled(site, tmp_path):
     _publish(root, data, f"{hashlib.sha256(data).hexdigest()}  coredns_1.11.1_linux_riscv64.tgz\n")
     up = upstream(REF, _component(srv.url), UPSTREAM_CONFIG)
     e = env(tmp_path)
-    assert Release().consider(up, RISCV, e).applies
-    out = Release().build(up, RISCV, e)
+    assert ReleaseStrategy().consider(up, RISCV, e).applies
+    out = ReleaseStrategy().build(up, RISCV, e)
     assert out.strategy == "release" and "checked against" in out.reason
     members = layer_members(out.built)
     assert members["coredns"].mode == 0o755
@@ -80,7 +80,7 @@ def test_checksum_mismatch_is_refused_and_nothing_built(site, tmp_path):
     up = upstream(REF, _component(srv.url), UPSTREAM_CONFIG)
     e = env(tmp_path)
     with pytest.raises(NotPortable) as exc:
-        Release().build(up, RISCV, e)
+        ReleaseStrategy().build(up, RISCV, e)
     assert "does not match its published checksum" in exc.value.reason and "nothing was built" in exc.value.reason
     assert not list((tmp_path / "work").rglob("*.tar.gz")) and not list((tmp_path / "work").rglob("*.tgz"))
 
@@ -90,9 +90,9 @@ def test_missing_checksum_needs_allow_unverified(site, tmp_path):
     _publish(root, _tgz("coredns", tiny_elf("riscv64")), None)
     up = upstream(REF, _component(srv.url), UPSTREAM_CONFIG)
     with pytest.raises(NotPortable) as exc:
-        Release().build(up, RISCV, env(tmp_path / "a"))
+        ReleaseStrategy().build(up, RISCV, env(tmp_path / "a"))
     assert "HTTP 404" in exc.value.reason and "--allow-unverified" in exc.value.next_step
-    out = Release().build(up, RISCV, env(tmp_path / "b", allow_unverified=True))
+    out = ReleaseStrategy().build(up, RISCV, env(tmp_path / "b", allow_unverified=True))
     assert out.built is not None and any("UNVERIFIED" in n for n in out.notes)
 
 
@@ -102,7 +102,7 @@ def test_wrong_architecture_asset_is_refused(site, tmp_path):
     _publish(root, data, hashlib.sha256(data).hexdigest() + "\n")      # single-hash format
     up = upstream(REF, _component(srv.url), UPSTREAM_CONFIG)
     with pytest.raises(NotPortable, match="built for amd64, not riscv64"):
-        Release().build(up, RISCV, env(tmp_path))
+        ReleaseStrategy().build(up, RISCV, env(tmp_path))
 
 
 def test_zip_with_checksums_txt(site, tmp_path):
@@ -120,13 +120,13 @@ def test_zip_with_checksums_txt(site, tmp_path):
                                 url=srv.url + "/v{version}/coredns_{version}_linux_{arch}.zip",
                                 checksum_url=srv.url + "/v{version}/checksums.txt",
                                 checksum_format="checksums.txt", archive="zip")
-    out = Release().build(upstream(REF, with_tables(comp, releases=(asset,)), UPSTREAM_CONFIG), RISCV, env(tmp_path))
+    out = ReleaseStrategy().build(upstream(REF, with_tables(comp, releases=(asset,)), UPSTREAM_CONFIG), RISCV, env(tmp_path))
     assert "coredns" in layer_members(out.built)
 
 
 def test_consider_without_asset_for_the_arch(tmp_path):
     up = upstream("rancher/mirrored-coredns-coredns:1.9.1", "coredns", UPSTREAM_CONFIG)
-    d = Release().consider(up, RISCV, env(tmp_path))
+    d = ReleaseStrategy().consider(up, RISCV, env(tmp_path))
     assert not d.applies and "no riscv64 release asset" in d.reason
 
 
@@ -134,7 +134,7 @@ def test_catalog_contract_stands_in_for_an_unreadable_upstream(site, tmp_path):
     root, srv = site
     data = _tgz("coredns", tiny_elf("riscv64"))
     _publish(root, data, hashlib.sha256(data).hexdigest())
-    out = Release().build(upstream(REF, _component(srv.url), None), RISCV, env(tmp_path))
+    out = ReleaseStrategy().build(upstream(REF, _component(srv.url), None), RISCV, env(tmp_path))
     cfg = json.loads(out.built.config)["config"]
     assert cfg["Entrypoint"] == ["/coredns"] and cfg["User"] == "nonroot:nonroot"
     assert sorted(cfg["ExposedPorts"]) == ["53/tcp", "53/udp"]
@@ -166,4 +166,4 @@ def test_unreachable_checksum_is_not_unpublished(site, tmp_path):
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
     comp = _component(srv.url, checksum_url=dead + "/sums.txt")
     with pytest.raises(NotPortable, match="could not be fetched"):
-        Release().build(upstream(REF, comp, UPSTREAM_CONFIG), RISCV, env(tmp_path, allow_unverified=True))
+        ReleaseStrategy().build(upstream(REF, comp, UPSTREAM_CONFIG), RISCV, env(tmp_path, allow_unverified=True))

@@ -1,11 +1,16 @@
-"""Build small Go programs with the real toolchain, once per session.
+"""Build Go programs with the real toolchain: the suite's one way to run ``go build``/``go install``.
 
     def test_x(gobuild):
         exe = gobuild("tests/fixtures/go/smokehello", "riscv64")
 
-Builds are cached per (package, GOARCH, flags) for the session; ``CGO_ENABLED=0``
-and ``GOOS=linux`` unless told otherwise; ``GOPROXY=off`` because fixtures
-have no dependencies and the suite must not depend on the network for them.
+:func:`build` and :func:`install` are the two commands; :class:`GoBuilder` (the
+``gobuild`` fixture) caches builds per (package, GOARCH, flags) for the session.
+``CGO_ENABLED=0`` and ``GOOS=linux`` unless told otherwise.  ``toolchain``
+selects another Go through ``GOTOOLCHAIN`` (fetched as the golang.org/toolchain
+module through the module proxy); a go command older than ``-buildvcs`` then
+runs with the user's go env file switched off (``GOENV=off``).  Fixture
+packages have no dependencies, so :class:`GoBuilder` builds with
+``GOPROXY=off``: the suite must not depend on the network for them.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+OLD_GO = "go1.17.13"   # the last release before the 1.18 build-info format
 
 
 def go_binary() -> str:
@@ -25,6 +31,48 @@ def go_binary() -> str:
     if not found:
         raise RuntimeError("the Go toolchain is not installed (scripts/test-deps.sh installs it)")
     return found
+
+
+def _env(base: dict[str, str] | None, goarch: str, goos: str, cgo: bool, toolchain: str | None,
+         extra: dict[str, str] | None) -> dict[str, str]:
+    env = {**(os.environ if base is None else base), "GOOS": goos, "GOARCH": goarch,
+           "CGO_ENABLED": "1" if cgo else "0", "GOTOOLCHAIN": toolchain or "local"}
+    if toolchain:
+        env["GOENV"] = "off"          # an older go command may not parse this user's go env file
+    env.update(extra or {})
+    return env
+
+
+def _run(cmd: list[str], cwd: Path, env: dict[str, str], what: str, timeout: float) -> None:
+    cp = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if cp.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{cp.stderr}")
+
+
+def build(package: str | Path, goarch: str, out: Path, *, flags: list[str] = (), goos: str = "linux",
+          cgo: bool = False, toolchain: str | None = None, env: dict[str, str] | None = None,
+          extra_env: dict[str, str] | None = None, timeout: float = 900) -> Path:
+    """``go build FLAGS -o OUT .`` in ``package`` for GOOS/GOARCH; returns ``out``."""
+    pkg = (REPO / package) if not Path(package).is_absolute() else Path(package)
+    e = _env(env, goarch, goos, cgo, toolchain, extra_env)
+    vcs = [] if toolchain else ["-buildvcs=false"]   # older go commands lack the flag
+    _run([go_binary(), "build", *vcs, *flags, "-o", str(out), "."], pkg, e,
+         f"go build {pkg.name} for {goos}/{goarch}", timeout)
+    return out
+
+
+def install(module_at_version: str, goarch: str, out: Path, *, flags: list[str] = (),
+            toolchain: str | None = None, env: dict[str, str] | None = None, timeout: float = 1200) -> Path:
+    """``go install FLAGS MODULE@VERSION`` for linux/GOARCH into a GOPATH under
+    ``out`` (build info then names the module's version, as in a release
+    build); returns the binary."""
+    gopath = out / f"gopath-{goarch}"
+    e = _env(env, goarch, "linux", False, toolchain, {"GOPATH": str(gopath)})
+    e.pop("GOBIN", None)
+    _run([go_binary(), "install", *flags, module_at_version], out, e, f"go install {module_at_version}", timeout)
+    name = module_at_version.split("@")[0].rsplit("/", 1)[-1]
+    host = subprocess.run([go_binary(), "env", "GOHOSTARCH"], capture_output=True, text=True).stdout.strip()
+    return gopath / "bin" / (name if goarch == host else f"linux_{goarch}/{name}")
 
 
 class GoBuilder:
@@ -39,20 +87,11 @@ class GoBuilder:
         key = (str(pkg), goos, goarch, ldflags, tags, cgo, trimpath, tuple(sorted((extra_env or {}).items())))
         if key in self._cache:
             return self._cache[key]
-        exe = self.out / f"{pkg.name}-{goos}-{goarch}-{len(self._cache)}"
-        cmd = [go_binary(), "build", "-buildvcs=false", "-o", str(exe)]
-        if trimpath:
-            cmd.append("-trimpath")
-        if ldflags:
-            cmd += ["-ldflags", ldflags]
-        if tags:
-            cmd += ["-tags", tags]
-        cmd.append(".")
-        env = {**os.environ, "GOOS": goos, "GOARCH": goarch, "CGO_ENABLED": "1" if cgo else "0",
-               "GOFLAGS": "-mod=mod", "GOPROXY": "off", "GOTOOLCHAIN": "local", **(extra_env or {})}
-        cp = subprocess.run(cmd, cwd=pkg, env=env, capture_output=True, text=True, timeout=600)
-        if cp.returncode != 0:
-            raise RuntimeError(f"go build {pkg.name} for {goos}/{goarch} failed:\n{cp.stderr}")
+        flags = (["-trimpath"] if trimpath else []) + (["-ldflags", ldflags] if ldflags else []) \
+            + (["-tags", tags] if tags else [])
+        exe = build(pkg, goarch, self.out / f"{pkg.name}-{goos}-{goarch}-{len(self._cache)}", flags=flags,
+                    goos=goos, cgo=cgo, timeout=600,
+                    extra_env={"GOFLAGS": "-mod=mod", "GOPROXY": "off", **(extra_env or {})})
         self._cache[key] = exe
         return exe
 

@@ -14,10 +14,11 @@ import hashlib
 import io
 import json
 import os
-import subprocess
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from . import skopeo
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -62,9 +63,10 @@ class Image:
         return [self.config, *self.layers]
 
 
-def layer_from_files(files: dict[str, bytes | tuple[bytes, int] | str], media_type: str = OCI_LAYER) -> Blob:
-    """A gzip tar layer.  Values: bytes (0644), (bytes, mode), or ``"->target"``
-    for a symlink.  Directories are implied; entries sorted; mtime 0."""
+def layer_from_files(files: dict[str, bytes | tuple | str], media_type: str = OCI_LAYER) -> Blob:
+    """A gzip tar layer.  Values: bytes (0644), (bytes, mode), (bytes, mode,
+    uid, gid), ``"->target"`` for a symlink, or ``("dir", mode, uid, gid)``;
+    other directories are implied (0755, root).  Entries sorted; mtime 0."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
         dirs: set[str] = set()
@@ -72,19 +74,24 @@ def layer_from_files(files: dict[str, bytes | tuple[bytes, int] | str], media_ty
             parts = name.strip("/").split("/")
             for i in range(1, len(parts)):
                 d = "/".join(parts[:i])
-                if d not in dirs:
+                if d not in dirs and d not in files:
                     dirs.add(d)
                     ti = tarfile.TarInfo(d)
                     ti.type, ti.mode = tarfile.DIRTYPE, 0o755
                     tar.addfile(ti)
+            dirs.add(name.strip("/"))
             value = files[name]
             ti = tarfile.TarInfo(name.strip("/"))
             if isinstance(value, str) and value.startswith("->"):
                 ti.type, ti.linkname, ti.mode = tarfile.SYMTYPE, value[2:], 0o777
                 tar.addfile(ti)
                 continue
-            data, mode = (value if isinstance(value, tuple) else (value, 0o644))
-            ti.size, ti.mode = len(data), mode
+            if isinstance(value, tuple) and value[0] == "dir":
+                ti.type, ti.mode, ti.uid, ti.gid = tarfile.DIRTYPE, value[1], value[2], value[3]
+                tar.addfile(ti)
+                continue
+            data, mode, uid, gid = (value, 0o644, 0, 0) if isinstance(value, bytes) else (*value, 0, 0)[:4]
+            ti.size, ti.mode, ti.uid, ti.gid = len(data), mode, uid, gid
             tar.addfile(ti, io.BytesIO(data))
     gz = gzip.compress(raw.getvalue(), compresslevel=1, mtime=0)
     return Blob(media_type, gz, None, sha256(gz), len(gz))
@@ -207,9 +214,8 @@ def multiarch(tmp: Path, name: str, platforms=("linux/amd64", "linux/arm64", "li
 
 def push(layout: Path, tag: str, dest: str, *, tls_verify: bool = False, extra: list[str] | None = None) -> None:
     """Seed a registry from a layout with skopeo (digests preserved)."""
-    cmd = ["skopeo", "copy", "--all", "--preserve-digests", f"--dest-tls-verify={str(tls_verify).lower()}",
-           *(extra or []), f"oci:{layout}:{tag}", f"docker://{dest}"]
-    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    skopeo.skopeo("copy", "--all", "--preserve-digests", f"--dest-tls-verify={str(tls_verify).lower()}",
+                  *(extra or []), f"oci:{layout}:{tag}", f"docker://{dest}", timeout=600)
 
 
 def push_raw(registry_url: str, repo: str, tag: str, top: Blob, images: list[Image]) -> None:

@@ -14,8 +14,9 @@ Reading never extracts an uncompressed tar: member offsets are indexed once and
 blobs are read by seeking.  A compressed tar (gzip or zstd, recognised by magic
 bytes) cannot be seeked and is extracted once into a temporary directory.
 Writing goes through a temporary layout directory beside the target and a
-``FILE.tmp`` renamed over ``FILE`` at commit, so a reader never sees half an
-archive.  The k3s airgap archive (both formats in one tar) is
+temporary file renamed over ``FILE`` at commit, so a reader never sees half an
+archive; both names carry the pid (:mod:`archport.temps`), so runs writing the
+same file never share them and a killed run's are reclaimed by the next.  The k3s airgap archive (both formats in one tar) is
 :mod:`archport.airgap`.
 """
 

@@ -9,22 +9,20 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from .. import reference
 from ..errors import ArchportError, BadInput, BadReference
-from ..layout import MAX_MANIFEST, LayoutReader, LayoutSink, blob_path
+from ..layout import MAX_MANIFEST, LayoutReader, blob_path
 from ..location import ArchiveLocation
 from ..oci import Descriptor, Index, Manifest, parse_manifest
 from ..oci import mediatypes as mt
 from ..oci.digest import Digest
 from ..oci.manifest import dump_json
 from .oci import LayoutBacked
-from .tarfiles import GZIP_MAGIC, ZSTD_MAGIC, ExtractedTar, clean_name, open_members, tmp_name, write_tar_file
+from .tarfiles import GZIP_MAGIC, ZSTD_MAGIC, ExtractedTar, clean_name, open_members, write_tar_file
 
 MANIFEST_FILE = "manifest.json"
 # Not in oci.mediatypes: only a docker-archive has uncompressed Docker layers.
@@ -173,7 +171,7 @@ class DockerArchiveSink(LayoutBacked):
     """Write side.  Blobs land in a temporary layout beside ``path``;
     :meth:`commit` adds ``manifest.json`` (``Config``/``Layers`` as paths
     ``blobs/sha256/<hex>``, ``RepoTags`` the names given to :meth:`tag`) and
-    tars it to ``path.tmp`` and renames it into place.
+    tars it to a temporary file and renames it into place.
 
     ``name`` (from ``docker-archive:FILE:REF``) is used when :meth:`tag` is
     given none.  One platform per image: an index is refused (the format has
@@ -191,9 +189,7 @@ class DockerArchiveSink(LayoutBacked):
             raise BadInput(f"{self.name}: {self.path} is a directory")
         if not self.path.parent.is_dir():
             raise BadInput(f"{self.name}: directory {self.path.parent} does not exist")
-        self._tmpdir = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
-        self.layout = LayoutSink(self._tmpdir / "layout")
-        self.layout.name = self.name
+        self._stage(self.path)
         self._images: dict[Digest, tuple[Manifest, list[str]]] = {}
 
     def current(self, name: str | None) -> Descriptor | None:
@@ -220,14 +216,14 @@ class DockerArchiveSink(LayoutBacked):
 
     def commit(self) -> None:
         root = self.layout.root
-        root.mkdir(parents=True, exist_ok=True)
-        (root / MANIFEST_FILE).write_bytes(manifest_json(
-            (m, [reference.parse(n).familiar() for n in names]) for m, names in self._images.values()))
-        tmp = tmp_name(self.path)
-        write_tar_file(tmp, root, first=(MANIFEST_FILE,))
-        os.replace(tmp, self.path)
-        shutil.rmtree(self._tmpdir, ignore_errors=True)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            (root / MANIFEST_FILE).write_bytes(manifest_json(
+                (m, [reference.parse(n).familiar() for n in names]) for m, names in self._images.values()))
+            write_tar_file(self._tmpfile, root, first=(MANIFEST_FILE,))
+            os.replace(self._tmpfile, self.path)
+        finally:
+            self._discard()
 
     def abort(self) -> None:
-        tmp_name(self.path).unlink(missing_ok=True)
-        shutil.rmtree(self._tmpdir, ignore_errors=True)
+        self._discard()

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
+from .. import temps
 from ..errors import BadInput
 from ..layout import INDEX_FILE, LAYOUT_FILE, LayoutReader, LayoutSink
 from ..location import ArchiveLocation
 from ..oci import Descriptor, Index, Manifest
 from ..store import BlobOpener
-from .tarfiles import ExtractedTar, open_members, tmp_name, write_tar_file
+from .tarfiles import ExtractedTar, open_members, write_tar_file
 
 
 class OciArchiveSource(LayoutReader):
@@ -43,9 +43,31 @@ class OciArchiveSource(LayoutReader):
 
 class LayoutBacked:
     """A sink whose blobs and manifests go to a :class:`LayoutSink` (``self.layout``)
-    before being packed."""
+    in a staging directory beside the output file before being packed.
+
+    The staging directory and the packed file have names that carry the pid
+    (:mod:`archport.temps`): two runs writing the same file never share one,
+    and what a killed run left is removed by the next run writing there."""
 
     layout: LayoutSink
+    single_platform = False
+
+    def _stage(self, path: Path, tag: str | None = None) -> None:
+        temps.reclaim(path.parent, f".{path.name}")   # staging dirs of dead runs
+        temps.reclaim(path.parent, path.name)         # half-written files of dead runs
+        self._tmpdir = path.parent / temps.name(f".{path.name}")
+        self._tmpdir.mkdir()
+        self._tmpfile = path.parent / temps.name(path.name)
+        self.layout = LayoutSink(self._tmpdir / "layout", tag)
+        self.layout.name = self.name
+
+    def _discard(self) -> None:
+        self.layout.abort()   # its temporaries and lock, when not committed
+        self._tmpfile.unlink(missing_ok=True)
+        shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+    def holds(self, desc: Descriptor) -> bool:
+        return self.layout.holds(desc)
 
     def has_blob(self, desc: Descriptor) -> bool:
         return self.layout.has_blob(desc)
@@ -62,7 +84,7 @@ class LayoutBacked:
 
 class OciArchiveSink(LayoutBacked):
     """Write side: a :class:`LayoutSink` on a temporary directory beside
-    ``path``; :meth:`commit` writes the tar to ``path.tmp`` and renames it over
+    ``path``; :meth:`commit` writes the tar to a temporary file and renames it over
     ``path``.  The archive is written whole: an existing file is replaced, not
     merged (as ``skopeo copy`` to ``oci-archive:`` does)."""
 
@@ -73,9 +95,7 @@ class OciArchiveSink(LayoutBacked):
             raise BadInput(f"{self.name}: {self.path} is a directory")
         if not self.path.parent.is_dir():
             raise BadInput(f"{self.name}: directory {self.path.parent} does not exist")
-        self._tmpdir = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
-        self.layout = LayoutSink(self._tmpdir / "layout", tag)
-        self.layout.name = self.name
+        self._stage(self.path, tag)
 
     def current(self, name: str | None) -> Descriptor | None:
         return None  # the archive is rewritten whole: never skip a copy into it
@@ -84,12 +104,12 @@ class OciArchiveSink(LayoutBacked):
         self.layout.tag(m, name)
 
     def commit(self) -> None:
-        self.layout.commit()
-        tmp = tmp_name(self.path)
-        write_tar_file(tmp, self.layout.root, first=(LAYOUT_FILE, INDEX_FILE))
-        os.replace(tmp, self.path)
-        shutil.rmtree(self._tmpdir, ignore_errors=True)
+        try:
+            self.layout.commit()
+            write_tar_file(self._tmpfile, self.layout.root, first=(LAYOUT_FILE, INDEX_FILE))
+            os.replace(self._tmpfile, self.path)
+        finally:
+            self._discard()
 
     def abort(self) -> None:
-        tmp_name(self.path).unlink(missing_ok=True)
-        shutil.rmtree(self._tmpdir, ignore_errors=True)
+        self._discard()

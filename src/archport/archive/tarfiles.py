@@ -10,17 +10,22 @@ import posixpath
 import shutil
 import tarfile
 import tempfile
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-import zstandard
 
+from .. import temps
+from .. import zstd
 from ..errors import BadInput
 from ..layout import CHUNK, DirFiles
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+#: Compressed archives are extracted under the system's temporary directory
+#: into ``archport-extract.tmp-<pid>-<random>`` (see :mod:`archport.temps`).
+EXTRACT_STEM = "archport-extract"
 # k3s decodes .tar.zst airgap images with a 32 MiB window limit; 2**23 (8 MiB)
 # stays well inside it whatever the level.  Verified by tests/airgap.
 ZSTD_WINDOW_LOG = 23
@@ -113,13 +118,17 @@ class ExtractedTar(DirFiles):
     garbage-collected."""
 
     def __init__(self, path: Path, compression: str) -> None:
-        self._tmp = tempfile.TemporaryDirectory(prefix="archport-")
-        super().__init__(Path(self._tmp.name))
+        parent = Path(tempfile.gettempdir())
+        temps.reclaim(parent, EXTRACT_STEM)   # what killed runs left behind
+        root = parent / temps.name(EXTRACT_STEM)
+        root.mkdir(mode=0o700)
+        self._cleanup = weakref.finalize(self, shutil.rmtree, root, ignore_errors=True)
+        super().__init__(root)
         self.where = str(path)
         try:
             with open(path, "rb") as raw, _decompressed(raw, compression) as stream:
                 extract(stream, self.root)
-        except (tarfile.TarError, OSError, zstandard.ZstdError, EOFError) as e:
+        except (tarfile.TarError, OSError, EOFError, *zstd.errors()) as e:
             self.close()
             raise BadInput(f"{path}: not a readable {compression} tar archive: {e}") from None
 
@@ -127,7 +136,7 @@ class ExtractedTar(DirFiles):
         return sorted(str(p.relative_to(self.root)) for p in self.root.rglob("*") if p.is_file())
 
     def close(self) -> None:
-        self._tmp.cleanup()
+        self._cleanup()
 
 
 @contextmanager
@@ -136,7 +145,7 @@ def _decompressed(raw: BinaryIO, compression: str) -> Iterator[BinaryIO]:
         with gzip.GzipFile(fileobj=raw, mode="rb") as g:
             yield g
     else:
-        with zstandard.ZstdDecompressor().stream_reader(raw) as z:
+        with zstd.module().ZstdDecompressor().stream_reader(raw) as z:
             yield z
 
 
@@ -204,8 +213,9 @@ def compressor(out, compression: str | None, level: int | None = None) -> Iterat
         with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6 if level is None else level, mtime=0) as g:
             yield g
     elif compression == "zstd":
-        params = zstandard.ZstdCompressionParameters.from_level(3 if level is None else level, window_log=ZSTD_WINDOW_LOG)
-        z = zstandard.ZstdCompressor(compression_params=params).stream_writer(out, closefd=False)
+        zs = zstd.module()
+        params = zs.ZstdCompressionParameters.from_level(3 if level is None else level, window_log=ZSTD_WINDOW_LOG)
+        z = zs.ZstdCompressor(compression_params=params).stream_writer(out, closefd=False)
         yield z
         z.close()
     else:
@@ -258,4 +268,5 @@ def write_tar_file(tmp: Path, root: Path, first: tuple[str, ...] = (), compressi
 
 
 def tmp_name(path: Path) -> Path:
-    return path.with_name(path.name + ".tmp")
+    """A fresh temporary sibling of ``path`` that names this process."""
+    return path.with_name(temps.name(path.name))

@@ -1,4 +1,4 @@
-"""Building images: deterministic layers, image assembly, and reading binaries.
+"""Building images: deterministic layers and image assembly.
 
 **digest vs diff_id.**  A layer exists twice.  The blob a registry stores is
 the *compressed* tar; its ``digest`` (in the manifest's ``layers``) is the
@@ -17,9 +17,6 @@ uname/gname are empty, the gzip header has mtime 0 and no file name, and the
 JSON we author (config, manifest) is serialized with sorted keys.  Image-spec
 ``config.md`` (``created``), and reproducible-builds.org's SOURCE_DATE_EPOCH.
 
-**Reading binaries.**  :mod:`.elf` reports what an ELF file is built for
-(via pyelftools, never a hand-rolled parser) and :mod:`.buildinfo` reads the
-build information the Go linker embeds (module path and version, deps,
-``-ldflags``, tags, CGO, GOARCH), which the *go* strategy uses to rebuild the
-same program for another architecture.
+Reading what a binary is built for (ELF facts, Go build info) is
+:mod:`archport.binaries`' job; the strategies that rebuild programs use it.
 """

@@ -3,8 +3,9 @@ config derived from the upstream image's, and a manifest with provenance.
 
 :func:`assemble` is pure apart from writing the new layer blob (into
 ``workdir`` when given, else kept in memory); it returns a :class:`Built`
-value, and :meth:`Built.write` feeds it to any :class:`~archport.store.Sink`
-in the safe order (blobs, config, manifest, then the tag).
+value.  :meth:`Built.source` reads it like any other image (so ``port`` copies
+it straight to its destination), and :meth:`Built.write` stores it in any
+:class:`~archport.store.Sink` through :mod:`archport.write`.
 """
 
 from __future__ import annotations
@@ -12,18 +13,20 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping, Sequence
 
+from .. import temps
 from ..errors import BadInput
 from ..oci import Descriptor, Digest, ImageConfig, Manifest, mediatypes as mt
+from ..oci.digest import verified
 from ..platform import Platform, normalize
 from ..store import BlobOpener, Sink, Source
-from .elf import read_elf
+from ..write import Part, write
+from ..binaries.elf import read_elf
 from .layer import FileSpec, LayerResult, build_layer, normalize_path
 
 #: Kept from the upstream image's config: what the k3s manifests rely on
@@ -81,6 +84,9 @@ class Blob:
 
 @dataclass(frozen=True, slots=True)
 class Built:
+    """An assembled image: its manifest, config bytes and platform, the new
+    layer blobs, and the base whose layers it reuses."""
+
     manifest: Manifest
     config: bytes
     platform: Platform
@@ -91,30 +97,64 @@ class Built:
         """The manifest's descriptor with its platform, for an index entry."""
         return self.manifest.descriptor(self.platform)
 
-    def write(self, sink: Sink, tag: str | None = None) -> list[tuple[Descriptor, str]]:
-        """Store everything in ``sink``: base layers it lacks, new layers,
-        config, manifest, then ``tag``.  Does not call ``sink.commit()``: the
-        caller may add an index first.  Returns ``(descriptor, status)`` per blob."""
+    def source(self) -> "BuiltSource":
+        """This image as a :class:`~archport.store.Source`: what ``copy``,
+        ``check`` and ``smoke`` read, with no temporary layout in between."""
+        return BuiltSource(self)
+
+    def write(self, sink: Sink, tag: str | None = None, *, workers: int = 1) -> list[tuple[Descriptor, str]]:
+        """Store everything in ``sink`` in the safe order (:mod:`archport.write`):
+        base layers it lacks, new layers, config, manifest, then ``tag`` (none:
+        untagged).  Does not call ``sink.commit()``: the caller may add an
+        index first.  Returns ``(descriptor, status)`` per blob."""
         done: list[tuple[Descriptor, str]] = []
-        ours = {b.descriptor.digest: b for b in self.layers}
-        originals = {d.digest: d for d in self.base.manifest.layers} if self.base else {}
-        for desc in self.manifest.layers:
-            if desc.digest in ours:
-                done.append((desc, sink.put_blob(desc, ours[desc.digest].opener())))
-            elif sink.has_blob(desc):
-                done.append((desc, "exists"))
-            else:
-                src = self.base.source if self.base else None
-                if src is None:
-                    raise BadInput(f"base layer {desc.digest} is not in {sink.name} and no base source was given")
-                orig = originals[desc.digest]
-                done.append((desc, sink.put_blob(desc, lambda s=src, d=orig: s.open_blob(d))))
-        cfg = Blob(self.manifest.config, data=self.config)
-        done.append((cfg.descriptor, sink.put_blob(cfg.descriptor, cfg.opener())))
-        sink.put_manifest(self.manifest)
-        if tag is not None:
-            sink.tag(self.manifest, tag)
+
+        class _Statuses:
+            def planned(self, image: str, blobs: int, total_bytes: int) -> None: pass
+            def advance(self, nbytes: int) -> None: pass
+            def blob_done(self, desc: Descriptor, status: str) -> None: done.append((desc, status))
+
+        write(sink, self.manifest, [Part(self.source(), (self.manifest,))], name=tag, tag=tag is not None,
+              workers=workers, reporter=_Statuses())
         return done
+
+
+class BuiltSource:
+    """A :class:`Built` image as a :class:`~archport.store.Source`: new layers
+    from memory or the workdir, the config from its bytes, the base's layers
+    from ``base.source``; every stream is verified against its digest."""
+
+    def __init__(self, built: Built) -> None:
+        self.built = built
+        self.name = f"built {built.platform} image {built.manifest.digest}"
+
+    def resolve(self) -> Manifest:
+        return self.built.manifest
+
+    def manifest(self, desc: Descriptor) -> Manifest:
+        if desc.digest != self.built.manifest.digest:
+            raise BadInput(f"{self.name}: no manifest {desc.digest}")
+        return self.built.manifest
+
+    @contextmanager
+    def open_blob(self, desc: Descriptor) -> Iterator[Iterator[bytes]]:
+        b = self.built
+        ours = next((x for x in b.layers if x.descriptor.digest == desc.digest), None)
+        if desc.digest == b.manifest.config.digest:
+            opener = Blob(b.manifest.config, data=b.config).opener()
+        elif ours is not None:
+            opener = ours.opener()
+        else:
+            orig = next((d for d in b.base.manifest.layers if d.digest == desc.digest), None) if b.base else None
+            if orig is None:
+                raise BadInput(f"{self.name}: no blob {desc.digest}")
+            if b.base is None or b.base.source is None:
+                raise BadInput(f"base layer {desc.digest} is needed and no base source was given")
+            with b.base.source.open_blob(orig) as chunks:   # verified by the base's source
+                yield chunks
+            return
+        with opener() as chunks:
+            yield verified(chunks, desc.digest, desc.size, what=f"blob in {self.name}")
 
 
 def provenance(*, source: str = "", version: str = "", revision: str = "", strategy: str = "",
@@ -241,9 +281,9 @@ def _write_layer(files: Sequence[FileSpec], workdir: str | None, mtime: int, lev
         buf = io.BytesIO()
         res = build_layer(files, buf, mtime=mtime, compresslevel=level)
         return Blob(Descriptor(media, res.digest, res.size), data=buf.getvalue()), res
-    fd, tmp = tempfile.mkstemp(dir=workdir, prefix=".layer-", suffix=".tmp")
+    tmp = os.path.join(workdir, temps.name(".layer"))     # a dead run's is reclaimable
     try:
-        with os.fdopen(fd, "wb") as out:
+        with open(tmp, "xb") as out:
             res = build_layer(files, out, mtime=mtime, compresslevel=level)
         path = os.path.join(workdir, f"{res.digest.algorithm}-{res.digest.hex}.tar.gz")
         os.replace(tmp, path)
@@ -283,7 +323,7 @@ def _derive_config(base: Base | None, reference: ImageConfig | Mapping[str, Any]
     if platform.variant:
         doc["variant"] = platform.variant
     else:
-        doc.pop("variant", None)       # riscv64 carries none (DESIGN.md)
+        doc.pop("variant", None)       # riscv64 entries carry no variant (image-spec lists ARM ones only)
     doc["created"] = stamp
     doc["rootfs"] = {"type": "layers", "diff_ids": diff_ids}
     entry: dict[str, Any] = {"created": stamp, "created_by": created_by}
@@ -295,5 +335,5 @@ def _derive_config(base: Base | None, reference: ImageConfig | Mapping[str, Any]
     return canonical_json(doc)
 
 
-__all__ = ["Base", "Blob", "Built", "assemble", "provenance", "check_architecture",
+__all__ = ["Base", "Blob", "Built", "BuiltSource", "assemble", "provenance", "check_architecture",
            "canonical_json", "CONTRACT_KEYS"]

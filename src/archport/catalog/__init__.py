@@ -28,12 +28,12 @@ also orders Go pseudo-versions by their timestamp (see :mod:`.versions`).
 """
 
 from .loader import CatalogError, load, load_texts
-from .model import (Alternative, Catalog, CBuild, Component, Contract, DebPackage, Distro, Fixup, GoBuild, Image,
-                    Knob, Missing, Release, ReleaseAsset, Source)
+from .model import (Alternative, Catalog, CBuild, Component, ImageContract, DebPackage, Distro, Fixup, GoBuild, Image,
+                    Knob, Missing, K3sRelease, ReleaseAsset, Provenance)
 from .versions import Range, Version, compare, parse_range
 
 __all__ = [
-    "Alternative", "Catalog", "CatalogError", "CBuild", "Component", "Contract", "DebPackage", "Distro", "Fixup",
-    "GoBuild", "Image", "Knob", "Missing", "Range", "Release", "ReleaseAsset", "Source", "Version", "compare",
+    "Alternative", "Catalog", "CatalogError", "CBuild", "Component", "ImageContract", "DebPackage", "Distro", "Fixup",
+    "GoBuild", "Image", "Knob", "Missing", "Range", "K3sRelease", "ReleaseAsset", "Provenance", "Version", "compare",
     "load", "load_texts", "parse_range",
 ]

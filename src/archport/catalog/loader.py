@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import tomllib
 from importlib import resources
 
 from .. import reference
 from ..errors import ArchportError, BadInput
 from . import versions
-from .model import (Alternative, Catalog, CBuild, Component, Contract, DebPackage, Distro, Fixup, GoBuild,
-                    Image, Knob, Missing, Release, ReleaseAsset, Source)
+from .model import Binary, Substitute
+from .model import (Alternative, Catalog, CBuild, Component, ImageContract, DebPackage, Distro, Fixup, GoBuild,
+                    Image, Knob, Missing, K3sRelease, ReleaseAsset, Provenance)
 
 _PROVENANCE = {"source", "verified", "note"}
 KINDS = ("go", "c", "deb", "distro")
@@ -93,7 +95,7 @@ def extend(base: Catalog, name: str, text: str) -> Catalog:
 
 # -- tables -------------------------------------------------------------------
 
-def _source(t: dict, where: str) -> Source:
+def _source(t: dict, where: str) -> Provenance:
     url = t.get("source")
     if not isinstance(url, str) or not url.startswith("https://"):
         raise CatalogError(f"catalog {where}: every fact needs source = \"https://…\" (the upstream file, "
@@ -104,10 +106,10 @@ def _source(t: dict, where: str) -> Source:
     note = t.get("note", "")
     if not verified and not note:
         raise CatalogError(f"catalog {where}: an unverified fact needs a note saying why")
-    return Source(url, verified, _str(t, "note", where, ""))
+    return Provenance(url, verified, _str(t, "note", where, ""))
 
 
-def _release(t, where) -> Release:
+def _release(t, where) -> K3sRelease:
     _keys(t, {"version", "kubernetes", "images", "components", "components_source"} | _PROVENANCE, where)
     images = _strs(t, "images", where)
     for i in images:
@@ -124,7 +126,7 @@ def _release(t, where) -> Release:
         csrc = _source(cs, where + ".components_source")
     version = _str(t, "version", where)
     versions.parse(version)
-    return Release(version, _str(t, "kubernetes", where), images, tuple(sorted(comps.items())),
+    return K3sRelease(version, _str(t, "kubernetes", where), images, tuple(sorted(comps.items())),
                    _source(t, where), csrc)
 
 
@@ -151,7 +153,7 @@ def _fixup(t, where) -> Fixup:
 def _component(d: dict, name: str) -> Component:
     where = f"catalog {name}"
     _keys(d, {"name", "description", "kind", "module_version", "image", "go", "c", "deb", "distro",
-              "contract", "release", "alternative", "knob"}, name)
+              "contract", "release", "alternative", "knob", "substitute", "binary"}, name)
     kind = _str(d, "kind", name)
     if kind not in KINDS:
         raise CatalogError(f"{where}: kind must be one of {', '.join(KINDS)}")
@@ -165,7 +167,7 @@ def _component(d: dict, name: str) -> Component:
         images=each("image", _image), go=each("go", _go), c=each("c", _c), deb=each("deb", _deb),
         distro=each("distro", _distro), contracts=each("contract", _contract),
         releases=each("release", _asset), alternatives=each("alternative", _alternative),
-        knobs=each("knob", _knob),
+        knobs=each("knob", _knob), substitutes=each("substitute", _substitute), binaries=each("binary", _binary),
     )
     if not comp.images:
         raise CatalogError(f"{where}: a component needs at least one [[image]]")
@@ -213,18 +215,44 @@ def _deb(t, where) -> DebPackage:
 
 
 def _distro(t, where) -> Distro:
-    _keys(t, {"versions", "base", "reason", "transplant_needs"} | _PROVENANCE, where)
+    _keys(t, {"versions", "base", "reason", "transplant_needs", "onto"} | _PROVENANCE, where)
+    onto = _str(t, "onto", where, "")
+    if onto and not re.fullmatch(r"debian:[a-z]+", onto):
+        raise CatalogError(f"catalog {where}: onto must be debian:SUITE")
     return Distro(_range(t, where), _str(t, "base", where), _str(t, "reason", where),
-                  _strs(t, "transplant_needs", where), _source(t, where))
+                  _strs(t, "transplant_needs", where), _source(t, where), onto)
 
 
-def _contract(t, where) -> Contract:
+def _binary(t, where) -> Binary:
+    _keys(t, {"versions", "path", "module", "version", "package", "ldflags", "x", "tags"} | _PROVENANCE, where)
+    x = t.get("x", {})
+    if not isinstance(x, dict) or not all(isinstance(v, str) for v in x.values()):
+        raise CatalogError(f"catalog {where}: x maps -X variables to value templates")
+    path = _str(t, "path", where)
+    if not path.startswith("/"):
+        raise CatalogError(f"catalog {where}: path must be absolute")
+    version = _str(t, "version", where, "")
+    if version:
+        versions.parse(version)
+    return Binary(_range(t, where), path, _str(t, "module", where), version, _str(t, "package", where, "."),
+                  _strs(t, "ldflags", where), tuple(x.items()), _strs(t, "tags", where), _source(t, where))
+
+
+def _substitute(t, where) -> Substitute:
+    _keys(t, {"module", "refused", "version", "reason"} | _PROVENANCE, where)
+    version = _str(t, "version", where)
+    versions.parse(version)
+    return Substitute(_str(t, "module", where), versions.parse_range(_str(t, "refused", where)), version,
+                      _str(t, "reason", where), _source(t, where))
+
+
+def _contract(t, where) -> ImageContract:
     _keys(t, {"versions", "binary", "entrypoint", "cmd", "user", "working_dir", "exposed_ports", "base",
               "upstream_platforms"} | _PROVENANCE, where)
     # TOML has no null: an absent entrypoint/cmd means "not set in the config".
     ep = _strs(t, "entrypoint", where) if "entrypoint" in t else None
     cmd = _strs(t, "cmd", where) if "cmd" in t else None
-    return Contract(_range(t, where), _str(t, "binary", where), ep, cmd, _str(t, "user", where, ""),
+    return ImageContract(_range(t, where), _str(t, "binary", where), ep, cmd, _str(t, "user", where, ""),
                     _str(t, "working_dir", where, ""), _strs(t, "exposed_ports", where),
                     _str(t, "base", where), _strs(t, "upstream_platforms", where), _source(t, where))
 

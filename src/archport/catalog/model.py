@@ -1,4 +1,4 @@
-"""The catalog's values.  Every fact group carries the :class:`Source` that states it."""
+"""The catalog's values.  Every fact group carries the :class:`Provenance` that states it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .versions import Range, Version
 
 
 @dataclass(frozen=True, slots=True)
-class Source:
+class Provenance:
     """Where a fact is stated upstream, and whether we read it there ourselves."""
 
     url: str
@@ -26,7 +26,7 @@ class Image:
 
     repository: str
     upstream: str
-    source: Source
+    source: Provenance
 
     def matches(self, ref: reference.Reference) -> bool:
         mine = reference.parse(self.repository)
@@ -46,7 +46,7 @@ class GoBuild:
     cgo: bool
     tags: tuple[str, ...]
     vendored: bool
-    source: Source
+    source: Provenance
 
     def ldflags_for(self, values: dict[str, str]) -> tuple[str, ...]:
         out = list(self.ldflags)
@@ -61,7 +61,7 @@ class CBuild:
     repository: str                 # source-code repository URL
     files: tuple[str, ...]          # paths inside it
     cflags: tuple[str, ...]
-    source: Source
+    source: Provenance
     module: str = ""                # a Go module whose zip carries the files (served by GOPROXY)
     module_version: str = ""
     sha256: tuple[tuple[str, str], ...] = ()   # file -> pinned SHA-256 of its bytes
@@ -74,7 +74,7 @@ class DebPackage:
     suite: str
     binary: str                     # path inside the package
     architectures: tuple[str, ...]  # GOARCH names the suite builds it for
-    source: Source
+    source: Provenance
     list_links: tuple[str, ...] = ()  # arguments that make the binary list its applet paths
     links: tuple[str, ...] = ()       # applet links to make when it cannot be run
 
@@ -87,11 +87,48 @@ class Distro:
     base: str
     reason: str
     transplant_needs: tuple[str, ...]
-    source: Source
+    source: Provenance
+    onto: str = ""                  # transplant's target base, "debian:trixie" ("" = transplant's default)
 
 
 @dataclass(frozen=True, slots=True)
-class Contract:
+class Binary:
+    """A Go binary inside a distro-based image whose build info cannot say
+    what to build (a build from a checkout records ``(devel)``; a GOPATH
+    build records no module): the transplant strategy rebuilds it from this."""
+
+    versions: Range                 # image tags
+    path: str                       # absolute path in the image
+    module: str
+    version: str                    # module version to build ("": the component's version for the tag)
+    package: str                    # relative to the module root: "." or "./cmd/x"
+    ldflags: tuple[str, ...]
+    x: tuple[tuple[str, str], ...]  # -X variable, value template ({version}: the module version without v)
+    tags: tuple[str, ...]
+    source: Provenance
+
+    def ldflags_for(self, version: str) -> tuple[str, ...]:
+        out = list(self.ldflags)
+        for var, template in self.x:
+            out += ["-X", f"{var}={template.replace('{version}', version.removeprefix('v'))}"]
+        return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Substitute:
+    """A version to propose when a Go module's exact version cannot be
+    fetched (a proxy refuses it).  Only proposed: the user applies it with
+    ``--substitute``, and the result records it."""
+
+    module: str
+    refused: Range                  # the module versions this proposal is for
+    version: str                    # the proposed version
+    reason: str
+    source: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class ImageContract:
     """What manifests rely on: the image config and where the binary lives."""
 
     versions: Range
@@ -103,7 +140,7 @@ class Contract:
     exposed_ports: tuple[str, ...]
     base: str
     upstream_platforms: tuple[str, ...]
-    source: Source
+    source: Provenance
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +152,7 @@ class ReleaseAsset:
     archive: str                    # "tgz" | "tar.gz" | "zip" | "raw"
     member: str                     # the binary inside the archive
     architectures: tuple[str, ...]
-    source: Source
+    source: Provenance
 
     def urls(self, tag: str, arch: str) -> tuple[str, str]:
         values = _values(tag) | {"arch": arch}
@@ -132,7 +169,7 @@ class Alternative:
     tag: str                        # template
     platforms: tuple[str, ...]
     contract_note: str
-    source: Source
+    source: Provenance
 
     def reference(self, tag: str) -> str:
         return f"{self.image}:{_fill(self.tag, _values(tag))}"
@@ -145,7 +182,7 @@ class Knob:
     kind: str                       # "flag" | "manifest" | "helmchart" | "config"
     name: str
     detail: str
-    source: Source
+    source: Provenance
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,10 +196,12 @@ class Component:
     c: tuple[CBuild, ...] = ()
     deb: tuple[DebPackage, ...] = ()
     distro: tuple[Distro, ...] = ()
-    contracts: tuple[Contract, ...] = ()
+    contracts: tuple[ImageContract, ...] = ()
     releases: tuple[ReleaseAsset, ...] = ()
     alternatives: tuple[Alternative, ...] = ()
     knobs: tuple[Knob, ...] = ()
+    substitutes: tuple[Substitute, ...] = ()
+    binaries: tuple[Binary, ...] = ()
 
     def matches(self, ref: reference.Reference) -> bool:
         return any(i.matches(ref) for i in self.images)
@@ -183,7 +222,18 @@ class Component:
     def distro_for(self, tag: str) -> Distro | None:
         return _first(self.distro, tag)
 
-    def contract(self, tag: str) -> Contract | None:
+    def binary(self, tag: str, path: str) -> Binary | None:
+        return next((b for b in _all(self.binaries, tag) if b.path == path), None)
+
+    def substitute_for(self, module: str, version: str) -> Substitute | None:
+        """The catalog's proposal for ``module@version`` (a module version, not an image tag)."""
+        try:
+            v = versions.parse(version)
+        except BadInput:
+            return None
+        return next((s for s in self.substitutes if s.module == module and v in s.refused), None)
+
+    def contract(self, tag: str) -> ImageContract | None:
         return _first(self.contracts, tag)
 
     def release_asset(self, tag: str, arch: str) -> ReleaseAsset | None:
@@ -197,13 +247,13 @@ class Component:
 
 
 @dataclass(frozen=True, slots=True)
-class Release:
+class K3sRelease:
     version: str                    # v1.24.2+k3s1
     kubernetes: str
     images: tuple[str, ...]         # familiar references, as the airgap image list names them
     components: tuple[tuple[str, str], ...]  # upstream versions the release notes list
-    source: Source
-    components_source: Source | None = None
+    source: Provenance
+    components_source: Provenance | None = None
 
     def references(self) -> tuple[str, ...]:
         """Fully qualified names, what containerd stores and the kubelet asks for."""
@@ -219,7 +269,7 @@ class Missing:
 
     version: str
     reason: str
-    source: Source
+    source: Provenance
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +284,7 @@ class Fixup:
     action: str                     # "require" (bump to good) | "vendor" | "ldflags"
     alternative: str
     components: tuple[str, ...]
-    source: Source
+    source: Provenance
 
     def applies(self, module: str, version: str, go: str | None = None, goarch: str | None = None) -> bool:
         """True when ``module@version`` is known to break with this toolchain/target.
@@ -262,24 +312,45 @@ class Fixup:
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
-    releases: tuple[Release, ...]
+    releases: tuple[K3sRelease, ...]
     missing: tuple[Missing, ...]
     components: tuple[Component, ...]
     fixups: tuple[Fixup, ...]
     files: tuple[str, ...] = field(default=())
 
-    def release(self, version: str) -> Release:
-        """``v1.24.2+k3s1`` exactly; ``v1.24.2`` / ``1.24.2`` → its latest k3s revision."""
+    def release(self, version: str) -> K3sRelease:
+        """``v1.24.2+k3s1`` exactly; ``v1.24.2`` / ``1.24.2`` → see :meth:`resolve_release`."""
+        return self.resolve_release(version)[0]
+
+    def resolve_release(self, version: str) -> tuple[K3sRelease, str]:
+        """The release a version names, and why that one when several match.
+
+        ``v1.24.2+k3s1`` is exact.  ``v1.24.2`` matches every k3s revision of
+        that Kubernetes version: the latest revision whose image list was read
+        at its source wins, because an inferred list is a guess; only when none
+        was read does the latest revision win.  The reason is "" for an exact
+        match and says what was chosen over what otherwise.
+        """
         text = (version or "").strip()
         if not text.startswith("v"):
             text = "v" + text
         exact = [r for r in self.releases if r.version == text]
         if exact:
-            return exact[0]
+            return exact[0], ""
         if "+" not in text:
             same = [r for r in self.releases if r.version.split("+", 1)[0] == text]
             if same:
-                return max(same, key=lambda r: _k3s_revision(r.version))
+                latest = max(same, key=lambda r: _k3s_revision(r.version))
+                verified = [r for r in same if r.source.verified]
+                chosen = max(verified, key=lambda r: _k3s_revision(r.version)) if verified else latest
+                others = ", ".join(r.version for r in same if r is not chosen)
+                if not others:
+                    return chosen, ""
+                why = ("its image list was read at its source" if chosen.source.verified
+                       else "no revision's image list was read at its source; the latest is taken")
+                if chosen is not latest:
+                    why += f"; {latest.version}'s list is inferred ({latest.source.note or 'not read'})"
+                return chosen, f"{text} matches {chosen.version} and {others}: {chosen.version} chosen, {why}"
         known = ", ".join(r.version for r in self.releases)
         for m in self.missing:
             if m.version in (text, text.split("+", 1)[0]):

@@ -10,12 +10,14 @@ same resolution against the image's layers, before the image goes anywhere:
 
 1. select the platform's manifest (:mod:`.image`);
 2. stream every layer into an in-memory merged view, whiteouts applied and
-   hostile entries reported, nothing written to the host (:mod:`.layers`,
-   :mod:`.rootfs`);
-3. compute the argv and find ``argv[0]`` the way runc does (:mod:`.contract`);
+   hostile entries reported, nothing written to the host
+   (:mod:`archport.imagefs`);
+3. compute the argv and find ``argv[0]`` the way runc does (:mod:`.contract`,
+   over :func:`archport.imagefs.look_path`);
 4. follow symlinks and require an executable ELF of the target architecture
    whose interpreter and libraries exist, or a ``#!`` script whose
-   interpreter resolves the same way (:mod:`.binary`).
+   interpreter resolves the same way (:mod:`.binary`, reading ELF files with
+   :mod:`archport.binaries`).
 
 Each violation is a :class:`~.findings.Finding` carrying the exact line runc
 or the loader would print and what the kubelet would show.

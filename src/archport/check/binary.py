@@ -15,18 +15,14 @@ script, up to 5 levels (``exec_binprm``; ELOOP beyond).
 from __future__ import annotations
 
 import posixpath
-import struct
 
-from elftools.elf.enums import ENUM_E_MACHINE
-
-from ..build.elf import goarch_of, read_elf
+from ..binaries.elf import identify, read_elf
 from ..errors import BadInput
+from ..imagefs import FILE, Node, PathError, RootFS
 from ..platform import Platform
 from . import findings as F
 from .findings import ERROR, WARNING, Finding
-from .rootfs import FILE, Node, PathError, RootFS
 
-_MACHINES = {v: k for k, v in ENUM_E_MACHINE.items() if isinstance(v, int) and k.startswith("EM_")}
 MAX_SCRIPT_DEPTH = 5
 MAX_LIBS = 256
 
@@ -36,22 +32,6 @@ MULTIARCH = {
     "arm": "arm-linux-gnueabihf", "386": "i386-linux-gnu", "ppc64le": "powerpc64le-linux-gnu",
     "s390x": "s390x-linux-gnu", "loong64": "loongarch64-linux-gnu", "mips64le": "mips64el-linux-gnuabi64",
 }
-
-
-def elf_header(head: bytes) -> tuple[str, int, str, str | None] | None:
-    """(e_machine name, class, byte order, GOARCH) from the first 20 bytes."""
-    if len(head) < 20 or head[:4] != b"\x7fELF" or head[4] not in (1, 2) or head[5] not in (1, 2):
-        return None
-    endian = "little" if head[5] == 1 else "big"
-    (num,) = struct.unpack("<H" if endian == "little" else ">H", head[18:20])
-    machine = _MACHINES.get(num, f"EM_{num}")
-    elf_class = 32 if head[4] == 1 else 64
-    return machine, elf_class, endian, goarch_of(machine, elf_class, endian)
-
-
-def describe_arch(hdr: tuple[str, int, str, str | None]) -> str:
-    machine, elf_class, endian, goarch = hdr
-    return goarch or f"{machine} ELF{elf_class} {endian}-endian"
 
 
 class Checker:
@@ -98,14 +78,14 @@ class Checker:
                              runtime_error=F.exec_error(top, F.ENOEXEC), effect=F.EXEC_FAILURE))
 
     def _arch_ok(self, path: str, node: Node, top: str, role: str, errno_text: str) -> bool:
-        hdr = elf_header(node.head)
+        hdr = identify(node.head)
         if hdr is None:
             self.add(Finding(ERROR, "malformed-elf", f"{role} {path} has a malformed ELF header", path,
                              runtime_error=F.exec_error(top, errno_text), effect=F.EXEC_FAILURE))
             return False
-        if hdr[3] != self.platform.architecture:
+        if hdr.goarch != self.platform.architecture:
             self.add(Finding(ERROR, "wrong-arch",
-                             f"{role} {path} is built for {describe_arch(hdr)}; the image is for {self.platform}",
+                             f"{role} {path} is built for {hdr.describe()}; the image is for {self.platform}",
                              path, runtime_error=F.exec_error(top, errno_text), effect=F.EXEC_FAILURE))
             return False
         return True
@@ -222,9 +202,9 @@ class Checker:
                 r = self.fs.resolve(c)
             except PathError:
                 continue
-            hdr = elf_header(r.node.head) if r.node.kind == FILE else None
+            hdr = identify(r.node.head) if r.node.kind == FILE else None
             # The loader skips files of the wrong machine and keeps searching.
-            if hdr is not None and hdr[3] == self.platform.architecture:
+            if hdr is not None and hdr.goarch == self.platform.architecture:
                 return r.path, r.node
         return None
 

@@ -23,9 +23,10 @@ from typing import Mapping
 from ..oci.config import ImageConfig
 from ..platform import Platform
 from . import findings as F
+from ..imagefs import FILE, RootFS, look_path as find_in_path
+from ..imagefs.tree import executable
 from .binary import Checker
 from .findings import ERROR, Finding
-from .rootfs import FILE, PathError, RootFS
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -116,24 +117,22 @@ def check_contract(fs: RootFS, config: ImageConfig, contract: Contract, platform
 
 def _find_executable(fs: RootFS, path: str, cwd: str) -> str | None:
     """Go ``findExecutable``: None when fine, else the error text."""
-    try:
-        node = fs.resolve(path, cwd).node
-    except PathError as e:
-        return f"stat {path}: {F.ERRNO_TEXT[e.errno]}"
-    if node.kind == "dir":
-        return F.EISDIR
-    if not node.executable:
-        return F.EACCES
-    return None
+    err = executable(fs, path, cwd)
+    if not err:
+        return None
+    if err in ("EISDIR", "EACCES"):
+        return F.ERRNO_TEXT[err]
+    return f"stat {path}: {F.ERRNO_TEXT[err]}"
 
 
 def look_path(checker: Checker, name: str) -> str | None:
     """``exec.LookPath`` in the image; a finding and None when it fails."""
     fs, cwd = checker.fs, checker.cwd
+    found = find_in_path(fs, name, checker.path_env, cwd)
     if "/" in name:
-        err = _find_executable(fs, name, cwd)
-        if err is None:
+        if found.path is not None:
             return name
+        err = _find_executable(fs, name, cwd) or ""
         node = fs.lookup(name, cwd)
         why = {F.EISDIR: "is a directory", F.EACCES: "has no execute permission"}.get(err, "does not exist in the image")
         if node is not None and node.kind not in ("dir", FILE):
@@ -143,17 +142,15 @@ def look_path(checker: Checker, name: str) -> str | None:
                             runtime_error=F.lookup_error(name, err), effect=F.CREATE_FAILURE))
         return None
     dirs = checker.path_env.split(":")
-    for d in dirs:
-        candidate = posixpath.join(d or ".", name)
-        if _find_executable(fs, candidate, cwd) is None:
-            if not candidate.startswith("/"):
-                checker.add(Finding(ERROR, "relative-path-entry",
-                                    f"{name} is found only through the relative PATH entry {d or '.'!r}; Go's exec refuses that",
-                                    candidate, runtime_error=F.lookup_error(name, "cannot run executable found relative to current directory"),
-                                    effect=F.CREATE_FAILURE))
-                return None
-            checker.steps.append((candidate, f"found through PATH entry {d}"))
-            return candidate
+    if found.path is not None:
+        if found.relative:
+            checker.add(Finding(ERROR, "relative-path-entry",
+                                f"{name} is found only through the relative PATH entry {found.entry or '.'!r}; Go's exec refuses that",
+                                found.path, runtime_error=F.lookup_error(name, "cannot run executable found relative to current directory"),
+                                effect=F.CREATE_FAILURE))
+            return None
+        checker.steps.append((found.path, f"found through PATH entry {found.entry}"))
+        return found.path
     elsewhere = [p for p in fs.find_named(name) if p.rsplit("/", 1)[0] not in dirs]
     hint = f"; the image has {', '.join(elsewhere)}, which is not on PATH" if elsewhere else ""
     checker.add(Finding(ERROR, "not-in-path",
@@ -165,10 +162,4 @@ def look_path(checker: Checker, name: str) -> str | None:
 
 def look_path_quiet(checker: Checker, name: str) -> str | None:
     """A PATH search that only answers (used for ``#!/usr/bin/env NAME``)."""
-    if "/" in name:
-        return name if _find_executable(checker.fs, name, checker.cwd) is None else None
-    for d in checker.path_env.split(":"):
-        candidate = posixpath.join(d or ".", name)
-        if candidate.startswith("/") and _find_executable(checker.fs, candidate, checker.cwd) is None:
-            return candidate
-    return None
+    return find_in_path(checker.fs, name, checker.path_env, checker.cwd, skip_relative=True).path

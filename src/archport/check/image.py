@@ -9,14 +9,13 @@ from typing import Sequence
 from ..errors import BadInput
 from ..oci import Index, Manifest
 from ..oci import mediatypes as mt
-from ..oci.config import ImageConfig, parse_config
+from ..oci.config import ImageConfig, read_config
 from ..platform import Platform, normalize
 from ..store import Source
 from . import findings as F
 from .contract import Contract, Outcome, check_contract
+from ..imagefs import Notice, RootFS, apply_layer
 from .findings import ERROR, WARNING, Finding
-from .layers import apply_layer
-from .rootfs import RootFS
 
 MAX_PER_CODE = 20          # a hostile layer may hold a million device nodes
 
@@ -56,11 +55,6 @@ class Report:
         return d
 
 
-def _read_blob(source: Source, desc) -> bytes:
-    with source.open_blob(desc) as chunks:
-        return b"".join(chunks)
-
-
 def select(source: Source, platform: Platform) -> tuple[Manifest | None, tuple[Platform, ...]]:
     """The platform's manifest, or None with the platforms on offer."""
     top = source.resolve()
@@ -84,7 +78,7 @@ def check_image(source: Source, platform: Platform, contracts: Sequence[Contract
             ERROR, "platform-missing",
             f"{source.name} has no {platform} image; it offers {', '.join(map(str, offered)) or 'no platforms'}",
             runtime_error="no match for platform in manifest: not found", effect="ErrImagePull / ImagePullBackOff"),))
-    config = parse_config(_read_blob(source, manifest.config))
+    config = read_config(source, manifest)
     found: list[Finding] = []
     label = normalize(config.platform)
     if (label.os, label.architecture) != (platform.os, platform.architecture):
@@ -102,7 +96,7 @@ def check_image(source: Source, platform: Platform, contracts: Sequence[Contract
                 raise BadInput(f"{what} has manifest media type {desc.media_type}")
             with source.open_blob(desc) as chunks:
                 diff_id, hostile = apply_layer(fs, i, chunks, what)
-            found.extend(hostile)
+            found.extend(_finding(n) for n in hostile)
             if i < len(config.diff_ids) and config.diff_ids[i] != diff_id:
                 found.append(Finding(ERROR, "diff-id-mismatch", f"{what} unpacks to {diff_id}, but the config says "
                                      f"{config.diff_ids[i]}", effect=F.UNPACK_FAILURE))
@@ -112,6 +106,11 @@ def check_image(source: Source, platform: Platform, contracts: Sequence[Contract
         fs.close()
     return Report(source.name, platform, str(manifest.digest), config, outcomes, _cap(found),
                   len(manifest.layers), files)
+
+
+def _finding(n: Notice) -> Finding:
+    return Finding(n.severity, n.code, n.message, n.path, runtime_error=n.runtime_error,
+                   effect=F.UNPACK_FAILURE if n.unpack_fails else "")
 
 
 def _cap(found: list[Finding]) -> tuple[Finding, ...]:

@@ -8,6 +8,7 @@ from ..copy import transfer
 from ..errors import BadInput
 from ..location import RegistryLocation
 from .render import human_size, reporter_for
+from . import args as argtypes
 
 
 def register(sub) -> None:
@@ -20,7 +21,7 @@ def register(sub) -> None:
     )
     p.add_argument("refs", nargs="+", metavar="REF")
     p.add_argument("--out", required=True, metavar="FILE")
-    p.add_argument("--platform", action="append", default=[], metavar="OS/ARCH[/VARIANT]",
+    p.add_argument("--platform", action="append", default=[], metavar="OS/ARCH[/VARIANT]", type=argtypes.platform,
                    help="include only these platforms' blobs (repeatable); images keep their upstream digest")
     p.set_defaults(run=run)
 

@@ -32,7 +32,7 @@ def run(args, ctx) -> int:
     if action == "show":
         return _show(catalog.component(args.component), catalog, ctx)
     if action == "release":
-        return _release(catalog.release(args.version), catalog, ctx)
+        return _release(*catalog.resolve_release(args.version), catalog, ctx)
     raise BadInput("archport catalog: name an action: list, show COMPONENT or release VERSION")
 
 
@@ -66,15 +66,17 @@ def _list(catalog, ctx) -> int:
     return 0
 
 
-def _release(release, catalog, ctx) -> int:
+def _release(release, chosen_because: str, catalog, ctx) -> int:
     rows = []
     for image in release.images:
         comp = catalog.component(image)
         rows.append({"image": image, "reference": release.references()[release.images.index(image)],
                      "component": comp.name, "kind": comp.kind})
     if ctx.json:
-        ctx.emit(release.to_dict() | {"resolved": rows})
+        ctx.emit(release.to_dict() | {"resolved": rows, "chosen": chosen_because})
         return 0
+    if chosen_because:
+        ctx.err.print(chosen_because, markup=False, highlight=False)
     t = Table(title=f"k3s {release.version} (Kubernetes {release.kubernetes})")
     for col in ("image", "component", "kind"):
         t.add_column(col)

@@ -11,6 +11,7 @@ from ..errors import BadInput
 from ..k3s import containers, load_documents, using_image
 from ..location import ArchiveLocation, RegistryLocation
 from ..reference import Reference, parse as parse_reference
+from . import args as argtypes
 
 
 def register(sub) -> None:
@@ -22,7 +23,7 @@ def register(sub) -> None:
                     "whose interpreter resolves the same way. Exit 0: fine, 1: violations, 2: bad input.",
     )
     p.add_argument("image", metavar="IMAGE", help="registry reference, oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE")
-    p.add_argument("--platform", default="linux/riscv64", metavar="OS/ARCH[/VARIANT]",
+    p.add_argument("--platform", default="linux/riscv64", metavar="OS/ARCH[/VARIANT]", type=argtypes.platform,
                    help="the platform to check (default linux/riscv64)")
     p.add_argument("--manifests", metavar="DIR|FILE",
                    help="a k3s manifests directory or a pod spec: check the command/args of the containers running IMAGE")

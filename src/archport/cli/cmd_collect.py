@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..doctor import collect
 from ..errors import BadInput
+from . import args as argtypes
 from .cmd_doctor import add_source_options, connector
 
 
@@ -14,7 +15,8 @@ def register(sub) -> None:
                     "FILE.tar.gz. Registry passwords, tokens and kubeconfig keys are redacted.",
     )
     add_source_options(p)
-    p.add_argument("--out", required=True, metavar="DIR|FILE.tar.gz", help="where to write the dump")
+    p.add_argument("--out", required=True, metavar="DIR|FILE.tar.gz", type=argtypes.new_path,
+                   help="where to write the dump (its directory must exist)")
     p.set_defaults(run=run)
 
 

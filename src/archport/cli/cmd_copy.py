@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import platform as platforms
 from ..copy import copy_image
 from .render import human_size, reporter_for, short
+from . import args as argtypes
 
 
 def register(sub) -> None:
@@ -19,7 +20,7 @@ def register(sub) -> None:
     sel = p.add_mutually_exclusive_group()
     sel.add_argument("--all", action="store_true", default=True,
                      help="copy the index and every platform byte for byte (default)")
-    sel.add_argument("--platform", action="append", default=[], metavar="OS/ARCH[/VARIANT]",
+    sel.add_argument("--platform", action="append", default=[], metavar="OS/ARCH[/VARIANT]", type=argtypes.platform,
                      help="copy only these platforms (repeatable); builds a new index")
     p.set_defaults(run=run)
 

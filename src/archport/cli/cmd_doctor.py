@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 
@@ -10,29 +11,35 @@ from rich.table import Table
 
 from .. import platform as plat
 from ..doctor import analyze, collect, crosscheck, sv57, text
-from ..doctor.connect import SSH, Local
+from ..remote import SSH, Local, parse_host
 from ..errors import BadInput
+from . import args as argtypes
 
 
 def add_source_options(p) -> None:
     """Where the facts come from; shared with ``archport collect``."""
     g = p.add_argument_group("where to read the node from (default: this machine)")
-    g.add_argument("--host", metavar="[USER@]HOST",
+    g.add_argument("--host", metavar="[USER@]HOST", type=argtypes.ssh_host,
                    help="read a board over SSH with the system ssh client (~/.ssh/config, agent, jump hosts work)")
     g.add_argument("-o", "--ssh-option", action="append", default=[], metavar="OPTION",
                    help="extra ssh -o option, e.g. -o Port=2222 (repeatable)")
     g.add_argument("-F", "--ssh-config", metavar="FILE", help="ssh configuration file (ssh -F)")
     g.add_argument("-i", "--identity", metavar="FILE", help="ssh private key (ssh -i)")
-    g.add_argument("-p", "--port", type=int, metavar="PORT", help="ssh port (ssh -p)")
+    g.add_argument("-p", "--port", type=argtypes.port_number, metavar="PORT", help="ssh port (ssh -p)")
     g.add_argument("--root", default="", metavar="DIR",
                    help="read the node's files under DIR instead of / (a mounted image or chroot)")
-    g.add_argument("--journal-lines", type=int, default=2000, metavar="N",
+    g.add_argument("--journal-lines", type=argtypes.positive_int, default=2000, metavar="N",
                    help="how many lines of the k3s journal and containerd.log to read (default 2000)")
 
 
 def connector(args):
+    # --root is a directory on the node: checked here only when the node is this machine.
+    if not args.host and args.root and not os.path.isdir(args.root):
+        raise BadInput(f"--root {args.root}: no such directory")
     if args.host:
-        return SSH(args.host, tuple(args.ssh_option or ()), args.ssh_config, args.port, args.identity)
+        host = parse_host(args.host)
+        return SSH(host.destination, tuple(args.ssh_option or ()), args.ssh_config, args.port or host.port,
+                   args.identity)
     return Local()
 
 
@@ -47,7 +54,8 @@ def register(sub) -> None:
     src.add_argument("--from", dest="from_dump", metavar="DIR|FILE.tar.gz", help="read a dump from archport collect")
     src.add_argument("--from-text", metavar="FILE",
                      help="read pasted text ('-' = stdin): kubectl get pods, describe pod, crictl pods, journal")
-    p.add_argument("--platform", metavar="OS/ARCH", help="the node's platform (default: read from the node)")
+    p.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", type=argtypes.platform,
+                   help="the node's platform (default: read from the node)")
     p.add_argument("--no-registry", action="store_true",
                    help="skip the registry cross-check (which platforms each failing image offers, and on an "
                         "Sv57 kernel which Go built the images' binaries)")

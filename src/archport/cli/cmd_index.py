@@ -6,6 +6,7 @@ from .. import location
 from .. import platform as platforms
 from ..errors import BadInput
 from ..location import RegistryLocation
+from . import args as argtypes
 
 
 def register(sub) -> None:
@@ -21,7 +22,7 @@ def register(sub) -> None:
     a.add_argument("target", metavar="TARGET", help="registry reference with a tag")
     a.add_argument("--manifest", required=True, metavar="REF",
                    help="the platform image to add (any location; an index needs --platform)")
-    a.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", help="which platform of REF to add")
+    a.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", type=argtypes.platform, help="which platform of REF to add")
     a.add_argument("--tag", metavar="NEWTAG", help="point a new tag at the result; TARGET's tag stays as it is")
     a.add_argument("--replace", action="store_true", help="replace the platform if the index already has it")
     a.add_argument("--overwrite", action="store_true", help="allow moving an existing tag")

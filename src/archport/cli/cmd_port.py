@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import tempfile
 from pathlib import Path
@@ -11,13 +10,14 @@ from types import MappingProxyType
 from rich.markup import escape
 from rich.table import Table
 
-from .. import platform as platforms
+from .. import platform as platforms, reference
 from ..errors import BadInput
 from ..port import Options, Session, parse_destination, port_all
 from ..strategies import Env
+from . import args as argtypes
 
-STRATEGIES = ("auto", "mirror", "go", "release", "c", "deb")
-# Passed through to the go command (issue 4): the user's proxy, checksum DB and
+STRATEGIES = ("auto", "mirror", "go", "release", "c", "deb", "transplant")
+# Passed through to the go command: the user's proxy, checksum DB and
 # privacy settings, plus what the go command needs to find its caches.
 GO_ENV = ("PATH", "HOME", "USER", "TMPDIR", "GOPROXY", "GOSUMDB", "GOFLAGS", "GOPRIVATE", "GONOSUMDB",
           "GONOPROXY", "GOINSECURE", "GOPATH", "GOMODCACHE", "GOCACHE", "GOTOOLCHAIN", "GORISCV64",
@@ -29,13 +29,17 @@ def register(sub) -> None:
     p = sub.add_parser(
         "port", help="give images (or a whole k3s release) the platform their tags lack",
         description="For each IMAGE (or every image of --k3s VERSION): choose a strategy (present, mirror, go, "
-                    "release, c, deb), build the missing platform, prove it with check and smoke, then push the "
-                    "upstream platforms digest-preserved plus the new one under DEST. Exit 0: everything ported, "
+                    "release, c, deb, transplant), build the missing platform, prove it with check and smoke, "
+                    "then push the upstream platforms digest-preserved plus the new one under DEST. Exit 0: "
+                    "everything ported, "
                     "1: a partial port, 2: bad input.")
     p.add_argument("images", nargs="*", metavar="IMAGE")
     p.add_argument("--k3s", metavar="VERSION", help="port every image of this k3s release (e.g. v1.24.2)")
-    p.add_argument("--arch", default="riscv64", metavar="ARCH", help="target architecture (default riscv64)")
-    p.add_argument("--to", dest="dest", metavar="DEST",
+    p.add_argument("--arch", metavar="ARCH", type=argtypes.target_arch,
+                   help="target architecture, short for --platform linux/ARCH (default riscv64)")
+    p.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", type=argtypes.target_platform,
+                   help="target platform (default linux/riscv64)")
+    p.add_argument("--to", dest="dest", metavar="DEST", type=argtypes.destination,
                    help="REGISTRY[/PREFIX] (images keep their repository path and tag under it) or oci:DIR")
     p.add_argument("--airgap", metavar="FILE", help="also write an airgap archive (.tar, .tar.gz, .tar.zst) "
                                                     "with the target platform of every image")
@@ -51,7 +55,7 @@ def register(sub) -> None:
     p.add_argument("--go-version", metavar="V", help="build with this Go toolchain (through GOTOOLCHAIN)")
     p.add_argument("--allow-unverified", action="store_true",
                    help="accept release assets without a published checksum")
-    p.add_argument("--catalog", action="append", default=[], metavar="EXTRA.toml",
+    p.add_argument("--catalog", action="append", default=[], metavar="EXTRA.toml", type=argtypes.text_file,
                    help="extra catalog entries (components, fixups)")
     p.add_argument("--debian-archive", metavar="URL",
                    help="Debian archive for the deb strategy (default: the first deb URI of this machine's apt sources)")
@@ -59,16 +63,25 @@ def register(sub) -> None:
     p.add_argument("--debian-suite", metavar="SUITE",
                    help="Debian suite for the deb strategy (default: the catalog's, e.g. trixie); another suite "
                         "helps when a mirror is caught mid-sync")
-    p.add_argument("--cache-dir", metavar="DIR", help="build cache (default ~/.cache/archport)")
+    p.add_argument("--iptables-backend", choices=("legacy", "nft"),
+                   help="transplant: which iptables the iptables command runs (default: the upstream image's)")
+    p.add_argument("--substitute", action="append", default=[], metavar="NAME=VERSION",
+                   help="build VERSION when NAME's exact version cannot be fetched (NAME: a Go module path, its "
+                        "last element, or the binary's name); recorded in the result and the image annotations")
+    p.add_argument("--cache-dir", metavar="DIR", help="build cache (default $XDG_CACHE_HOME/archport, else "
+                                                      "~/.cache/archport; created 0700)")
     p.add_argument("--manifests", metavar="DIR|FILE",
-                   help="k3s manifests: also check the command/args of the containers running each image")
-    p.add_argument("--smoke-args", metavar="ARGS", help="arguments for the smoke run (one shell-quoted string, e.g. "
+                   help="k3s manifests: with no IMAGE, port every image they run (workloads, the local-path "
+                        "helper pod, HelmChart values); always check the command/args of the containers "
+                        "running each image")
+    p.add_argument("--smoke-args", metavar="ARGS", type=argtypes.shell_words, help="arguments for the smoke run (one shell-quoted string, e.g. "
                                                         "'--help'): they replace the Cmd when the image has an "
                                                         "Entrypoint, else follow the Cmd's program")
-    p.add_argument("--smoke-timeout", type=float, default=60, metavar="S",
+    p.add_argument("--smoke-timeout", type=argtypes.seconds, default=60, metavar="S",
                    help="a smoke run still going after S seconds counts as a running server (default 60)")
     p.add_argument("--no-smoke", action="store_true", help="skip the emulated run (check still runs)")
-    p.set_defaults(run=run)
+    # Blobs a registry already holds are read back and hashed (--no-verify-blobs to skip).
+    p.set_defaults(run=run, verify_blobs_default=True)
 
 
 def _catalog(args):
@@ -80,21 +93,48 @@ def _catalog(args):
     return cat
 
 
+def _substitutes(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, sep, version = item.partition("=")
+        if not sep or not name.strip() or not version.strip() or any(c.isspace() for c in item):
+            raise BadInput(f"--substitute {item!r}: expected NAME=VERSION, e.g. traefik=v2.10.4")
+        out[name] = version
+    return out
+
+
 def run(args, ctx) -> int:
-    if bool(args.images) == bool(args.k3s):
-        raise BadInput("name IMAGE… or --k3s VERSION (one of them)")
+    if args.images and args.k3s:
+        raise BadInput("name IMAGE… or --k3s VERSION, not both")
+    if not (args.images or args.k3s or args.manifests):
+        raise BadInput("name IMAGE…, --k3s VERSION, or --manifests DIR (the images its manifests run)")
     if not args.dest:
         raise BadInput("--to DEST is required: REGISTRY[/PREFIX] or oci:DIR")
     if args.rebuild and args.strategy == "mirror":
         raise BadInput("--rebuild builds the platform again; --strategy mirror copies someone else's build")
     dest = parse_destination(args.dest)
-    target = platforms.parse(f"linux/{args.arch}" if "/" not in args.arch else args.arch)
+    if args.arch and args.platform:
+        raise BadInput("--arch ARCH is short for --platform linux/ARCH: give one of them")
+    wanted = args.platform or args.arch or "riscv64"
+    target = platforms.parse(f"linux/{wanted}" if "/" not in wanted else wanted)
+    args.arch = str(target)
     catalog = _catalog(args)
-    images = list(args.images)
     if args.k3s:
-        images = list(catalog.release(args.k3s).images)
-    cache_dir = Path(args.cache_dir or os.path.join(ctx.env.get("HOME") or os.path.expanduser("~"), ".cache",
-                                                     "archport"))
+        release, chosen_because = catalog.resolve_release(args.k3s)
+        names = list(release.images)
+        if chosen_because and not ctx.json:
+            ctx.err.print(escape(chosen_because), highlight=False)
+    elif args.images:
+        names = list(args.images)
+    else:
+        # The images the manifests run, as `archport audit --manifests` lists them.
+        from ..audit import manifest_images
+        from ..k3s.manifests import load_documents
+        names = manifest_images(load_documents(args.manifests))
+        if not names:
+            raise BadInput(f"--manifests {args.manifests}: no container images found")
+    images = [reference.parse(i) for i in names]
+    cache_dir = Path(args.cache_dir or ctx.cache_dir())
     go_env = {k: v for k, v in ctx.env.items() if k in GO_ENV}
     say = (lambda m: None) if ctx.json else (lambda m: ctx.err.print(f"[dim]{escape(m)}…[/]", highlight=False))
     opts = Options(target=target, strategies=None if args.strategy == "auto" else (args.strategy,),
@@ -112,13 +152,25 @@ def run(args, ctx) -> int:
         env = Env(workdir=Path(work), cache_dir=cache_dir, catalog=catalog,
                   registry=ctx.registry(), http=http, go_env=MappingProxyType(go_env), go_version=args.go_version,
                   allow_unverified=args.allow_unverified, debian_archive=args.debian_archive,
-                  debian_keyring=args.debian_keyring, debian_suite=args.debian_suite, log=say)
-        session = Session(env=env, dest=dest, open_source=ctx.open_source,
-                          registry=None if dest.layout else ctx.registry(), airgap=airgap, progress=say)
+                  debian_keyring=args.debian_keyring, debian_suite=args.debian_suite,
+                  iptables_backend=args.iptables_backend,
+                  substitutes=MappingProxyType(_substitutes(args.substitute)),
+                  process_env=MappingProxyType(dict(ctx.env)), log=say)
+        session = Session(env=env, dest=dest, airgap=airgap)
         try:
             results = port_all(session, images, opts, from_release=bool(args.k3s))
-            if airgap is not None:
+            # An airgap file exists only when it holds an image: none ported
+            # means no file (and no .sha256) rather than an empty archive.
+            if airgap is not None and airgap.images:
                 airgap.commit()
+                if not ctx.json:
+                    ctx.err.print(f"airgap: wrote {escape(args.airgap)} with {len(airgap.images)} image(s): "
+                                  f"{escape(', '.join(airgap.images))}", highlight=False)
+            elif airgap is not None:
+                airgap.abort()
+                if not ctx.json:
+                    ctx.err.print(f"airgap: {escape(args.airgap)} not written: it would hold no image",
+                                  highlight=False)
         except BaseException:
             if airgap is not None:
                 airgap.abort()
@@ -126,7 +178,9 @@ def run(args, ctx) -> int:
     ok = all(r.ok for r in results)
     if ctx.json:
         ctx.emit({"target": str(target), "destination": args.dest, "complete": ok,
-                  "airgap": args.airgap, "images": [r.to_dict() for r in results]})
+                  "airgap": args.airgap if airgap is not None and airgap.images else None,
+                  "airgapImages": airgap.images if airgap is not None else [],
+                  "images": [r.to_dict() for r in results]})
     else:
         render(ctx, results, ok, args)
     return 0 if ok else 1
@@ -149,18 +203,28 @@ def render(ctx, results, ok: bool, args) -> None:
     for r in results:
         colour = "green" if r.ok else "red"
         t.add_row(escape(r.image), f"[{colour}]{r.status}[/]",
+                  "(below)" if not r.ok and r.reason else
                   escape(f"{r.strategy}: {r.reason}" if r.strategy else r.reason.splitlines()[0] if r.reason else ""),
                   escape("\n".join(r.fixups)), escape(r.check), escape(r.smoke),
                   escape(r.digest[:19] if r.digest else ""), f"{r.seconds:.1f}s")
     out.print(t)
+    # Errors go to stderr, once per distinct failure: eight images failing
+    # the same way (a registry this machine cannot reach) say it once.
+    failures: dict[tuple[str, str], list[str]] = {}
     for r in results:
         if not r.ok:
-            out.print(f"[red]{escape(r.image)}[/]: {escape(r.reason)}", highlight=False)
-            if r.next_step:
-                out.print(f"  next: {escape(r.next_step)}", highlight=False)
+            failures.setdefault((r.reason, r.next_step), []).append(r.image)
+    for (reason, next_step), names in failures.items():
+        who = names[0] if len(names) == 1 else f"{len(names)} images ({', '.join(names)})"
+        ctx.err.print(f"[red]{escape(who)}[/]: {escape(reason)}", highlight=False)
+        if next_step:
+            ctx.err.print(f"  next: {escape(next_step)}", highlight=False)
     done = sum(r.ok for r in results)
+    # "Rerun" only when a rerun can help: not for an image no strategy
+    # supports, nor for a registry this machine cannot reach.
+    rerun = any("run the same command again" in (r.next_step or "") for r in results if not r.ok)
     if ok:
         out.print(f"[bold green]all {done} image(s) have {args.arch} at {escape(args.dest)}[/]", highlight=False)
     else:
-        out.print(f"[bold red]partial port: {done} of {len(results)} images done; rerun to continue[/]",
-                  highlight=False)
+        out.print(f"[bold red]partial port: {done} of {len(results)} images done"
+                  f"{'; rerun to continue' if rerun else ''}[/]", highlight=False)

@@ -2,38 +2,74 @@
 
 from __future__ import annotations
 
+import math
+import os
+import re
+import signal
+from contextlib import contextmanager
+
 from .. import platform as platforms
 from ..errors import BadInput
 from ..smoke.containerd import DEFAULT_ADDRESS
-from ..smoke.run import Options, smoke
+from ..smoke.run import DEFAULT_MAX_EXTRACT, Options, smoke
+from . import args as argtypes
+
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "smoke", help="run an image's platform under emulation and report exit code and output",
         description="Run IMAGE's PLATFORM image once, emulated: containerd + runc with qemu-user in "
-                    "binfmt_misc (registered when run as root), or qemu-ARCH -L over its extracted root "
-                    "filesystem when containerd cannot run. ARGS after -- replace the image's Cmd "
-                    "(like a pod's args:); the Entrypoint stays.",
+                    "binfmt_misc (registered when run as root), or qemu-ARCH confined to its extracted root "
+                    "filesystem (user, mount, PID, network and IPC namespaces) when containerd cannot run. "
+                    "ARGS after -- replace the image's Cmd (like a pod's args:); the Entrypoint stays.",
     )
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("args", nargs="*", metavar="ARGS", help="arguments (after --) replacing the image's Cmd")
-    p.add_argument("--platform", default="linux/riscv64", metavar="OS/ARCH", help="default linux/riscv64")
+    p.add_argument("--platform", default="linux/riscv64", metavar="OS/ARCH[/VARIANT]", type=argtypes.platform,
+                   help="default linux/riscv64")
     p.add_argument("--expect", metavar="REGEX", help="the output (stdout and stderr) must match this")
-    p.add_argument("--timeout", type=float, default=60, metavar="S",
+    p.add_argument("--timeout", type=argtypes.seconds, default=60, metavar="S",
                    help="stop the container after S seconds (default 60); with --expect a match before "
                         "the timeout counts as success, for servers that keep running")
     p.add_argument("--containerd-address", default=DEFAULT_ADDRESS, metavar="SOCK",
                    help=f"use this containerd if it answers (default {DEFAULT_ADDRESS}); "
                         "otherwise a private one is started (root needed)")
     p.add_argument("--mode", choices=("auto", "containerd", "qemu"), default="auto",
-                   help="force containerd or the qemu -L fallback (default: containerd when possible)")
+                   help="force containerd or the confined qemu fallback (default: containerd when possible)")
+    p.add_argument("--max-extract-size", default=str(DEFAULT_MAX_EXTRACT >> 30) + "G", metavar="SIZE",
+                   help="what one layer may expand to and what the qemu fallback may write to disk "
+                        f"(default {DEFAULT_MAX_EXTRACT >> 30}G; suffixes K, M, G, T)")
     p.set_defaults(run=run)
 
 
+def parse_size(text: str) -> int:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", text, re.IGNORECASE)
+    if not m or float(m.group(1)) <= 0:
+        raise BadInput(f"--max-extract-size {text!r}: expected a positive size such as 8G or 512M")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+@contextmanager
+def _sigterm_interrupts():
+    """SIGTERM stops a smoke run the way Ctrl-C does: cleaned up, not "ok"."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:          # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(args, ctx) -> int:
-    if args.timeout <= 0:
-        raise BadInput("--timeout must be positive")
+    if not math.isfinite(args.timeout) or args.timeout <= 0:
+        raise BadInput("--timeout must be a positive number of seconds")
     # main.py may hand over everything after the first ``--`` as
     # ``passthrough`` (argparse cannot place a '*' positional after options).
     extra = [*(args.args or []), *(getattr(args, "passthrough", None) or [])]
@@ -44,15 +80,18 @@ def run(args, ctx) -> int:
         timeout=args.timeout,
         containerd_address=args.containerd_address,
         mode=args.mode,
+        max_extract=parse_size(getattr(args, "max_extract_size", None) or f"{DEFAULT_MAX_EXTRACT}"),
+        tool_env=tuple(os.environ.items()),
     )
     source = ctx.open_source(args.image)
     progress = None if ctx.json else (lambda msg: ctx.err.print(f"[dim]{msg}…[/]", markup=True, highlight=False))
-    result = smoke(source, opts, progress=progress)
+    with _sigterm_interrupts():
+        result = smoke(source, opts, progress=progress)
     if ctx.json:
         ctx.emit(result.to_dict())
         return 0 if result.ok else 1
     out = ctx.console
-    where = {"containerd": "containerd + runc + qemu binfmt", "qemu": "qemu -L over the extracted root",
+    where = {"containerd": "containerd + runc + qemu binfmt", "qemu": "qemu, confined to the extracted root",
              "none": "not run"}[result.path]
     out.print(f"{result.image} ({result.platform}) — {where}", highlight=False)
     out.print(f"  argv      {' '.join(result.argv)}", highlight=False, markup=False)

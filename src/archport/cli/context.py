@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from .. import location
-from ..errors import BadInput
-from ..location import LayoutLocation, RegistryLocation
+from ..errors import ArchportError, BadInput
+from ..location import RegistryLocation
 from ..reference import DEFAULT_DOMAIN, Reference
 from ..store import Sink, Source
 
@@ -41,6 +41,7 @@ class Context:
     mirrors: dict[str, tuple[str, ...]] = field(default_factory=dict)  # --mirror, parsed
     mirror_only: bool = False
     jobs: int = 4
+    verify_blobs: bool = False    # --verify-blobs: hash blobs a registry already had or mounted
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     console: Console = field(default_factory=lambda: Console(soft_wrap=True, emoji=False))
     err: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True, emoji=False))
@@ -54,6 +55,8 @@ class Context:
             plain_http=tuple(getattr(args, "plain_http", []) or []),
             ca_file=getattr(args, "ca_file", None),
             jobs=max(1, getattr(args, "jobs", 4) or 4),
+            verify_blobs=bool(getattr(args, "verify_blobs_default", False)
+                              if getattr(args, "verify_blobs", None) is None else args.verify_blobs),
         )
         ctx.mirrors = _parse_mirrors(list(getattr(args, "mirror", []) or []))
         ctx.mirror_only = bool(getattr(args, "mirror_only", False))
@@ -67,11 +70,23 @@ class Context:
         sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False) + "\n")
         sys.stdout.flush()
 
-    def fail(self, message: str, code: int = 1) -> None:
+    def fail(self, message: str, code: int = 1, next_step: str = "") -> None:
         if self.json:
-            self.emit({"error": message, "exitCode": code})
+            self.emit({"error": message, "exitCode": code, **({"nextStep": next_step} if next_step else {})})
         else:
             self.err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
+            if next_step:
+                self.err.print(f"  next: {escape(next_step)}", markup=True, highlight=False)
+
+    def cache_dir(self) -> str:
+        """archport's per-user cache: ``$XDG_CACHE_HOME/archport`` (XDG Base
+        Directory spec; ``~/.cache`` when unset or not absolute), created
+        0700 and kept 0700: it holds build outputs a later run trusts."""
+        base = self.env.get("XDG_CACHE_HOME", "")
+        if not os.path.isabs(base):
+            base = os.path.join(self.env.get("HOME") or os.path.expanduser("~"), ".cache")
+        path = os.path.join(base, "archport")
+        return private_dir(path)
 
     @property
     def interactive(self) -> bool:
@@ -96,7 +111,8 @@ class Context:
             )
             docker_config = self.env.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
             creds = load_credentials(docker_config, self.env.get("REGISTRY_AUTH_FILE"))
-            self._client = Client(options, creds, max_connections=max(8, self.jobs * 2))
+            self._client = Client(options, creds, max_connections=max(8, self.jobs * 2),
+                                  verify_blobs=self.verify_blobs)
         return self._client
 
     def close(self) -> None:
@@ -106,43 +122,34 @@ class Context:
 
     # -- locations ------------------------------------------------------------
     def open_source(self, text: str) -> Source:
-        loc = location.parse(text)
-        if isinstance(loc, RegistryLocation):
-            from ..registry.store import RegistrySource
-            return RegistrySource(self.registry(), loc.ref)
-        if isinstance(loc, LayoutLocation):
-            from ..layout import LayoutSource
-            return LayoutSource(loc.path, loc.tag)
-        if loc.kind == "oci-archive":
-            from ..archive import OciArchiveSource
-            return OciArchiveSource(loc.path, loc.name)
-        from ..archive import DockerArchiveSource
-        return DockerArchiveSource(loc.path, loc.name)
+        from ..images import open_source
+        return open_source(text, self._registry_if_needed(text))
 
     def open_sink(self, text: str, source_text: str | None = None) -> Sink:
-        loc = location.parse(text)
-        if isinstance(loc, RegistryLocation):
-            from ..registry.store import RegistrySink
-            mount_from = None
-            if source_text:
-                src = location.parse(source_text)
-                if isinstance(src, RegistryLocation) and src.ref.domain == loc.ref.domain \
-                        and src.ref.path != loc.ref.path:
-                    mount_from = src.ref
-            return RegistrySink(self.registry(), loc.ref, mount_from=mount_from)
-        if isinstance(loc, LayoutLocation):
-            from ..layout import LayoutSink
-            return LayoutSink(loc.path, loc.tag)
-        if loc.kind == "oci-archive":
-            from ..archive import OciArchiveSink
-            return OciArchiveSink(loc.path, loc.name)
-        from ..archive import DockerArchiveSink
-        name = loc.name
-        if name is None and source_text:
-            src = location.parse(source_text)
-            if isinstance(src, RegistryLocation):
-                name = src.ref.normalized()
-        return DockerArchiveSink(loc.path, name)
+        from ..images import open_sink
+        return open_sink(text, self._registry_if_needed(text), source=source_text)
+
+    def _registry_if_needed(self, text: str):
+        # Build the client only for a registry location: a copy between
+        # layouts and archives never reads credentials or opens a pool.
+        return self.registry() if isinstance(location.parse(text), RegistryLocation) else None
+
+
+def private_dir(path: str) -> str:
+    """Create ``path`` (and its parents) readable by its owner only, or make
+    an existing one so; refuse a directory another user owns, whose builds
+    this run would otherwise trust."""
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        st = os.stat(path)
+        if st.st_uid != os.getuid():
+            raise BadInput(f"cache directory {path} belongs to another user (uid {st.st_uid}); "
+                           f"set XDG_CACHE_HOME or --cache-dir to a directory of your own")
+        if st.st_mode & 0o077:
+            os.chmod(path, 0o700)
+    except OSError as e:
+        raise ArchportError(f"cache directory {path}: {e.strerror or e}") from None
+    return path
 
 
 def _tune_http_reads() -> None:
@@ -158,5 +165,5 @@ def _tune_http_reads() -> None:
 
 
 def reference_of(text: str) -> Reference | None:
-    loc = location.parse(text)
-    return loc.ref if isinstance(loc, RegistryLocation) else None
+    from ..images import reference_of as of
+    return of(text)

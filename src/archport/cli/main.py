@@ -5,24 +5,37 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 
 from .. import __version__
 from ..errors import ArchportError, BadInput
+from ..redaction import redact
+from . import args as argtypes
 from .context import Context
 
 # Command modules, in the order `archport --help` lists them.
 COMMANDS = [
     "inspect", "copy", "airgap", "index", "check", "smoke",
-    "doctor", "collect", "catalog", "port",
+    "doctor", "collect", "catalog", "port", "deploy", "audit", "verify", "ls",
 ]
 
 
+class UsageError(SystemExit):
+    """argparse's complaint, raised instead of printed so :func:`main` can
+    say it the way the run asked: one line on stderr, or under ``--json``
+    one JSON document on stdout.  Still a SystemExit(2) for anyone else."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(2)
+        self.line = f"{prog}: error: {message} (see {prog} --help)"
+
+
 class _Parser(argparse.ArgumentParser):
-    """Usage errors are one line on stderr and exit 2 (no usage dump)."""
+    """Usage errors are one line and exit 2 (no usage dump)."""
 
     def error(self, message: str):  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        raise UsageError(self.prog, message)
 
 
 def common_options(suppress: bool = False) -> argparse.ArgumentParser:
@@ -33,16 +46,21 @@ def common_options(suppress: bool = False) -> argparse.ArgumentParser:
     g = p.add_argument_group("common options")
     g.add_argument("--json", action="store_true", help="print one machine-readable JSON document on stdout")
     g.add_argument("--debug", action="store_true", help="log HTTP requests and decisions to stderr (never credentials)")
-    g.add_argument("--plain-http", action="append", metavar="HOST[:PORT]",
+    g.add_argument("--plain-http", action="append", metavar="HOST[:PORT]", type=argtypes.registry_host,
                    help="allow plain HTTP to this registry (loopback is always allowed)")
-    g.add_argument("--ca-file", metavar="FILE", help="extra CA certificate(s) to trust for registries")
-    g.add_argument("--mirror", action="append", metavar="REGISTRY=HOST",
+    g.add_argument("--ca-file", metavar="FILE", type=argtypes.ca_file, help="extra CA certificate(s) to trust for registries")
+    g.add_argument("--mirror", action="append", metavar="REGISTRY=HOST", type=argtypes.mirror,
                    help="pull REGISTRY's images through HOST first (e.g. docker.io=192.168.1.10:6000)")
     g.add_argument("--mirror-only", action="store_true",
                    help="never pull from a registry that has a --mirror; only its mirrors are asked")
-    g.add_argument("--jobs", type=int, metavar="N", help="parallel transfers (default 4)")
+    g.add_argument("--jobs", type=argtypes.positive_int, metavar="N", help="parallel transfers (default 4)")
+    g.add_argument("--verify-blobs", action=argparse.BooleanOptionalAction,
+                   help="read back and hash every blob a registry says it already has or mounted from another "
+                        "repository, whose bytes do not pass through archport (default: on for port, off otherwise)")
     if not suppress:
-        p.set_defaults(json=False, debug=False, plain_http=[], ca_file=None, mirror=[], mirror_only=False, jobs=4)
+        # verify_blobs: None = the command's own default (``verify_blobs_default``).
+        p.set_defaults(json=False, debug=False, plain_http=[], ca_file=None, mirror=[], mirror_only=False, jobs=4,
+                       verify_blobs=None)
     return p
 
 
@@ -59,6 +77,24 @@ class _WithCommon:
 
 
 _VALUED = {"--plain-http", "--ca-file", "--mirror", "--jobs"}
+# Options whose value is itself arguments for a program and so may start
+# with "-" (``--smoke-args '--help'``): argparse would read such a value as
+# an option (python/cpython#53580), so the space form is joined into the
+# ``--opt=value`` form, which argparse takes as it is.
+_DASH_VALUED = {"--smoke-args"}
+
+
+def _join_dash_values(argv: list[str]) -> list[str]:
+    out, i = [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a in _DASH_VALUED and i + 1 < len(argv):
+            out.append(f"{a}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
 
 
 def _command_in(argv: list[str]) -> str | None:
@@ -86,14 +122,24 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     wrapped = _WithCommon(sub, common_options(suppress=True))
     for name in [only] if only else COMMANDS:
-        try:
-            mod = importlib.import_module(f"archport.cli.cmd_{name}")
-        except ModuleNotFoundError as e:
-            if e.name != f"archport.cli.cmd_{name}":
-                raise
-            continue
-        mod.register(wrapped)
+        # Every command module exists: a missing one is a packaging bug, not
+        # a command to skip.  Imported lazily, only the one being run.
+        importlib.import_module(f"archport.cli.cmd_{name}").register(wrapped)
     return parser
+
+
+def _terminate_like_interrupt():
+    """SIGTERM (``kill``, ``timeout``, a service manager) unwinds the way
+    Ctrl-C does, so every sink aborts and removes its temporaries.  A second
+    SIGTERM during that clean-up ends the process at once."""
+    def handler(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (main() called from a test's thread)
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,13 +155,24 @@ def main(argv: list[str] | None = None) -> int:
     if "--" in argv:
         cut = argv.index("--")
         argv, passthrough = argv[:cut], argv[cut + 1:]
+    argv = _join_dash_values(argv)
+    as_json = "--json" in argv
     try:
         args = parser.parse_args(argv)
         args.passthrough = passthrough
-    except SystemExit as e:  # argparse prints its own one-line usage error
+    except UsageError as e:
+        if as_json:
+            Context(json=True).fail(e.line, code=2)
+        else:
+            print(e.line, file=sys.stderr)
+        return 2
+    except SystemExit as e:  # --help, --version: argparse printed them
         return 2 if e.code not in (0, None) else 0
     if not getattr(args, "run", None):
-        parser.print_help(sys.stderr)
+        if as_json:
+            Context(json=True).fail("name a command (see archport --help)", code=2)
+        else:
+            parser.print_help(sys.stderr)
         return 2
     if args.debug:
         handler = logging.StreamHandler(sys.stderr)
@@ -124,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         log.addHandler(handler)
         log.setLevel(logging.DEBUG)
     ctx = Context(json=getattr(args, "json", False))
+    previous = _terminate_like_interrupt()
     try:
         ctx = Context.from_args(args)
         return int(args.run(args, ctx) or 0)
@@ -131,25 +189,29 @@ def main(argv: list[str] | None = None) -> int:
         ctx.fail(str(e), code=2)
         return 2
     except ArchportError as e:
-        ctx.fail(str(e), code=1)
+        ctx.fail(str(e), code=1, next_step=getattr(e, "next_step", "") or "")
         return 1
     except KeyboardInterrupt:
         ctx.fail("interrupted", code=130)
         return 130
     except OSError as e:
-        ctx.fail(f"{e.strerror or e}: {e.filename}" if e.filename else str(e), code=1)
+        ctx.fail(redact(f"{e.strerror or e}: {e.filename}" if e.filename else str(e)), code=1)
         return 1
     except Exception as e:  # a bug of ours: still one line, the traceback only with --debug
+        # Not one of ours, so its text was never redacted: it may quote a URL
+        # or a server's answer (archport.redaction).
         if type(e).__module__.startswith(("httpx", "httpcore")):  # should have been wrapped by the client
-            ctx.fail(f"network error: {type(e).__name__}: {e}", code=1)
+            ctx.fail(redact(f"network error: {type(e).__name__}: {e}"), code=1)
             return 1
         if getattr(args, "debug", False):
             import traceback
             traceback.print_exc()
-        ctx.fail(f"internal error: {type(e).__name__}: {e} (run with --debug for details)", code=1)
+        ctx.fail(redact(f"internal error: {type(e).__name__}: {e} (run with --debug for details)"), code=1)
         return 1
     finally:
         ctx.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

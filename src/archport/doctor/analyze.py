@@ -23,6 +23,7 @@ from functools import lru_cache
 from .. import platform as plat
 from .. import reference
 from ..errors import BadInput
+from ..redaction import redact
 from . import fixes, node, rules
 from .facts import Facts
 from .kube import Pod
@@ -104,7 +105,7 @@ def _mirror_errors(facts: Facts) -> list[tuple[str, str]]:
             continue
         m = _TRYING.search(line.replace('\\\\"', '\\"'))
         if m:
-            out.append((m.group(1).replace('\\"', '"'), m.group(2)))
+            out.append((m.group(1).replace('\\"', '"'), without_userinfo(m.group(2))))
     return out
 
 
@@ -115,7 +116,7 @@ def _mirrors_for(facts: Facts, image: str) -> list[str]:
         return []
     domain = r.domain
     conf = mirrors.get(domain) or mirrors.get("*") or {}
-    return [str(e) for e in (conf.get("endpoint") or [])] if isinstance(conf, dict) else []
+    return [without_userinfo(str(e)) for e in (conf.get("endpoint") or [])] if isinstance(conf, dict) else []
 
 
 def _local_unqualified(facts: Facts, image: str) -> str:
@@ -151,6 +152,11 @@ def explain_pod(pod: Pod, events, journal, facts: Facts, mirror_errors) -> Findi
             path = "/v2/" + _ref(image).path + "/" if _ref(image) else ""
             for err, h in mirror_errors:
                 if path and path not in err:
+                    continue
+                # Only a configured mirror's own failure explains more than the
+                # kubelet's message: containerd.log keeps lines from before the
+                # mirror existed (the upstream host's lookups), and those are history.
+                if not any(h in e for e in endpoints):
                     continue
                 mm = rules.classify(err)
                 if mm.rule is not None and (best.rule is None or mm.rule.id != best.rule.id):
@@ -212,8 +218,29 @@ def analyze(facts: Facts, platform_override: str | None = None) -> Report:
     _secondary(facts, rep)
     rep.groups.extend(node.findings(facts, platform))
     rep.notes.extend(node.sandbox_notes(facts))
+    _redact(rep)
     rep.sort()
     return rep
+
+
+def _redact(rep: Report) -> None:
+    """Everything a report shows was read from the node, whose messages may
+    quote a URL with a password in it: masked once here, before any output."""
+    for g in rep.groups:
+        g.title = redact(g.title)
+        g.evidence = [redact(e) for e in g.evidence]
+        g.fix = [redact(f) for f in g.fix]
+        g.consequences = [redact(c) for c in g.consequences]
+        g.host = without_userinfo(g.host)
+        g.mirror = redact(without_userinfo(g.mirror))
+    rep.notes = [redact(n) for n in rep.notes]
+
+
+def without_userinfo(endpoint: str) -> str:
+    """``https://bob:pw@reg:5000/x`` → ``https://reg:5000/x``; ``bob:pw@reg`` → ``reg``."""
+    scheme, sep, rest = endpoint.rpartition("://")
+    authority, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{authority.rpartition('@')[2]}{slash}{path}"
 
 
 def _evidence(fs: list[Finding], limit: int = 3) -> list[str]:

@@ -68,7 +68,6 @@ def write(raw: dict[str, F.Raw], out: str | Path, source: str) -> Path:
         with tempfile.TemporaryDirectory() as tmp:
             d = Path(tmp) / out.name.removesuffix(".tar.gz").removesuffix(".tgz")
             _write_dir(raw, d, source)
-            out.parent.mkdir(parents=True, exist_ok=True)
             with tarfile.open(out, "w:gz") as tar:
                 tar.add(d, arcname=d.name)
         return out
@@ -79,7 +78,7 @@ def write(raw: dict[str, F.Raw], out: str | Path, source: str) -> Path:
 def _write_dir(raw: dict[str, F.Raw], d: Path, source: str) -> None:
     if d.exists() and any(d.iterdir()):
         raise BadInput(f"{d}: exists and is not empty")
-    d.mkdir(parents=True, exist_ok=True)
+    d.mkdir(exist_ok=True)        # never its parents: a mistyped path is the user's to fix
     meta = {"archport_dump": 1, "source": redact.scrub(source), "collected_at": now(), "facts": {}}
     for f in F.FACTS:
         r = raw.get(f.name)
@@ -99,8 +98,12 @@ def open_dump(path: str | Path, workdir: str | None = None) -> tuple[Dump, dict]
         try:
             with tarfile.open(p) as tar:
                 tar.extractall(workdir, filter="data")
-        except (tarfile.TarError, OSError) as e:
-            raise BadInput(f"{path}: not a readable dump archive ({e})") from None
+        except tarfile.TarError:
+            # tarfile's own message lists every compression it tried, one per line.
+            raise BadInput(f"{path}: not a readable dump archive (expected a .tar or .tar.gz "
+                           f"written by archport collect)") from None
+        except OSError as e:
+            raise BadInput(f"{path}: not a readable dump archive ({e.strerror or e})") from None
         subdirs = [x for x in Path(workdir).iterdir() if x.is_dir()]
         p = subdirs[0] if len(subdirs) == 1 and not (Path(workdir) / META).exists() else Path(workdir)
     if not p.is_dir():

@@ -36,6 +36,12 @@ class Fact:
 
 
 K3S = "/var/lib/rancher/k3s"
+# Separates the files of a multi-file fact; a YAML comment, so each part stays valid YAML.
+FILE_MARK = "#@archport-file"
+# awk: print each YAML document of a file unless it is a Secret.
+_NO_SECRETS = ("'function out(){{ if (d !~ /(^|\\n)kind:[ \\t]*[\"]?Secret[\"]?[ \\t]*(\\n|$)/ && "
+               "d !~ /\"kind\"[ \\t]*:[ \\t]*\"Secret\"/) printf \"%s\", d; d=\"\" }} "
+               "/^---/{{ out() }} {{ d = d $0 \"\\n\" }} END{{ out() }}'")
 FACTS: tuple[Fact, ...] = (
     Fact("cluster", "kubectl.json", "k3s kubectl get pods,events,nodes -A -o json"),
     Fact("sandboxes", "crictl-pods.json", "k3s crictl pods -o json"),
@@ -48,6 +54,16 @@ FACTS: tuple[Fact, ...] = (
     Fact("containerd_log", "containerd.log", "tail -n {lines} {root}" + K3S + "/agent/containerd/containerd.log"),
     Fact("config", "config.yaml", "cat {root}/etc/rancher/k3s/config.yaml"),
     Fact("registries", "registries.yaml", "cat {root}/etc/rancher/k3s/registries.yaml"),
+    # The config drop-ins k3s merges after config.yaml, and the manifests it
+    # applies (what audit needs); Secret documents are left out of the latter.
+    Fact("config_d", "config-d.yaml",
+         "for f in {root}/etc/rancher/k3s/config.yaml.d/*; do case \"$f\" in *.yaml|*.yml) "
+         "printf '" + FILE_MARK + " %s\\n' \"${{f##*/}}\"; cat \"$f\"; echo;; esac; done; true"),
+    Fact("manifests", "manifests.yaml",
+         "cd {root}" + K3S + "/server/manifests && find . -type f \\( -name '*.yaml' -o -name '*.yml' "
+         "-o -name '*.json' \\) ! -path '*/.*' | LC_ALL=C sort | while read -r f; do "
+         "[ -e \"$f.skip\" ] && continue; printf '" + FILE_MARK + " %s\\n' \"${{f#./}}\"; "
+         "awk " + _NO_SECRETS + " \"$f\"; echo; done | head -c 8388608"),
     Fact("manifests_dir", "manifests.txt", "ls -1A {root}" + K3S + "/server/manifests"),
     Fact("images_dir", "images-dir.txt", "ls -1A {root}" + K3S + "/agent/images"),
     Fact("version", "k3s-version.txt", "k3s --version"),
@@ -68,7 +84,7 @@ FACTS: tuple[Fact, ...] = (
 BY_NAME = {f.name: f for f in FACTS}
 BY_FILE = {f.file: f for f in FACTS}
 # Facts whose empty output is a valid answer (an empty directory, a quiet log).
-EMPTY_OK = {"manifests_dir", "images_dir", "journal", "containerd_log"}
+EMPTY_OK = {"manifests_dir", "images_dir", "journal", "containerd_log", "config_d", "manifests"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +107,8 @@ class Facts:
     containerd_log: tuple[str, ...] = ()
     config: dict = field(default_factory=dict)
     registries: dict = field(default_factory=dict)
+    config_d: tuple[dict, ...] = ()                   # config.yaml.d drop-ins, in name order
+    manifests: tuple[tuple[str, str], ...] = ()       # (file, text) under server/manifests
     manifests_dir: tuple[str, ...] = ()
     images_dir: tuple[str, ...] = ()
     k3s_version: str = ""
@@ -133,6 +151,17 @@ def _kv(text: str) -> dict[str, str]:
     return out
 
 
+def split_files(text: str) -> tuple[tuple[str, str], ...]:
+    """The ``(name, text)`` parts of a multi-file fact (:data:`FILE_MARK` lines)."""
+    out: list[tuple[str, list[str]]] = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith(FILE_MARK + " "):
+            out.append((line[len(FILE_MARK) + 1:].strip(), []))
+        elif out:
+            out[-1][1].append(line)
+    return tuple((name, "".join(lines)) for name, lines in out)
+
+
 def _version(text: str) -> dict[str, str]:
     # "k3s version v1.24.2+k3s1 (f3b4a5f3)\ngo version go1.18.1"
     m = re.search(r"k3s version (\S+)", text)
@@ -153,6 +182,8 @@ PARSERS: dict[str, Callable[[str], dict[str, Any]]] = {
     "containerd_log": lambda t: {"containerd_log": _lines(t)},
     "config": lambda t: {"config": _yaml(t)},
     "registries": lambda t: {"registries": _yaml(t)},
+    "config_d": lambda t: {"config_d": tuple(_yaml(text) for _, text in split_files(t))},
+    "manifests": lambda t: {"manifests": split_files(t)},
     "manifests_dir": lambda t: {"manifests_dir": _lines(t)},
     "images_dir": lambda t: {"images_dir": _lines(t)},
     "version": _version,

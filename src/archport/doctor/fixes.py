@@ -92,6 +92,9 @@ PAUSE_EXTRA = (
 
 def render(cause: str, sandbox: bool = False, **values: str) -> list[str]:
     lines = list(FIXES.get(cause, FIXES["unknown"]))
+    # A value the evidence did not give (a pasted log line names no image)
+    # stays a visible <placeholder>, never an empty gap in a command.
+    values = {k: v for k, v in values.items() if v}
     values.setdefault("no5lvl", NO5LVL)
     if "platform" in values and "arch" not in values:
         values["arch"] = values["platform"].split("/")[1] if values["platform"].count("/") else values["platform"]

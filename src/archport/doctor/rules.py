@@ -105,7 +105,8 @@ BY_ID = {r.id: r for r in RULES}
 _SANDBOX = re.compile(r"failed to get sandbox image|failedcreatepodsandbox|failed to create pod sandbox"
                       r"|createpodsandbox|failed to create sandbox")
 _IMAGE = re.compile(r'image "([^"]+)"', re.IGNORECASE)
-_HOST = re.compile(r'https?://([^/\s"]+)/|lookup ([^\s:]+)(?: on [^:]+)?: no such host|dial tcp ([^\s:]+):\d+')
+# The host of a URL skips any userinfo: ``https://bob:pw@reg:5000/`` names reg:5000.
+_HOST = re.compile(r'https?://(?:[^/\s"@]*@)?([^/\s"@]+)/|lookup ([^\s:]+)(?: on [^:]+)?: no such host|dial tcp ([^\s:]+):\d+')
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,8 +84,8 @@ def _evidence(img: str, bins: list[tuple[str, str]], limit: int = 3) -> list[str
 
 def registry_probe(open_source: Callable[[str], object], platform: plat.Platform) -> Probe:
     """Read the Go version of every ELF in ``image``'s ``platform`` manifest;
-    layers are streamed, never extracted (see :mod:`archport.check.binaries`)."""
-    from ..check.binaries import list_binaries
+    layers are streamed, never extracted (see :mod:`archport.binaries.listing`)."""
+    from ..binaries.listing import list_binaries
 
     def probe(image: str) -> list[tuple[str, str]]:
         src = open_source(image)

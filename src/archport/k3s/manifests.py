@@ -82,18 +82,29 @@ def load_documents(path: str | os.PathLike[str]) -> list[tuple[str, dict[str, An
     does, or one file), as ``(relative file name, document)``; ``List``
     documents are flattened into their items."""
     root = Path(path)
-    yaml = YAML(typ="safe", pure=True)
-    out: list[tuple[str, dict[str, Any]]] = []
+    texts: list[tuple[str, str]] = []
     for f in _files(root):
         rel = f.name if root.is_file() else str(f.relative_to(root))
         try:
-            text = f.read_text(encoding="utf-8")
-            docs = list(yaml.load_all(text))
+            texts.append((rel, f.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError) as e:
             raise BadInput(f"cannot read {f}: {e}") from None
+    return parse_documents(texts, where=str(root.parent if root.is_file() else root))
+
+
+def parse_documents(files: Iterable[tuple[str, str]], where: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """:func:`load_documents` for texts already read: ``(file name, text)``
+    pairs, e.g. a node's manifests read over SSH.  ``where`` prefixes the file
+    name in error messages."""
+    yaml = YAML(typ="safe", pure=True)
+    out: list[tuple[str, dict[str, Any]]] = []
+    for rel, text in files:
+        shown = f"{where}/{rel}" if where else rel
+        try:
+            docs = list(yaml.load_all(text))
         except YAMLError as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise BadInput(f"{f} is not valid YAML: {first}") from None
+            raise BadInput(f"{shown} is not valid YAML: {first}") from None
         for doc in docs:
             if not isinstance(doc, dict):
                 continue

@@ -19,7 +19,8 @@ schema 2 (``application/vnd.docker.distribution.manifest.v2+json`` and
 from .digest import Digest, sha256_of
 from .descriptor import Descriptor
 from .manifest import Index, Manifest, parse_manifest
-from .config import ImageConfig
+from .config import ImageConfig, parse_config, read_config
 from . import mediatypes
 
-__all__ = ["Digest", "sha256_of", "Descriptor", "Manifest", "Index", "parse_manifest", "ImageConfig", "mediatypes"]
+__all__ = ["Digest", "sha256_of", "Descriptor", "Manifest", "Index", "parse_manifest", "ImageConfig", "parse_config", "read_config",
+           "mediatypes"]

@@ -72,3 +72,10 @@ def parse_config(raw: bytes) -> ImageConfig:
         stop_signal=c.get("StopSignal", "") or "",
         diff_ids=tuple(rootfs.get("diff_ids") or ()),
     )
+
+
+def read_config(source, manifest) -> ImageConfig:
+    """The config of ``manifest``, read (and digest-verified) from ``source``,
+    anything with ``open_blob`` (a :class:`archport.store.Source`)."""
+    with source.open_blob(manifest.config) as chunks:
+        return parse_config(b"".join(chunks))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Iterable, Iterator
 
 from ..errors import BadInput, DigestMismatch
 
@@ -69,3 +70,14 @@ class Verifier:
             raise DigestMismatch(str(self.expected), str(actual), self.what)
         if self.size is not None and self.count != self.size:
             raise DigestMismatch(str(self.expected), f"{self.count} bytes instead of {self.size}", self.what)
+
+
+def verified(chunks: Iterable[bytes], expected: Digest, size: int | None = None,
+             what: str = "blob") -> Iterator[bytes]:
+    """Pass ``chunks`` through; at the end raise DigestMismatch unless they
+    hash to ``expected`` (and add up to ``size``)."""
+    v = Verifier(expected, size, what)
+    for chunk in chunks:
+        v.update(chunk)
+        yield chunk
+    v.check()

@@ -3,9 +3,10 @@
 Per image (``archport port IMAGE…`` or every image of ``--k3s VERSION``)::
 
     destination already has the platform? ── one HEAD ──► done (a rerun resumes)
-    open upstream (mirrors, credentials) ─► strategies in order:
-        present → mirror → go → release → c → deb   (consider: pure; build: the first that applies)
-    built image ─► local OCI layout ─► check (static contract) ─► smoke (emulated run)
+    open upstream (mirrors, credentials) ─► strategies in order (a static table):
+        present → mirror → go → release → c → deb   (consider: cheap, no builds;
+                                                      build: the first that applies)
+    built image (read in place) ─► check (static contract) ─► smoke (emulated run)
     only then: upstream platforms copied digest-preserved, the new child,
         the index with the child appended, the tag last   (airgap: also the archive)
 

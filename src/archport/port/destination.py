@@ -11,7 +11,8 @@ from dataclasses import replace
 from typing import Any
 
 from ..cache import Cache
-from ..layout import LayoutSink, LayoutSource
+from ..images import open_sink, open_source
+from ..location import LayoutLocation
 from ..oci import Index, Manifest
 from ..oci.descriptor import Descriptor
 from ..platform import Platform
@@ -37,17 +38,17 @@ class DestTag:
 
     # -- access ------------------------------------------------------------------
     def sink(self) -> tuple[Sink, str | None]:
+        """The sink to write to and the name to tag (a layout is shared by
+        every image: the name goes with each tag, not with the sink)."""
         if self.dest.layout:
-            return LayoutSink(self.dest.layout), self.dest.name_for(self.ref)
-        from ..registry.store import RegistrySink
+            return open_sink(LayoutLocation(self.dest.layout)), self.dest.name_for(self.ref)
         dref = self.dest.ref_for(self.ref)
-        return RegistrySink(self.registry, dref), dref.tag
+        return open_sink(dref, self.registry), dref.tag
 
     def source(self) -> Source:
         if self.dest.layout:
-            return LayoutSource(self.dest.layout, self.dest.name_for(self.ref))
-        from ..registry.store import RegistrySource
-        return RegistrySource(self.registry, self.dest.ref_for(self.ref))
+            return open_source(LayoutLocation(self.dest.layout, self.dest.name_for(self.ref)))
+        return open_source(self.dest.ref_for(self.ref), self.registry)
 
     @property
     def current(self) -> Descriptor | None:
@@ -58,8 +59,15 @@ class DestTag:
         return self._current
 
     def top(self) -> Manifest | Index:
+        """The tag's manifest, read by the digest the HEAD saw, so the bytes are
+        checked against it and a tag moved in between cannot slip in."""
         if self._top is None:
-            self._top = self.source().resolve()
+            current = self.current
+            if current is not None and not self.dest.layout:
+                pinned = self.dest.ref_for(self.ref).with_digest(str(current.digest))
+                self._top = open_source(pinned, self.registry).resolve()
+            else:
+                self._top = self.source().resolve()
         return self._top
 
     # -- questions -----------------------------------------------------------------

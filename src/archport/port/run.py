@@ -2,42 +2,47 @@
 
 from __future__ import annotations
 
-import importlib
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from .. import reference
 from ..check import Contract, check_image
 from ..copy import transfer
 from ..errors import ArchportError, BadInput, NotFound
-from ..layout import LayoutSink, LayoutSource
-from ..oci import Index, Manifest
-from ..oci.config import parse_config
+from ..images import Pinned, open_source
+from ..oci import Index, Manifest, read_config
 from ..platform import Platform, normalize
 from ..publish import append_platform
 from ..reference import Reference
 from ..store import Sink, Source
-from ..strategies import Env, NotPortable, Outcome, Upstream
+from ..strategies import Decision, Env, NotPortable, Outcome, Strategy, Upstream
+from ..strategies.c import C
+from ..strategies.cached import Cached
+from ..strategies.deb import Deb
+from ..strategies.gobuild import GoStrategy
+from ..strategies.mirror import Mirror
+from ..strategies.present import Present
+from ..strategies.release import ReleaseStrategy
+from ..strategies.transplant import Transplant
 from .destination import DestTag
 from .model import Destination, ImageResult, Options
 
-#: (strategy name, module under archport.strategies), in the order ``auto`` tries them.
-ORDER = (("present", "present"), ("mirror", "mirror"), ("go", "gobuild"), ("release", "release"),
-         ("c", "c"), ("deb", "deb"))
+#: The strategies, in the order ``auto`` tries them.  The ones that compile
+#: keep their outputs by their inputs (the build cache wraps them).
+ORDER: tuple[Strategy, ...] = (Present(), Mirror(), Cached(GoStrategy()), ReleaseStrategy(), Cached(C()), Deb(),
+                                Transplant())
 
 
 @dataclass
 class Session:
-    """What the CLI (the composition root) hands the orchestration."""
+    """What the CLI (the composition root) hands the orchestration.  The
+    registry client and the progress callback are the strategies' own
+    (``env.registry``, ``env.log``): one bag for everyone."""
 
-    env: Env                                     # for the strategies
+    env: Env
     dest: Destination
-    open_source: Callable[[str], Source]         # mirrors/credentials applied
-    registry: Any = None                         # Client, for a registry destination
     airgap: Sink | None = None
-    progress: Callable[[str], None] = lambda _m: None
 
 
 #: Skipped by ``--rebuild``: it exists to replace the platform image the tag
@@ -46,51 +51,21 @@ class Session:
 NOT_REBUILDING = ("present", "mirror")
 
 
-def load_strategies(names: tuple[str, ...] | None, rebuild: bool = False) -> list:
-    """The strategies whose module exists, in order; ``present`` always (a tag
-    that has the platform needs nothing built, whatever ``--strategy`` says),
-    unless rebuilding."""
-    found = []
-    for name, module in ORDER:
-        if names and name not in names and name != "present":
-            continue
-        if rebuild and name in NOT_REBUILDING:
-            continue
-        try:
-            mod = importlib.import_module(f"archport.strategies.{module}")
-        except ModuleNotFoundError as e:
-            if e.name == f"archport.strategies.{module}":
-                continue
-            raise
-        s = _strategy_of(mod, name)
-        if s is not None:
-            found.append(s)
-    return found
-
-
-def _strategy_of(mod, name: str):
-    s = getattr(mod, "STRATEGY", None)
-    if s is not None:
-        return s
-    for value in vars(mod).values():
-        if getattr(value, "name", None) == name and hasattr(value, "consider") and hasattr(value, "build"):
-            if isinstance(value, type):
-                try:
-                    return value()
-                except TypeError:
-                    continue
-            return value
-    return None
+def load_strategies(names: tuple[str, ...] | None, rebuild: bool = False) -> list[Strategy]:
+    """The strategies to try, in order; ``present`` always (a tag that has the
+    platform needs nothing built, whatever ``--strategy`` says), unless rebuilding."""
+    return [st for st in ORDER
+            if (not names or st.name in names or st.name == "present")
+            and not (rebuild and st.name in NOT_REBUILDING)]
 
 
 # -- upstream ------------------------------------------------------------------
 
 def open_upstream(s: Session, ref: Reference, component, target: Platform) -> Upstream:
-    source = s.open_source(str(ref))
+    source = open_source(ref, s.env.registry)
     top = source.resolve()
     if isinstance(top, Manifest):
-        with source.open_blob(top.config) as chunks:
-            cfg = parse_config(b"".join(chunks))
+        cfg = read_config(source, top)
         return Upstream(ref, source, top, (normalize(cfg.platform),), top, cfg, component)
     platforms = tuple(top.platforms())
     entries = [d for d in top.manifests if d.platform is not None and not d.platform.matches(target)
@@ -99,34 +74,15 @@ def open_upstream(s: Session, ref: Reference, component, target: Platform) -> Up
     for d in entries:
         m = source.manifest(d)
         if isinstance(m, Manifest):
-            with source.open_blob(m.config) as chunks:
-                cfg = parse_config(b"".join(chunks))
-            return Upstream(ref, source, top, platforms, m, cfg, component)
+            return Upstream(ref, source, top, platforms, m, read_config(source, m), component)
     return Upstream(ref, source, top, platforms, None, None, component)
-
-
-class _Pinned:
-    """A Source whose top is one given manifest (to check/smoke a platform image)."""
-
-    def __init__(self, source: Source, m: Manifest) -> None:
-        self.source, self.m, self.name = source, m, source.name
-
-    def resolve(self):
-        return self.m
-
-    def manifest(self, desc):
-        return self.source.manifest(desc)
-
-    def open_blob(self, desc):
-        return self.source.open_blob(desc)
 
 
 # -- one image -----------------------------------------------------------------
 
-def port_image(s: Session, image: str, opts: Options, *, from_release: bool = False) -> ImageResult:
+def port_image(s: Session, ref: Reference, opts: Options, *, from_release: bool = False) -> ImageResult:
     started = time.monotonic()
     target = normalize(opts.target)
-    ref = reference.parse(image)
     catalog = s.env.catalog
     try:
         component = catalog.component(str(ref))
@@ -141,14 +97,19 @@ def port_image(s: Session, image: str, opts: Options, *, from_release: bool = Fa
         raise
     except ArchportError as e:
         res.status, res.reason = "failed", str(e)
-        res.next_step = res.next_step or "fix the cause and run the same command again: finished images stay done"
+        # An error that knows what would help (HostUnreachable: a mirror, an
+        # oci: copy) says it; otherwise a rerun continues where this one stopped.
+        res.next_step = getattr(e, "next_step", "") or res.next_step or \
+            "fix the cause and run the same command again: finished images stay done"
+        if getattr(e, "domain", None) and e.domain == s.dest.domain:   # HostUnreachable: where we push, not pull
+            res.next_step = f"check the --to registry name {e.domain}: this machine must reach where it pushes"
     res.seconds = time.monotonic() - started
     return res
 
 
 def _port(s: Session, ref: Reference, component, target: Platform, opts: Options, res: ImageResult,
           from_release: bool) -> None:
-    tag = DestTag(s.dest, s.registry, s.env.cache_dir, ref)
+    tag = DestTag(s.dest, s.env.registry, s.env.cache_dir, ref)
     if not opts.explain and not opts.rebuild:
         done = tag.done(target)
         if done is not None:
@@ -217,15 +178,15 @@ def _already_rebuilt(s: Session, tag: DestTag, up: Upstream, target: Platform, r
 
 def _choose(s: Session, up: Upstream, target: Platform, opts: Options, res: ImageResult) -> Outcome | None:
     strategies = load_strategies(opts.strategies, opts.rebuild)
-    applicable = []
+    applicable: list[tuple[Strategy, Decision]] = []
     for st in strategies:
         d = st.consider(up, target, s.env)
         res.decisions.append((st.name, d.applies, d.reason))
         if d.applies:
-            applicable.append(st)
+            applicable.append((st, d))
     if opts.explain:
         res.status = "explained"
-        res.strategy = applicable[0].name if applicable else ""
+        res.strategy = applicable[0][0].name if applicable else ""
         res.reason = next((r for n, a, r in res.decisions if a), _unsupported(up, target)[0])
         return None
     if not applicable:
@@ -233,15 +194,15 @@ def _choose(s: Session, up: Upstream, target: Platform, opts: Options, res: Imag
         res.reason, res.next_step = _unsupported(up, target)
         return None
     failures: list[NotPortable] = []
-    for st in applicable:
-        s.progress(f"{up.ref.familiar()}: trying {st.name}")
+    for st, d in applicable:
+        s.env.log(f"{up.ref.familiar()}: trying {st.name}")
         try:
-            return st.build(up, target, s.env)
+            return st.build(up, target, s.env, d)
         except NotPortable as e:
             failures.append(e)
             res.decisions.append((st.name, False, f"failed: {e.reason.splitlines()[0]}"))
     last = failures[-1]
-    reason = last.reason if len(failures) == 1 else "\n".join(f"{st.name}: {f.reason}" for st, f in
+    reason = last.reason if len(failures) == 1 else "\n".join(f"{st.name}: {f.reason}" for (st, _), f in
                                                                zip(applicable, failures))
     raise NotPortable(reason, last.next_step)
 
@@ -260,19 +221,13 @@ def _unsupported(up: Upstream, target: Platform) -> tuple[str, str]:
 
 
 def _materialize(s: Session, outcome: Outcome, ref: Reference) -> tuple[Source, Manifest]:
-    if outcome.built is None:
-        if outcome.manifest is None or outcome.source is None:
-            raise ArchportError(f"strategy {outcome.strategy} produced nothing")
-        return _Pinned(outcome.source, outcome.manifest), outcome.manifest
-    root = Path(s.env.workdir) / f"built-{outcome.built.manifest.digest.hex[:16]}"
-    sink = LayoutSink(root)
-    try:
-        outcome.built.write(sink, "built")
-        sink.commit()
-    except BaseException:
-        sink.abort()
-        raise
-    return LayoutSource(root, "built"), outcome.built.manifest
+    """What check, smoke and the push read: the built image itself (no
+    temporary layout), or the existing platform manifest a strategy chose."""
+    if outcome.built is not None:
+        return outcome.built.source(), outcome.built.manifest
+    if outcome.manifest is None or outcome.source is None:
+        raise ArchportError(f"strategy {outcome.strategy} produced nothing")
+    return Pinned(outcome.source, outcome.manifest), outcome.manifest
 
 
 def _contracts(s: Session, ref: Reference, opts: Options) -> list[Contract]:
@@ -310,7 +265,7 @@ def _verify(s: Session, ref: Reference, source: Source, child: Manifest, target:
     if args is not None and report.config is not None and not report.config.entrypoint:
         args = (*(report.config.cmd or ()), *args)    # no Entrypoint: the args follow the Cmd's program
     r = smoke(source, SmokeOptions(platform=target, args=args, timeout=opts.smoke_timeout,
-                                   tmp_parent=str(s.env.workdir)), progress=s.progress)
+                                   tmp_parent=str(s.env.workdir)), progress=s.env.log)
     res.smoke_output = (r.stdout + r.stderr)[-2000:]
     if r.error:
         res.smoke = f"failed: {r.error}"
@@ -333,11 +288,11 @@ def _airgap(s: Session, tag: DestTag, target: Platform) -> None:
 
 # -- many images ---------------------------------------------------------------
 
-def port_all(s: Session, images: list[str], opts: Options, *, from_release: bool = False,
+def port_all(s: Session, images: list[Reference], opts: Options, *, from_release: bool = False,
              on_result: Callable[[ImageResult], None] | None = None) -> list[ImageResult]:
     results = []
-    for image in images:
-        r = port_image(s, image, opts, from_release=from_release)
+    for ref in images:
+        r = port_image(s, ref, opts, from_release=from_release)
         results.append(r)
         if on_result is not None:
             on_result(r)

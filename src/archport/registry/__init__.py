@@ -17,7 +17,15 @@ Anatomy of an upload (what :class:`RegistrySink` and ``copy`` do, in order)::
 
 Bodies are streamed from a :data:`~archport.store.BlobOpener` and hashed on the
 way; the last piece is held back until the digest checks, so a registry never
-receives a complete wrong blob.
+receives a complete wrong blob.  A blob that "exists" or was "mounted" never
+passed through us: the HEAD's digest and size must be the descriptor's, and
+with ``verify_blobs`` (``--verify-blobs``, on for port) it is read back and
+hashed.
+
+Integrity of what is read: a manifest fetched by digest must hash to it; one
+fetched by tag must hash to the ``Docker-Content-Digest`` the registry sent
+with it (distribution-spec, "Pulling manifests"); every blob stream is
+hashed and checked when it ends.
 
 Auth flow (:mod:`.auth`): a request goes out; on ``401`` with
 ``WWW-Authenticate: Bearer realm,service,scope`` a token is fetched from the
@@ -29,8 +37,15 @@ answered directly.  Credentials come from :mod:`.credentials`.
 
 Transport policy (:mod:`.hosts`, :mod:`.retry`): HTTPS with verification
 always; plain HTTP for loopback (after HTTPS is answered in plain HTTP) and
-for hosts named with ``--plain-http``.  Retries with jittered exponential
-backoff on 5xx, 429 (honouring Retry-After) and connection errors.  Pull
+for hosts named with ``--plain-http``, enforced by the outermost transport
+for every request, redirects included (an HTTPS answer redirecting to
+``http://`` is refused).  httpx drops the Authorization header when a
+redirect leaves the origin, so credentials reach only the registry they
+belong to (tests/registry/test_redirects.py keeps both true).  Retries with jittered exponential
+backoff on 5xx, 429 (honouring Retry-After) and connection errors; never on
+a host name that does not resolve, which the client remembers for the run
+(:class:`~archport.errors.HostUnreachable`: every later request to that host
+fails at once, with the same words and the same next step).  Pull
 mirrors are tried in order, ``?ns=<domain>`` added as containerd does, before
 the upstream; pushes never go to mirrors.
 

@@ -20,21 +20,21 @@ from typing import Callable, Iterator, TypeVar
 
 import httpx
 
-from ..errors import ArchportError, DigestMismatch, NotFound, RateLimited, RegistryError, TransportError, Unauthorized
+from ..errors import (ArchportError, DigestMismatch, HostUnreachable, NotFound, RateLimited, RegistryError,
+                      TransportError, Unauthorized)
 from ..oci import Descriptor, Index, Manifest, mediatypes as mt, parse_manifest
-from ..oci.digest import Digest, Verifier
+from ..oci.digest import Digest
 from ..reference import Reference, is_loopback_host
 from ..store import BlobOpener
 from .auth import DOMAIN, SCOPE, RegistryAuth, merge_scopes, repository_scope, safe_url
 from .credentials import Credentials
-from .errors import error_from
-from .hosts import HostOptions, api_host, ssl_context
-from .retry import RetryPolicy, RetryTransport, is_certificate_failure, is_tls_failure
-from .upload import Reader
+from .errors import error_from, transport_error, unreachable_error, upload_error
+from .hosts import HostOptions, PlainHTTPGuard, api_host, ssl_context
+from .retry import RetryPolicy, RetryTransport, is_certificate_failure, is_name_resolution_failure, is_tls_failure
+from .upload import CHUNK, Reader, content_digest, verified_stream
 
 log = logging.getLogger("archport.registry")
 
-CHUNK = 1 << 20                 # streaming unit, both directions
 MANIFEST_LIMIT = 4 << 20        # distribution's default maximum manifest size
 _LINK_NEXT = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?')
 _T = TypeVar("_T")
@@ -58,8 +58,11 @@ class Client:
     def __init__(self, options: HostOptions = HostOptions(), credentials: Credentials | None = None, *,
                  retry: RetryPolicy | None = None, transport: httpx.BaseTransport | None = None,
                  max_connections: int = 8, chunked_threshold: int = 64 << 20, chunk_size: int = 16 << 20,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, verify_blobs: bool = False) -> None:
         self.options = options
+        # Read back (and hash) a blob the destination already had or mounted,
+        # whose bytes never passed through us (--verify-blobs).
+        self.verify_blobs = verify_blobs
         self.retry = retry or RetryPolicy()
         self.chunked_threshold = chunked_threshold
         self.chunk_size = chunk_size
@@ -69,11 +72,15 @@ class Client:
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections))
         self.auth = RegistryAuth(credentials, options.allows_plain_http)
         self._http = httpx.Client(
-            transport=RetryTransport(inner, self.retry, sleep), auth=self.auth,
+            transport=PlainHTTPGuard(RetryTransport(inner, self.retry, sleep), options.allows_plain_http),
+            auth=self.auth,
             timeout=httpx.Timeout(120.0, connect=15.0), headers={"User-Agent": "archport"},
             event_hooks={"response": [_log_response]})
         self._schemes: dict[str, str] = {}
         self._scheme_lock = threading.Lock()
+        # Hosts whose name did not resolve: every later request to them fails
+        # at once with the same error (one failure per host, not per image).
+        self._unreachable: dict[str, HostUnreachable] = {}
 
     def __enter__(self) -> "Client":
         return self
@@ -103,18 +110,25 @@ class Client:
             return "https"
         except httpx.TransportError as e:
             if is_certificate_failure(e) or not is_tls_failure(e):
-                raise _transport_error("GET", f"https://{host}/v2/", e) from e
+                raise transport_error("GET", f"https://{host}/v2/", e) from e
             first = e
         try:
             self._http.get(f"http://{host}/v2/", auth=None)
         except httpx.TransportError:
-            raise _transport_error("GET", f"https://{host}/v2/", first) from first
+            raise transport_error("GET", f"https://{host}/v2/", first) from first
         log.debug("%s speaks plain HTTP (loopback)", host)
         return "http"
+
+    def unreachable(self, host: str) -> HostUnreachable | None:
+        """The remembered failure of ``host`` (an API host, e.g. a mirror's), if its name did not resolve."""
+        return self._unreachable.get(host)
 
     def _send(self, method: str, ep: _Endpoint, target: str | httpx.URL, *, scope: tuple[str, ...],
               headers: dict[str, str] | None = None, content=None, params=None,
               stream: bool = False, follow: bool = False) -> httpx.Response:
+        known = self._unreachable.get(ep.host)
+        if known is not None:
+            raise known
         url = target if isinstance(target, httpx.URL) else httpx.URL(f"{self._scheme(ep.host)}://{ep.host}{target}")
         if ep.params or params:
             url = url.copy_merge_params([*ep.params, *(params or ())])
@@ -123,7 +137,24 @@ class Client:
         try:
             return self._http.send(request, stream=stream, follow_redirects=follow)
         except httpx.TransportError as e:
-            raise _transport_error(method, url, e) from e
+            if is_name_resolution_failure(e):
+                raise self._remember_unreachable(ep, e) from e
+            raise transport_error(method, url, e) from e
+
+    def _remember_unreachable(self, ep: _Endpoint, e: httpx.TransportError) -> HostUnreachable:
+        failed = ep.host
+        try:
+            u = e.request.url     # a redirect may have led to another host (a blob CDN)
+            failed = f"{u.host}:{u.port}" if u.port else u.host
+        except RuntimeError:      # no request attached
+            pass
+        origin = dict(ep.params).get("ns", "") if ep.mirror else ""
+        err = unreachable_error(failed, ep.domain if not ep.mirror else origin or ep.host,
+                                mirror_for=origin if ep.mirror else "", redirected=failed != ep.host)
+        if failed == ep.host:
+            self._unreachable[ep.host] = err
+        log.debug("%s does not resolve (%s); not asking it again in this run", failed, e)
+        return err
 
     def _endpoints(self, ref: Reference, use_mirrors: bool) -> list[_Endpoint]:
         eps = []
@@ -157,13 +188,18 @@ class Client:
                 if len(raw) > MANIFEST_LIMIT:
                     raise RegistryError(r.status_code, (), safe_url(r.request.url), f"manifest larger than {MANIFEST_LIMIT} bytes")
         except httpx.TransportError as e:
-            raise _transport_error("GET", r.request.url, e) from e
+            raise transport_error("GET", r.request.url, e) from e
         finally:
             r.close()
-        digest = None
-        if ref.digest:
-            digest = Digest.parse(ref.digest)
-            digest.verify(bytes(raw), "manifest")
+        digest = Digest.parse(ref.digest) if ref.digest else None
+        if digest is not None:
+            digest.verify(bytes(raw), f"manifest {ref}")
+        claimed = content_digest(r)
+        if claimed is not None:
+            # distribution-spec "Pulling manifests": the registry names the
+            # digest of what it serves.  Bytes that do not hash to it were
+            # changed on the way (a proxy, a mirror) or in storage.
+            claimed.verify(bytes(raw), f"manifest {ref} (against the registry's Docker-Content-Digest)")
         return parse_manifest(bytes(raw), r.headers.get("content-type"), digest)
 
     def get_manifest(self, ref: Reference) -> Manifest | Index:
@@ -205,12 +241,36 @@ class Client:
 
     # -- blobs ---------------------------------------------------------------
     def _head_blob(self, ep: _Endpoint, ref: Reference, desc: Descriptor, scope: tuple[str, ...]) -> bool:
+        """True when the registry has the blob, after checking that the
+        digest and size it reports are the descriptor's (a blob stored under
+        a digest but of another size is damaged, and no upload replaces it)."""
         r = self._send("HEAD", ep, f"/v2/{ref.path}/blobs/{desc.digest}", scope=scope, follow=True)
-        if r.status_code == 200:
-            return True
         if r.status_code == 404:
             return False
-        raise error_from(r, f"blob {desc.digest}")
+        if r.status_code != 200:
+            raise error_from(r, f"blob {desc.digest}")
+        what = f"blob in {ref.repository} (the registry's HEAD)"
+        claimed = content_digest(r)
+        if claimed is not None and claimed.algorithm == desc.digest.algorithm and claimed != desc.digest:
+            raise DigestMismatch(str(desc.digest), str(claimed), what)
+        size = r.headers.get("content-length", "")
+        if size.isdigit() and int(size) != desc.size:
+            raise DigestMismatch(str(desc.digest), f"{size} bytes instead of {desc.size}", what)
+        return True
+
+    def _read_back(self, ep: _Endpoint, ref: Reference, desc: Descriptor) -> None:
+        """GET the stored blob and hash it (DigestMismatch when it is not what its digest says)."""
+        if not self.verify_blobs:
+            return
+        r = self._send("GET", ep, f"/v2/{ref.path}/blobs/{desc.digest}", scope=_pull(ref),
+                       headers={"Accept-Encoding": "identity"}, stream=True, follow=True)
+        try:
+            if r.status_code != 200:
+                raise error_from(r, f"blob {desc.digest}")
+            for _ in verified_stream(r, desc, f"blob in {ref.repository} (read back by --verify-blobs)"):
+                pass
+        finally:
+            r.close()
 
     def has_blob(self, ref: Reference, desc: Descriptor, *, use_mirrors: bool = False) -> bool:
         """Upstream only by default: this is the push side's existence check."""
@@ -234,7 +294,7 @@ class Client:
             return r
         response = self._first(ref, use_mirrors, start)
         try:
-            yield _verified(response, desc)
+            yield verified_stream(response, desc)
         finally:
             response.close()
 
@@ -251,6 +311,7 @@ class Client:
                                and mount_from.path != ref.path) else None
         scope = merge_scopes(_push(ref), _pull(mount) if mount else ())
         if self._head_blob(ep, ref, desc, scope):
+            self._read_back(ep, ref, desc)
             return "exists"
         failures = 0
         while True:
@@ -260,6 +321,12 @@ class Client:
                     r = self._send("POST", ep, f"/v2/{ref.path}/blobs/uploads/", scope=scope,
                                    params=[("mount", str(desc.digest)), ("from", mount.path)])
                     if r.status_code == 201:
+                        r.close()
+                        # The registry linked a blob it holds for another
+                        # repository: its bytes never passed through us.
+                        if not self._head_blob(ep, ref, desc, scope):
+                            raise DigestMismatch(str(desc.digest), "nothing (the mount did not land)", "blob")
+                        self._read_back(ep, ref, desc)
                         return "mounted"
                     location = self._location(r, "starting a blob upload")
                 if location is None:
@@ -272,6 +339,8 @@ class Client:
                 return "uploaded"
             except (TransportError, RegistryError, _StaleToken) as e:
                 failures += 1
+                if isinstance(e, HostUnreachable):     # a name that does not resolve: asking again cannot help
+                    raise
                 retryable = isinstance(e, (TransportError, _StaleToken)) or e.temporary or \
                     bool({"BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID"} & set(e.codes)) or e.status == 416
                 if not retryable or failures >= self.retry.attempts:
@@ -310,7 +379,7 @@ class Client:
             r = self._stream_send("PUT", ep, url, scope, {"Content-Type": "application/octet-stream",
                                                            "Content-Length": str(desc.size)}, body)
         if r.status_code != 201:
-            raise _upload_error(r, desc)
+            raise upload_error(r, desc)
 
     def _put_chunked(self, ep: _Endpoint, location: httpx.URL, desc: Descriptor, opener: BlobOpener,
                      scope: tuple[str, ...], chunk_size: int, rehash: bool = True) -> None:
@@ -328,7 +397,7 @@ class Client:
             reader.finish()
         r = self._send("PUT", ep, url.copy_merge_params({"digest": str(desc.digest)}), scope=scope, content=b"")
         if r.status_code != 201:
-            raise _upload_error(r, desc)
+            raise upload_error(r, desc)
 
     # -- tags ----------------------------------------------------------------
     def list_tags(self, ref: Reference, *, page_size: int | None = None) -> list[str]:
@@ -364,34 +433,6 @@ def _pull(ref: Reference) -> tuple[str, ...]:
 
 def _push(ref: Reference) -> tuple[str, ...]:
     return (repository_scope(ref.path, "pull,push"),)
-
-
-def _verified(response: httpx.Response, desc: Descriptor) -> Iterator[bytes]:
-    v = Verifier(desc.digest, desc.size)
-    try:
-        for chunk in response.iter_bytes(CHUNK):
-            v.update(chunk)
-            if v.count > desc.size:
-                raise DigestMismatch(str(desc.digest), f"more than {desc.size} bytes", "blob")
-            yield chunk
-    except httpx.TransportError as e:
-        raise _transport_error("GET", response.request.url, e) from e
-    v.check()
-
-
-def _upload_error(r: httpx.Response, desc: Descriptor) -> ArchportError:
-    err = error_from(r, f"uploading blob {desc.digest}")
-    if "DIGEST_INVALID" in err.codes or "SIZE_INVALID" in err.codes:
-        return DigestMismatch(str(desc.digest), "something else (the registry rejected the bytes)", "blob")
-    return err
-
-
-def _transport_error(method: str, url: httpx.URL | str, e: httpx.TransportError) -> TransportError:
-    where = safe_url(url)
-    if is_certificate_failure(e):
-        return TransportError(f"{method} {where}: TLS certificate not trusted (pass the CA with --ca-file)")
-    reason = str(e) or type(e).__name__
-    return TransportError(f"{method} {where}: {reason}")
 
 
 def _log_response(response: httpx.Response) -> None:

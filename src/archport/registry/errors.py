@@ -1,18 +1,23 @@
-"""Turning a registry's error answer into archport's structured errors."""
+"""Turning a registry's error answer, or a failure to get one, into archport's structured errors."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 
-from ..errors import NotFound, RateLimited, RegistryError, Unauthorized
-from .auth import safe_url
-from .retry import parse_retry_after
+from ..errors import (ArchportError, DigestMismatch, HostUnreachable, NotFound, RateLimited, RegistryError,
+                      TransportError, Unauthorized)
+from ..oci import Descriptor
+from .auth import host_key, safe_url
+from .retry import is_certificate_failure, is_tls_failure, parse_retry_after
 
 _ERROR_BODY_LIMIT = 64 * 1024
 _NOT_FOUND = {"MANIFEST_UNKNOWN", "BLOB_UNKNOWN", "NAME_UNKNOWN", "BLOB_UPLOAD_UNKNOWN"}
 _UNAUTHORIZED = {"UNAUTHORIZED", "DENIED"}
+# OpenSSL's words for "the other side does not speak TLS" (1.1/3.0, and 3.2+).
+_NOT_TLS = re.compile(r"WRONG_VERSION_NUMBER|wrong version number|record layer failure|PACKET_LENGTH_TOO_LONG")
 
 
 def _read_limited(response: httpx.Response) -> bytes:
@@ -63,3 +68,49 @@ def error_from(response: httpx.Response, what: str = "") -> RegistryError:
     if status == 404 or code_set & _NOT_FOUND:
         return NotFound(status, codes, url, detail)
     return RegistryError(status, codes, url, detail)
+
+
+def upload_error(r: httpx.Response, desc: Descriptor) -> ArchportError:
+    err = error_from(r, f"uploading blob {desc.digest}")
+    if "DIGEST_INVALID" in err.codes or "SIZE_INVALID" in err.codes:
+        return DigestMismatch(str(desc.digest), "something else (the registry rejected the bytes)", "blob")
+    return err
+
+
+def transport_error(method: str, url: httpx.URL | str, e: httpx.TransportError) -> TransportError:
+    where = safe_url(url)
+    if is_certificate_failure(e):
+        return TransportError(f"{method} {where}: TLS certificate not trusted (pass the CA with --ca-file)")
+    reason = str(e) or type(e).__name__
+    u = httpx.URL(url) if isinstance(url, str) else url
+    if u.scheme == "https" and is_tls_failure(e) and _NOT_TLS.search(reason):
+        # A server that answered our TLS hello in plain HTTP.
+        host = host_key(u)
+        return TransportError(f"{method} {where}: {host} does not speak TLS ({reason}); if it is a plain-HTTP "
+                              f"registry you trust, name it with --plain-http {host}")
+    return TransportError(f"{method} {where}: {reason}")
+
+
+def unreachable_error(host: str, domain: str, *, mirror_for: str = "", redirected: bool = False) -> HostUnreachable:
+    """Plain words for a host name that does not resolve from this machine,
+    and what would get the images anyway.  ``host`` is the name that failed;
+    ``domain`` the registry the user named (Docker Hub's API host is not its name)."""
+    if mirror_for:
+        return HostUnreachable(
+            f"cannot reach mirror {host} (--mirror {mirror_for}={host}): its name does not resolve from this "
+            f"machine", host, domain,
+            f"check the --mirror value, or this machine's network and DNS")
+    if redirected:
+        what = f"cannot reach {host}, where registry {domain} sends us (for a token or a download): its name does not resolve " \
+               f"from this machine"
+    elif host != domain:
+        what = f"cannot reach registry {domain}: this machine cannot resolve its name ({host}); it is offline, " \
+               f"or its DNS does not know that name"
+    else:
+        what = f"cannot reach registry {domain}: this machine cannot resolve its name; it is offline, or its DNS " \
+               f"does not know that name"
+    return HostUnreachable(
+        what, host, domain,
+        f"name a registry this machine can reach as a mirror (--mirror {domain}=HOST); to fill one, copy the "
+        f"images on a machine that reaches {domain} (archport copy IMAGE oci:DIR:TAG), bring DIR here and push "
+        f"it (archport copy oci:DIR:TAG HOST/REPOSITORY:TAG); or run archport on a machine that can reach {domain}")

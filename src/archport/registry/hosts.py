@@ -1,6 +1,6 @@
 """Which scheme, CA and mirrors a registry host gets (pure, except the SSL context).
 
-Policy (DESIGN.md "Interfaces"): HTTPS with verification always.  Plain HTTP
+Policy: HTTPS with verification always.  Plain HTTP
 only for loopback hosts and hosts the user named with ``--plain-http``.  A
 named host is spoken to in plain HTTP directly (the user said so, like
 containerd's ``plain-http``); a loopback host is tried in HTTPS first and
@@ -13,8 +13,11 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
+from typing import Callable, Mapping
 
+import httpx
+
+from ..errors import TransportError
 from ..reference import DEFAULT_DOMAIN, is_loopback_host
 
 # docker.io is a name, not an API endpoint: its distribution API is served
@@ -66,3 +69,29 @@ def ssl_context(ca_file: str | None) -> ssl.SSLContext:
     if ca_file:
         ctx.load_verify_locations(cafile=ca_file)
     return ctx
+
+
+class PlainHTTPGuard(httpx.BaseTransport):
+    """The outermost transport: refuses any plain-HTTP request to a host the
+    policy does not allow, whoever built it.  This is what stops a redirect
+    from HTTPS to ``http://`` (httpx follows ``Location`` on its own, below
+    the client) from downgrading a registry to an unauthenticated channel."""
+
+    def __init__(self, inner: httpx.BaseTransport, allows_plain_http: Callable[[str], bool]) -> None:
+        self._inner = inner
+        self._allows = allows_plain_http
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        if url.scheme == "http":
+            host = f"[{url.host}]" if ":" in url.host else url.host
+            netloc = f"{host}:{url.port}" if url.port else host
+            if not self._allows(netloc):
+                raise TransportError(
+                    f"{request.method} http://{netloc}{url.path}: refused: plain HTTP to {netloc} is not "
+                    f"allowed (a redirect from HTTPS?); only loopback and --plain-http hosts are reached "
+                    f"without TLS")
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()

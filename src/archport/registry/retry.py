@@ -2,7 +2,10 @@
 
 What is retried: 5xx answers except 501/505, 429 (spec code TOOMANYREQUESTS),
 and connection-level failures (refused, reset, timeouts).  Never a TLS
-certificate failure, never a 4xx, and never a request whose body is a stream
+certificate failure, never a host name that does not resolve (getaddrinfo
+already asked the resolver, which retries on its own, resolv.conf(5)
+``attempts``; an offline machine would only wait longer for the same
+answer), never a 4xx, and never a request whose body is a stream
 we cannot replay: a failed upload is retried one level up, in a fresh upload
 session (:meth:`archport.registry.client.Client.upload_blob`).
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import socket
 import ssl
 import time
 from dataclasses import dataclass
@@ -74,17 +78,20 @@ def delay_for_status(policy: RetryPolicy, failures: int, status: int, headers: M
     return policy.backoff(failures)
 
 
-def _in_chain(exc: BaseException, kind: type[BaseException]) -> bool:
-    """``exc`` or anything in its __cause__/__context__ chain is a ``kind``
-    (httpx wraps the ssl error; a CA mismatch may only show in the text)."""
+def _chain(exc: BaseException):
+    """``exc`` and its __cause__/__context__ chain (httpx wraps httpcore's
+    error, which wraps the ssl or socket one)."""
     seen = set()
     e: BaseException | None = exc
     while e is not None and id(e) not in seen:
         seen.add(id(e))
-        if isinstance(e, kind):
-            return True
+        yield e
         e = e.__cause__ or e.__context__
-    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
+def _in_chain(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Anything in the chain is a ``kind`` (a CA mismatch may only show in the text)."""
+    return any(isinstance(e, kind) for e in _chain(exc)) or "CERTIFICATE_VERIFY_FAILED" in str(exc)
 
 
 def is_tls_failure(exc: BaseException) -> bool:
@@ -96,9 +103,24 @@ def is_certificate_failure(exc: BaseException) -> bool:
     return _in_chain(exc, ssl.SSLCertVerificationError)
 
 
+# getaddrinfo's words when the exception chain was lost (glibc, musl, macOS, Windows).
+_UNRESOLVED_TEXT = ("Name or service not known", "Temporary failure in name resolution",
+                    "No address associated with hostname", "nodename nor servname provided",
+                    "getaddrinfo failed", "Name does not resolve")
+
+
+def is_name_resolution_failure(exc: BaseException) -> bool:
+    """The host name did not resolve (socket.gaierror anywhere in the chain):
+    no network, no DNS, or no such name.  Not worth a retry, and not worth
+    asking again for the next image on the same host."""
+    if any(isinstance(e, socket.gaierror) for e in _chain(exc)):
+        return True
+    return isinstance(exc, httpx.ConnectError) and any(t in str(exc) for t in _UNRESOLVED_TEXT)
+
+
 def retryable_exception(exc: BaseException) -> bool:
     """Connection-level failures only; the classes are listed, not guessed."""
-    if is_tls_failure(exc):
+    if is_tls_failure(exc) or is_name_resolution_failure(exc):
         return False
     return isinstance(exc, (httpx.ConnectError, httpx.ReadError, httpx.WriteError,
                             httpx.RemoteProtocolError, httpx.TimeoutException))

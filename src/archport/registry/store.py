@@ -31,7 +31,9 @@ class RegistrySink:
     """Blobs are uploaded (or mounted from ``mount_from`` on the same registry),
     manifests PUT by digest, and the tag PUT last.  Nothing to commit: a
     registry makes each write visible on its own, which is why the tag comes
-    last (DESIGN.md, upload order)."""
+    last (the upload order in :mod:`archport.registry`'s docstring)."""
+
+    single_platform = False
 
     def __init__(self, client: Client, ref: Reference, mount_from: Reference | None = None) -> None:
         self.client = client
@@ -48,6 +50,12 @@ class RegistrySink:
 
     def has_manifest(self, desc: Descriptor) -> bool:
         return self.client.head_manifest(self.ref.with_digest(str(desc.digest)), use_mirrors=False) is not None
+
+    def holds(self, desc: Descriptor) -> bool:
+        # distribution refuses a manifest whose blobs it lacks
+        # (MANIFEST_BLOB_UNKNOWN), so a HEAD of the manifest is the check;
+        # the copier asks it of each child of an index.
+        return self.has_manifest(desc)
 
     def current(self, name: str | None) -> Descriptor | None:
         """One HEAD: what the tag points at now (never asked of a mirror)."""

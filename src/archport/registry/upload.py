@@ -1,4 +1,4 @@
-"""Streaming helpers for blob uploads: count, verify and cut a byte stream.
+"""Streaming helpers, both directions: count, verify and cut a byte stream.
 
 Memory stays bounded by one chunk of the source (about 1 MiB) whatever the
 blob size: bodies are generators that pull from the source as httpx writes.
@@ -6,11 +6,19 @@ blob size: bodies are generators that pull from the source as httpx writes.
 
 from __future__ import annotations
 
+import logging
 from typing import Iterator
 
-from ..errors import DigestMismatch
+import httpx
+
+from ..errors import BadInput, DigestMismatch
 from ..oci import Descriptor
-from ..oci.digest import Verifier
+from ..oci.digest import Digest, Verifier
+from .auth import safe_url
+from .errors import transport_error
+
+log = logging.getLogger("archport.registry")
+CHUNK = 1 << 20                 # streaming unit, both directions
 
 
 class _Counter:
@@ -77,3 +85,29 @@ class Reader:
         if self._pending or self._next() is not None:
             raise DigestMismatch(str(self._desc.digest), f"more than {self._desc.size} bytes", "blob")
         self._verifier.check()
+
+
+def verified_stream(response: httpx.Response, desc: Descriptor, what: str = "blob") -> Iterator[bytes]:
+    v = Verifier(desc.digest, desc.size, what)
+    try:
+        for chunk in response.iter_bytes(CHUNK):
+            v.update(chunk)
+            if v.count > desc.size:
+                raise DigestMismatch(str(desc.digest), f"more than {desc.size} bytes", what)
+            yield chunk
+    except httpx.TransportError as e:
+        raise transport_error("GET", response.request.url, e) from e
+    v.check()
+
+
+def content_digest(r: httpx.Response) -> Digest | None:
+    """The response's ``Docker-Content-Digest``, or None when absent or in an
+    algorithm we cannot compute (then there is nothing to compare with)."""
+    header = (r.headers.get("docker-content-digest") or "").strip()
+    if not header:
+        return None
+    try:
+        return Digest.parse(header)
+    except BadInput:
+        log.debug("ignoring Docker-Content-Digest %r from %s", header, safe_url(r.request.url))
+        return None

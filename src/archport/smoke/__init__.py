@@ -5,16 +5,18 @@ ELF of the right machine; a smoke run goes one step further and executes it,
 emulated, the way a node would: containerd imports the image, runc starts it,
 and the kernel hands the foreign ELF to ``qemu-<arch>`` through binfmt_misc.
 
-Three pieces, I/O at the edges:
+Four pieces here, I/O at the edges, over :mod:`archport.emulation` (is qemu
+registered in binfmt_misc with the ``F`` flag, and register it when we may)
+and :mod:`archport.imagefs` (the image's files):
 
-- :mod:`archport.emulation` — is qemu registered in binfmt_misc (with the
-  ``F`` flag, so the interpreter is found inside a container's mount
-  namespace), and register it when we may;
+- :mod:`.target` — resolve ``argv[0]`` in the image's merged view and refuse
+  a binary of another machine before anything runs;
 - :mod:`.containerd` — talk to a containerd through ``ctr``; start a private,
   throw-away one when none answers (the test suite uses the same code);
-- :mod:`.rootfs` — read the image's merged filesystem from its layers, extract
-  it safely for the fallback path (``qemu-<arch> -L ROOTFS``) when containerd
-  cannot run at all;
+- :mod:`.sandbox` — the fallback when containerd cannot run at all: qemu-user
+  over the extracted root, confined in namespaces of its own (never with the
+  host in reach);
 - :mod:`.run` — the orchestration, returning a :class:`~.run.SmokeResult` that
-  says which path ran, the exit code and the output.
+  says which path ran, the exit code and the output.  An interrupted run is
+  never a result: :class:`KeyboardInterrupt` propagates after clean-up.
 """

@@ -28,6 +28,7 @@ from pathlib import Path
 from ..errors import ArchportError
 
 DEFAULT_ADDRESS = "/run/containerd/containerd.sock"
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NAMESPACE = "k8s.io"  # the namespace the kubelet (and k3s) use
 
 
@@ -41,9 +42,14 @@ class Endpoint:
 
     address: str
     snapshotter: str = "overlayfs"
+    # The environment ``ctr`` runs with, as the caller (the CLI) hands it
+    # over; the library never reads its own.  ``CONTAINERD_*`` variables are
+    # replaced: they would override the address, namespace and snapshotter.
+    environ_base: tuple[tuple[str, str], ...] = ()
 
-    def _env(self, namespace: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CONTAINERD_")}
+    def environ(self, namespace: str) -> dict[str, str]:
+        env = {"PATH": DEFAULT_PATH}
+        env.update((k, v) for k, v in self.environ_base if not k.startswith("CONTAINERD_"))
         env.update(CONTAINERD_ADDRESS=self.address, CONTAINERD_NAMESPACE=namespace,
                    CONTAINERD_SNAPSHOTTER=self.snapshotter)
         return env
@@ -57,7 +63,7 @@ class Endpoint:
         """
         cmd = ["ctr", "--address", self.address, "--namespace", namespace, *args]
         try:
-            cp = subprocess.run(cmd, capture_output=True, timeout=timeout, env=self._env(namespace),
+            cp = subprocess.run(cmd, capture_output=True, timeout=timeout, env=self.environ(namespace),
                                 input=input, stdin=None if input is not None else subprocess.DEVNULL)
         except FileNotFoundError:
             raise ContainerdError("ctr is not installed (apt-get install containerd)") from None

@@ -1,23 +1,29 @@
 """``smoke``: run one platform of an image under emulation, report what happened.
 
     select the platform's manifest ─► spool its blobs to a temporary OCI layout
-    ─► extract the root filesystem (safely) and resolve argv[0]: a missing
-       executable or an ELF of another machine fails here, without running
-       (the host might run an amd64 binary natively and "pass")
+    ─► read the merged root filesystem (in memory) and resolve argv[0]: a
+       missing executable or an ELF of another machine fails here, without
+       running (the host might run an amd64 binary natively and "pass")
     ─► binfmt: qemu registered with F, registering it when allowed
     ─► containerd (the one at ``address`` if it answers, else a private one)
        ``ctr images import`` + ``ctr run --rm``  — or, when containerd cannot
-       run at all, ``qemu-<arch> -L ROOTFS`` over the extracted root.
+       run at all, extract the root (bounded by ``max_extract``) and run
+       qemu-user on it, confined (:mod:`.sandbox`).
 
 The process is what the kubelet would start for a container with only
 ``args`` set: Entrypoint + (ARGS, or the image's Cmd when none are given).
+
+An interrupted smoke is a failed smoke: ``ctr`` and the confined program run
+in sessions of their own, so a terminal's Ctrl-C reaches archport only; the
+container is then killed, everything is cleaned up, and
+:class:`KeyboardInterrupt` propagates (a caller must never read it as a
+result).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -28,15 +34,20 @@ from typing import Callable
 
 from .. import emulation
 from ..errors import ArchportError, BadInput
+from ..imagefs import RootFS, TooLarge, apply_layer, extract, remove_tree
 from ..oci import Index, Manifest, mediatypes as mt
-from ..oci.config import ImageConfig, parse_config
+from ..oci.config import ImageConfig, read_config
 from ..platform import Platform, RISCV64
 from ..store import Source
-from . import rootfs
+from . import sandbox
 from .containerd import DEFAULT_ADDRESS, ContainerdError, Endpoint, Private
+from .target import find_exec
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SMOKE_NAMESPACE = "archport-smoke"  # never the kubelet's k8s.io on a shared containerd
+# A board has 2-16 GB: what one layer may expand to, and what the emulated
+# fallback may write when it extracts the root filesystem.
+DEFAULT_MAX_EXTRACT = 4 << 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +60,8 @@ class Options:
     mode: str = "auto"                    # auto | containerd | qemu
     register_binfmt: bool = True
     tmp_parent: str | None = None
+    max_extract: int = DEFAULT_MAX_EXTRACT
+    tool_env: tuple[tuple[str, str], ...] = ()   # environment for ctr (the CLI passes its own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +106,7 @@ def select(source: Source, platform: Platform) -> tuple[Manifest, ImageConfig]:
             raise ArchportError(f"{source.name}: the {platform} entry is itself an index")
     else:
         m = top
-    with source.open_blob(m.config) as chunks:
-        config = parse_config(b"".join(chunks))
+    config = read_config(source, m)
     if not config.platform.matches(platform):
         raise ArchportError(f"{source.name} is a {config.platform} image, not {platform}")
     return m, config
@@ -159,35 +171,58 @@ def run_in_containerd(ep: Endpoint, archive: Path, name: str, opts: Options, arg
     cid = "archport-smoke-" + uuid.uuid4().hex[:10]
     cmd = ["ctr", "--address", ep.address, "--namespace", namespace, "run", "--rm", "--platform", plat,
            name, cid, *argv]
+    done = False
     try:
-        cp = subprocess.run(cmd, capture_output=True, timeout=opts.timeout, stdin=subprocess.DEVNULL,
-                            env=ep._env(namespace))
-        return cp.returncode, cp.stdout.decode(errors="replace"), cp.stderr.decode(errors="replace"), False
-    except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"").decode(errors="replace")
-        err = (e.stderr or b"").decode(errors="replace")
-        ep.ctr("tasks", "kill", "-s", "SIGKILL", cid, namespace=namespace, check=False, timeout=30)
-        ep.ctr("tasks", "delete", "-f", cid, namespace=namespace, check=False, timeout=30)
-        ep.ctr("containers", "delete", cid, namespace=namespace, check=False, timeout=30)
-        return None, out, err, True
+        # A session of its own: ``ctr run`` forwards the signals it gets to the
+        # container, and a terminal's Ctrl-C must not become the container's
+        # (often clean) way out.
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=ep.environ(namespace), start_new_session=True)
+        try:
+            out, err = proc.communicate(timeout=opts.timeout)
+            done = True
+            return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"), False
+        except subprocess.TimeoutExpired:
+            _stop_task(ep, cid, namespace, proc)
+            out, err = proc.communicate()
+            done = True
+            return None, out.decode(errors="replace"), err.decode(errors="replace"), True
+        finally:
+            if not done:            # interrupted: the task must not outlive us
+                _stop_task(ep, cid, namespace, proc)
+                proc.communicate()
     finally:
         ep.ctr("images", "rm", "--sync", name, namespace=namespace, check=False, timeout=60)
 
 
-def run_in_qemu(qemu: str, root: Path, target: str, argv: tuple[str, ...], config: ImageConfig,
-                timeout: float) -> tuple[int | None, str, str, bool]:
+def _stop_task(ep: Endpoint, cid: str, namespace: str, proc: subprocess.Popen) -> None:
+    ep.ctr("tasks", "kill", "-s", "SIGKILL", cid, namespace=namespace, check=False, timeout=30)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    ep.ctr("tasks", "delete", "-f", cid, namespace=namespace, check=False, timeout=30)
+    ep.ctr("containers", "delete", cid, namespace=namespace, check=False, timeout=30)
+
+
+def _env_of(config: ImageConfig) -> dict[str, str]:
     env = {}
     for e in config.env or (f"PATH={DEFAULT_PATH}",):
         k, _, v = e.partition("=")
         env[k] = v
-    workdir = root / (config.working_dir or "/").lstrip("/")
-    cmd = [qemu, "-L", str(root), "-0", argv[0], str(root / target.lstrip("/")), *argv[1:]]
-    try:
-        cp = subprocess.run(cmd, capture_output=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL,
-                            cwd=workdir if workdir.is_dir() else root)
-        return cp.returncode, cp.stdout.decode(errors="replace"), cp.stderr.decode(errors="replace"), False
-    except subprocess.TimeoutExpired as e:
-        return None, (e.stdout or b"").decode(errors="replace"), (e.stderr or b"").decode(errors="replace"), True
+    return env
+
+
+def merged_view(layers: list[Path], limit: int | None) -> RootFS:
+    """The image's merged root filesystem, heads of files only (for argv[0])."""
+    fs = RootFS(spool=False)
+    for i, path in enumerate(layers):
+        with open(path, "rb") as f:
+            try:
+                apply_layer(fs, i, iter(lambda: f.read(1 << 20), b""), f"layer {i + 1}", limit)
+            except TooLarge as e:
+                raise TooLarge(f"layer {i + 1} {e}; raise the cap with --max-extract-size", e.limit) from None
+    return fs
 
 
 def smoke(source: Source, opts: Options, *, progress: Callable[[str], None] | None = None) -> SmokeResult:
@@ -211,9 +246,8 @@ def smoke(source: Source, opts: Options, *, progress: Callable[[str], None] | No
         name = f"archport.local/smoke/{m.digest.hex[:16]}:latest"
         say("reading the image")
         layers = spool(source, m, name, tmp / "layout")
-        root = tmp / "rootfs"
-        notes += rootfs.extract(layers, root)
-        target = rootfs.find_exec(root, argv[0], config.path or DEFAULT_PATH, config.working_dir)
+        view = merged_view(layers, opts.max_extract)
+        target = find_exec(view, argv[0], config.path or DEFAULT_PATH, config.working_dir)
         if target.path is None:
             return result("none", error=f'exec: "{argv[0]}": executable file not found in $PATH'
                           if "/" not in argv[0] else f'exec: "{argv[0]}": stat {argv[0]}: no such file or directory')
@@ -235,7 +269,7 @@ def smoke(source: Source, opts: Options, *, progress: Callable[[str], None] | No
             if not st.ready:
                 why_not = st.missing
             else:
-                existing = Endpoint(opts.containerd_address)
+                existing = Endpoint(opts.containerd_address, environ_base=opts.tool_env)
                 if existing.answers():
                     ep = existing
                 else:
@@ -262,13 +296,21 @@ def smoke(source: Source, opts: Options, *, progress: Callable[[str], None] | No
             raise ArchportError(qst.missing or st.missing)
         if st.native:
             raise ArchportError(f"cannot run in containerd: {why_not}")
-        say(f"running under {Path(qemu).name} -L")
-        code, out, err, to = run_in_qemu(qemu, root, target.path, argv, config, opts.timeout)
+        assert qemu is not None
+        say("extracting the root filesystem")
+        root = tmp / "rootfs"
+        try:
+            notes += extract(layers, root, max_size=opts.max_extract, owner=sandbox.owner())
+        except TooLarge as e:
+            raise TooLarge(f"{e}; raise the cap with --max-extract-size", e.limit) from None
+        say(f"running under {Path(qemu).name}, confined")
+        code, out, err, to = sandbox.run(qemu, root, target.path, argv, _env_of(config),
+                                         config.working_dir or "/", opts.timeout)
         return result("qemu", code, out, err, to)
     finally:
         if private is not None:
             private.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_tree(tmp)
 
 
 __all__ = ["Options", "SmokeResult", "smoke", "select", "process_argv", "spool"]

@@ -9,12 +9,24 @@
                flags read from the upstream binary's build info, fixups applied;
 4. ``release``  download upstream's release asset, verified by its checksum;
 5. ``c``        cross-compile a small C program statically (pause);
-6. ``deb``      take the binary from a Debian package for the target.
+6. ``deb``      take the binary from a Debian package for the target;
+7. ``transplant`` rebuild a distro-based image's userland from the target's
+               packages, carrying everything else (:mod:`archport.transplant`).
 
-Each strategy is one small object with two methods: :meth:`Strategy.consider`
-says whether it applies and why (pure, cheap, no builds) and
-:meth:`Strategy.build` produces the platform image.  Cross-cutting behaviour
-(caching by inputs, recording) wraps a strategy; it is not inside one.
+Each strategy is one small object with two methods.  :meth:`Strategy.consider`
+says whether it applies and why; it is cheap (no build, no download) but not
+pure: it may read the catalog, local tool and apt configuration, and — for
+``mirror`` — an alternative's manifest and config.  What it learned travels
+to :meth:`Strategy.build` in :attr:`Decision.plan`, so nothing is read twice.
+``build`` produces the platform image.  Every strategy gets the same
+dependency bag, :class:`Env`, built once by the CLI.
+
+Cross-cutting behaviour wraps a strategy; it is not inside one.  Caching by
+inputs is :class:`archport.strategies.cached.Cached`: a strategy whose build
+has one expensive step (``go``: download and compile; ``c``: fetch and
+compile) splits its ``build`` into ``prepare`` (the inputs, cheap), ``make``
+(the expensive step, producing files) and ``finish`` (the image), and the
+wrapper keeps ``make``'s files by the inputs' hash (:mod:`archport.cache`).
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, Protocol
 
+from ..errors import ArchportError
 from ..oci import Index, Manifest
 from ..oci.config import ImageConfig
 from ..platform import Platform
@@ -39,7 +52,7 @@ class Upstream:
     source: Source                       # reads it (through mirrors/credentials)
     top: Manifest | Index
     platforms: tuple[Platform, ...]      # what the tag offers
-    reference: Manifest | None = None    # a platform manifest whose contract we keep (amd64 preferred)
+    manifest: Manifest | None = None     # the platform manifest whose contract we keep (amd64 preferred)
     config: ImageConfig | None = None    # that manifest's config
     component: Any = None                # catalog Component, when the catalog knows the image
 
@@ -51,20 +64,31 @@ class Upstream:
 
 @dataclass(frozen=True, slots=True)
 class Env:
-    """Everything a strategy may use; built once by the CLI (composition root)."""
+    """Everything a strategy (and the port orchestration) may use: the one
+    dependency bag, built once by the CLI (composition root).  The library
+    reads no environment variables: the CLI passes what child processes get."""
 
     workdir: Path                        # scratch space for this run
     cache_dir: Path                      # content-addressed build outputs
     catalog: Any                         # archport.catalog.Catalog
-    registry: Any = None                 # archport.registry.client.Client
+    registry: Any = None                 # archport.registry.client.Client (upstream, alternatives, destination)
     http: Any = None                     # httpx.Client for release/deb downloads (TLS verified)
-    go_env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # GOPROXY, GOSUMDB, GOFLAGS, GOPRIVATE, GOTOOLCHAIN…
+    # The go command's whole environment: GOPROXY, GOSUMDB, GOFLAGS, GOPRIVATE,
+    # GOTOOLCHAIN…, and PATH/HOME to find it and its caches.
+    go_env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     go_version: str | None = None        # --go-version, applied through GOTOOLCHAIN
     allow_unverified: bool = False
     debian_archive: str | None = None    # --debian-archive (else the machine's apt sources)
     debian_keyring: str | None = None    # --debian-keyring (else the source's Signed-By, else Debian's)
     debian_suite: str | None = None      # --debian-suite (else the catalog's)
+    iptables_backend: str | None = None  # --iptables-backend for transplant (else the upstream image's)
+    # --substitute NAME=VERSION: the version to build when NAME's exact one
+    # cannot be fetched (recorded in the result and annotations, never silent).
+    substitutes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     source_date_epoch: int = 0
+    # The environment of other programs a strategy runs (C compilers: PATH,
+    # HOME for zig's cache, SOURCE_DATE_EPOCH).
+    process_env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     log: Callable[[str], None] = lambda _msg: None   # progress lines; the CLI renders them
 
 
@@ -72,6 +96,7 @@ class Env:
 class Decision:
     applies: bool
     reason: str
+    plan: Any = None                     # what consider found, for build (strategy-specific)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +118,48 @@ class Strategy(Protocol):
 
     def consider(self, up: Upstream, target: Platform, env: Env) -> Decision: ...
 
-    def build(self, up: Upstream, target: Platform, env: Env) -> Outcome: ...
+    def build(self, up: Upstream, target: Platform, env: Env, decision: Decision | None = None) -> Outcome: ...
 
 
-class NotPortable(Exception):
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A staged strategy's inputs: ``inputs`` (JSON-able) are everything the
+    expensive step's files depend on, and so the cache key; ``context`` is
+    what ``make`` and ``finish`` need; ``label`` names the work in progress lines."""
+
+    inputs: Mapping[str, Any]
+    context: Any = None
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """What the expensive step made: files (name -> host path) and a JSON-able
+    record.  ``keep=False``: not worth keeping (a fallback to retry next time)."""
+
+    files: Mapping[str, Path]
+    record: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    keep: bool = True
+
+
+class Staged(Strategy, Protocol):
+    """A strategy whose build is prepare → make → finish (what caching wraps)."""
+
+    def prepare(self, up: Upstream, target: Platform, env: Env, decision: Decision | None) -> Prepared: ...
+
+    def make(self, prepared: Prepared, target: Platform, env: Env) -> Product: ...
+
+    def finish(self, up: Upstream, target: Platform, env: Env, prepared: Prepared, product: Product) -> Outcome: ...
+
+
+def run_staged(strategy: Staged, up: Upstream, target: Platform, env: Env,
+               decision: Decision | None = None) -> Outcome:
+    """A staged strategy's ``build`` without a cache."""
+    prepared = strategy.prepare(up, target, env, decision)
+    return strategy.finish(up, target, env, prepared, strategy.make(prepared, target, env))
+
+
+class NotPortable(ArchportError):
     """A strategy that applied could not finish; ``reason`` and ``next_step``
     are shown to the user (the compiler's error, fixups tried, what to try)."""
 
@@ -105,13 +168,16 @@ class NotPortable(Exception):
         self.reason, self.next_step = reason, next_step
 
 
-def require(strategy: Strategy, up: Upstream, target: Platform, env: Env) -> Platform:
-    """The start of every ``build``: the normalized target, after ``consider``
-    confirms the strategy still applies (else :class:`NotPortable` with why)."""
+def require(strategy: Strategy, up: Upstream, target: Platform, env: Env,
+            decision: Decision | None = None) -> tuple[Platform, Decision]:
+    """The start of every ``build``: the normalized target and the decision,
+    ``consider``'s own when the caller passes none (else :class:`NotPortable`
+    with why it does not apply)."""
     from ..platform import normalize
 
     target = normalize(target)
-    decision = strategy.consider(up, target, env)
+    if decision is None:
+        decision = strategy.consider(up, target, env)
     if not decision.applies:
         raise NotPortable(decision.reason)
-    return target
+    return target, decision

@@ -7,10 +7,14 @@ C flags (``{version}`` filled in) and — for fetching — the Go module and
 version whose zip carries them (``k8s.io/kubernetes`` carries
 ``build/pause/linux/pause.c``; the Go module proxy serves it, GOPROXY
 honoured) with their SHA-256 when pinned.  A fetched file that does not
-match its pinned SHA-256 is refused, not replaced silently.
+match its pinned SHA-256 is refused, not replaced silently.  The build is
+staged (prepare → make → finish) so that
+:class:`archport.strategies.cached.Cached` keeps the binary by its inputs
+(source pins, compiler, flags); a build from archport's own source is not
+kept, so the next run tries upstream's again.
 
 The output must be a static ELF for the target (checked with
-:func:`archport.build.elf.read_elf`); it is placed at the upstream path with
+:func:`archport.binaries.elf.read_elf`); it is placed at the upstream path with
 the upstream config (pause: ENTRYPOINT ["/pause"], USER 65535:65535).
 """
 
@@ -18,19 +22,21 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from ..build.assemble import assemble, provenance
-from ..build.elf import read_elf
+from ..binaries.elf import read_elf
 from ..build.layer import FileSpec
 from ..errors import ArchportError
 from ..platform import Platform, normalize
-from . import Decision, Env, NotPortable, Outcome, Upstream, require
-from .compilers import find as find_compiler, install_hint
+from . import Decision, Env, NotPortable, Outcome, Prepared, Product, Upstream, require, run_staged
+from .compilers import Compiler, find as find_compiler, install_hint
 from .contract import binary_path, reference_config, tag_of
-from .downloads import http_client
-from .modfile import proxy_list, read_member
+from ..fetch.http import http_client
+from ..fetch.goproxy import proxy_list, read_member
 
 
 class C:
@@ -54,40 +60,68 @@ class C:
         cc = find_compiler(target.architecture, self.prefer)
         if cc is None:
             return Decision(False, f"no C cross compiler for {target.architecture}: {install_hint(target.architecture)}")
-        return Decision(True, f"{comp.name} is a small C program; {cc.description} builds it statically")
+        return Decision(True, f"{comp.name} is a small C program; {cc.description} builds it statically", plan=cc)
 
-    def build(self, up: Upstream, target: Platform, env: Env) -> Outcome:
-        target = require(self, up, target, env)
+    def build(self, up: Upstream, target: Platform, env: Env, decision: Decision | None = None) -> Outcome:
+        return run_staged(self, up, target, env, decision)
+
+    def prepare(self, up: Upstream, target: Platform, env: Env, decision: Decision | None) -> Prepared:
+        target, decision = require(self, up, target, env, decision)
         comp, tag, arch = up.component, tag_of(up), target.architecture
         cb = comp.c_build(tag)
         version = comp.upstream_version(tag)
-        work = Path(env.workdir) / "c" / comp.name / tag / arch
-        work.mkdir(parents=True, exist_ok=True)
-        sources, origin, notes = self._sources(comp, cb, env, work)
-        cc = find_compiler(arch, self.prefer)
+        cc = decision.plan if isinstance(decision.plan, Compiler) else find_compiler(arch, self.prefer)
         assert cc is not None
         cflags = [_fill(f, version, tag) for f in cb.cflags]
-        out = work / Path(binary_path(up)).name
-        env.log(f"c: {cc.description} {' '.join(cflags)} ({origin})")
-        cc.compile(sources, out, cflags, Path(env.cache_dir))
+        own = resources.files("archport") / "data" / f"{comp.name}.c"
+        inputs = {
+            "v": 1, "component": comp.name, "version": version, "arch": arch,
+            "module": getattr(cb, "module", ""), "module_version": getattr(cb, "module_version", ""),
+            "files": list(cb.files), "sha256": sorted(dict(getattr(cb, "sha256", ()) or ()).items()),
+            "own": hashlib.sha256(own.read_bytes()).hexdigest() if own.is_file() else "",
+            "compiler": cc.identity(env.process_env), "driver": cc.description, "cflags": cflags,
+            "epoch": env.process_env.get("SOURCE_DATE_EPOCH", "0"),
+        }
+        work = Path(env.workdir) / "c" / comp.name / tag / arch
+        return Prepared(inputs, _Plan(comp, cb, cc, cflags, work, Path(binary_path(up)).name),
+                        f"c: {comp.name} {version} for {arch}")
+
+    def make(self, prepared: Prepared, target: Platform, env: Env) -> Product:
+        p: _Plan = prepared.context
+        arch = normalize(target).architecture
+        p.work.mkdir(parents=True, exist_ok=True)
+        sources, origin, notes, upstream = self._sources(p.comp, p.cb, env, p.work)
+        out = p.work / p.output
+        env.log(f"c: {p.cc.description} {' '.join(p.cflags)} ({origin})")
+        p.cc.compile(sources, out, p.cflags, env.process_env)
         with open(out, "rb") as fh:
             info = read_elf(fh)
         if info is None or info.goarch != arch or not info.static:
             what = "not ELF" if info is None else f"{info.goarch or info.machine}, {'static' if info.static else 'dynamic'}"
-            raise NotPortable(f"{cc.description} produced {what}, not a static {arch} program")
+            raise NotPortable(f"{p.cc.description} produced {what}, not a static {arch} program")
+        # archport's own source is a fallback: the next run tries upstream's again.
+        return Product({"binary": out}, {"origin": origin, "notes": notes}, keep=upstream)
+
+    def finish(self, up: Upstream, target: Platform, env: Env, prepared: Prepared, product: Product) -> Outcome:
+        p: _Plan = prepared.context
+        target = normalize(target)
+        tag, arch = tag_of(up), target.architecture
+        origin, notes = product.record["origin"], tuple(product.record.get("notes", ()))
         path = binary_path(up)
-        built = assemble(None, [FileSpec(path, source=str(out), mode=0o755)], platform=target,
+        built = assemble(None, [FileSpec(path, source=str(product.files["binary"]), mode=0o755)], platform=target,
                          family=up.family, reference_config=reference_config(up),
-                         annotations=provenance(source=cb.repository, version=version, strategy="c",
-                                                changes=[f"built from {origin} with {cc.description}"]),
-                         created=env.source_date_epoch, workdir=str(work),
+                         annotations=provenance(source=p.cb.repository, version=p.comp.upstream_version(tag),
+                                                strategy="c",
+                                                changes=[f"built from {origin} with {p.cc.description}"]),
+                         created=env.source_date_epoch, workdir=str(p.work),
                          history_comment=f"archport c: {origin} -> {path}")
-        return Outcome("c", f"built {path} from {origin} with {cc.description}, static {arch}",
+        return Outcome("c", f"built {path} from {origin} with {p.cc.description}, static {arch}",
                        built=built, notes=(*notes, f"source: {origin}"))
 
     # -- helpers ----------------------------------------------------------------
-    def _sources(self, comp, cb, env: Env, work: Path) -> tuple[list[Path], str, list[str]]:
-        """Upstream files when fetchable, else archport's own; (paths, origin, notes)."""
+    def _sources(self, comp, cb, env: Env, work: Path) -> tuple[list[Path], str, list[str], bool]:
+        """Upstream files when fetchable, else archport's own; (paths, origin,
+        notes, whether upstream's)."""
         module = getattr(cb, "module", "")
         mversion = getattr(cb, "module_version", "")
         pinned = dict(getattr(cb, "sha256", ()) or ())
@@ -95,12 +129,17 @@ class C:
         if module and mversion and cb.files:
             try:
                 paths, proxy = self._fetch(cb, module, mversion, pinned, env, work)
+            except NotPortable:
+                raise                    # a pinned file that does not match: refused, no fallback
             except ArchportError as e:
                 notes.append(f"upstream source unavailable ({e})")
             else:
                 if not pinned:
                     notes.append("upstream source not pinned by SHA-256 in the catalog; trusted to the proxy's TLS")
-                return paths, f"upstream {', '.join(cb.files)} from {module}@{mversion} (via {proxy})", notes
+                # The proxy is how this run got the files, not what the image
+                # is: it goes to the notes, never into the annotations.
+                notes.append(f"fetched through {proxy}")
+                return paths, f"upstream {', '.join(cb.files)} from {module}@{mversion}", notes, True
         else:
             notes.append("the catalog names no Go module carrying the upstream source for this version")
         own = resources.files("archport") / "data" / f"{comp.name}.c"
@@ -110,24 +149,18 @@ class C:
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(own.read_bytes())
         notes.append(f"used archport's own {comp.name}.c (upstream source unavailable)")
-        return [dest], f"archport's own {comp.name}.c", notes
+        return [dest], f"archport's own {comp.name}.c", notes, False
 
     def _fetch(self, cb, module: str, mversion: str, pinned: dict, env: Env, work: Path) -> tuple[list[Path], str]:
-        cache = Path(env.cache_dir) / "c-src" / f"{module}@{mversion}"
-        paths, used = [], "cache"
+        paths, used = [], ""
         with http_client(env.http) as http:
             for f in cb.files:
-                cached = cache / f
-                data = cached.read_bytes() if cached.is_file() else None
-                if data is None:
-                    data, used = read_member(http, proxy_list(env.go_env), module, mversion, f, work)
+                data, used = read_member(http, proxy_list(env.go_env), module, mversion, f, work)
                 want = pinned.get(f)
                 got = hashlib.sha256(data).hexdigest()
                 if want and got != want.lower():
                     raise NotPortable(f"{module}@{mversion}/{f} has sha256:{got}, but the catalog pins "
                                       f"sha256:{want}; refused", "check the proxy (GOPROXY) you use")
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                cached.write_bytes(data)
                 dest = work / "src" / f
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_bytes(data)
@@ -135,9 +168,16 @@ class C:
         return paths, used
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    comp: Any
+    cb: Any
+    cc: Compiler
+    cflags: list[str]
+    work: Path
+    output: str                      # the file name the compiler writes
+
+
 def _fill(text: str, version: str, tag: str) -> str:
     values = {"version": version.lstrip("v"), "tag": tag}
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), text)
-
-
-STRATEGY = C()

@@ -10,13 +10,13 @@ against glibc — fine for programs that use no NSS (pause).
 from __future__ import annotations
 
 import importlib.util
-import os
+import os.path
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from . import NotPortable
 
@@ -40,9 +40,19 @@ class Compiler:
     argv: tuple[str, ...]        # the driver with its target flags
     description: str
 
-    def compile(self, sources: Sequence[Path], out: Path, cflags: Sequence[str], cache_dir: Path) -> str:
+    def identity(self, env: Mapping[str, str]) -> str:
+        """The first line of ``--version`` (part of a build's inputs)."""
+        try:
+            r = subprocess.run([*self.argv, "--version"], capture_output=True, text=True, env=dict(env), timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise NotPortable(f"{self.description} could not run: {e}") from None
+        return next((ln.strip() for ln in r.stdout.splitlines() if ln.strip()), self.description)
+
+    def compile(self, sources: Sequence[Path], out: Path, cflags: Sequence[str], env: Mapping[str, str]) -> str:
         """Compile and link ``sources`` into ``out``; returns the compiler's
-        messages.  A failure raises :class:`NotPortable` with its output."""
+        messages.  ``env`` is the compiler's whole environment (the caller's:
+        PATH, HOME for zig's cache).  A failure raises :class:`NotPortable`
+        with its output."""
         flags = list(cflags)
         if "-static" not in flags:
             flags.append("-static")
@@ -52,7 +62,7 @@ class Compiler:
         cwd = sources[0].parent if sources else Path(".")
         cmd = [*self.argv, *flags, "-o", str(Path(out).resolve()),
                *(os.path.relpath(p, cwd) for p in sources)]
-        env = dict(os.environ)
+        env = dict(env)
         # zig keeps the musl objects it compiles (about a minute, once) in its
         # own global cache, shared by every run: not redirected on purpose.
         env["SOURCE_DATE_EPOCH"] = env.get("SOURCE_DATE_EPOCH", "0")

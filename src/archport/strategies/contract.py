@@ -3,8 +3,8 @@ that build an image (release, c, deb) or accept someone else's (mirror).
 
 The upstream image's own config is the authority; when it cannot be read
 (the tag is unreachable), the catalog's ``[[contract]]`` for the version
-stands in for it (DESIGN.md: "When the upstream image cannot be read, they
-come from the catalog").
+stands in for it: the catalog records the contract so that a port can still
+be checked when upstream is unreachable.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Debian builds most of its archive for riscv64 since trixie.  The catalog's
 ``[[deb]]`` names the package, the suite and the file (busybox-static:
-``/usr/bin/busybox``); :mod:`archport.debian` fetches it with apt's chain of
+``/usr/bin/busybox``); :mod:`archport.fetch.debian` fetches it with apt's chain of
 trust (signed InRelease → Packages.xz → .deb, all SHA-256 checked) from the
 archive of the machine's apt sources, or the one the caller gives.
 
@@ -20,15 +20,15 @@ import subprocess
 from pathlib import Path
 
 from ..build.assemble import assemble, provenance
-from ..build.elf import read_elf
+from ..binaries.elf import read_elf
 from ..build.layer import FileSpec, normalize_path
-from ..debian import DEB_ARCH, KEYRING, Archive, apt_sources, extract_file, find_package
+from ..fetch.debian import DEB_ARCH, KEYRING, Archive, apt_sources, extract_file, find_package
 from ..emulation import qemu_binary
 from ..errors import ArchportError
 from ..platform import Platform, normalize
 from . import Decision, Env, NotPortable, Outcome, Upstream, require
 from .contract import binary_path, reference_config, tag_of
-from .downloads import http_client
+from ..fetch.http import http_client
 
 LIST_TIMEOUT = 60
 
@@ -54,19 +54,19 @@ class Deb:
             return Decision(False, f"Debian has no architecture for {target}")
         if binary_path(up) is None:
             return Decision(False, "neither the catalog nor the upstream config says where the binary lives")
-        url, _ = self._archive(env)
+        url, keyring = self._archive(env)
         if not url:
             return Decision(False, "no Debian archive: the machine's apt sources name none; pass --debian-archive URL")
         return Decision(True, f"Debian {env.debian_suite or pkg.suite} builds {pkg.package} for "
-                              f"{DEB_ARCH[target.architecture]}")
+                              f"{DEB_ARCH[target.architecture]}", plan=(url, keyring))
 
-    def build(self, up: Upstream, target: Platform, env: Env) -> Outcome:
-        target = require(self, up, target, env)
+    def build(self, up: Upstream, target: Platform, env: Env, decision: Decision | None = None) -> Outcome:
+        target, decision = require(self, up, target, env, decision)
         comp, tag, arch = up.component, tag_of(up), target.architecture
         pkg = comp.deb_package(tag, arch)
         suite = env.debian_suite or pkg.suite
         darch = DEB_ARCH[arch]
-        url, keyring = self._archive(env)
+        url, keyring = decision.plan or self._archive(env)      # the archive consider chose
         work = Path(env.workdir) / "deb" / comp.name / tag / arch
         root = work / "rootfs"
         path = binary_path(up)
@@ -94,7 +94,7 @@ class Deb:
         if info is None or info.goarch != arch:
             raise NotPortable(f"{pkg.package}:{inside} is not a {arch} program")
         notes = [f"{pkg.package} {stanza.get('Version', '?')} from Debian {suite} "
-                 f"(sha256:{stanza['SHA256']}), not the upstream build of {tag}"]
+                 f"(sha256:{stanza['SHA256']}), not the upstream build of {tag}", f"fetched from {url}"]
         if not info.static:
             notes.append(f"{inside} is dynamically linked: its libraries are not in the image")
         links, how = self._links(pkg, local, path, target)
@@ -105,8 +105,11 @@ class Deb:
         files += [FileSpec(link, kind="symlink", target=posixpath.relpath(path, posixpath.dirname(link)))
                   for link in links]
         built = assemble(None, files, platform=target, family=up.family, reference_config=reference_config(up),
-                         annotations=provenance(source=f"{url}/{stanza['Filename']}", version=stanza.get("Version", ""),
-                                                strategy="deb", changes=[f"{pkg.package}:{inside} -> {path}"]),
+                         # The package, named by its pool path and digest: which mirror served it
+                         # is this run's business (the notes), not the image's.
+                         annotations=provenance(version=stanza.get("Version", ""), strategy="deb", changes=[
+                             f"{pkg.package}:{inside} -> {path}",
+                             f"{stanza['Filename']} (sha256:{stanza['SHA256']}) of Debian {suite}/{darch}"]),
                          created=env.source_date_epoch, workdir=str(work),
                          history_comment=f"archport deb: {pkg.package} {stanza.get('Version', '')}")
         return Outcome("deb", f"{path} from Debian's {pkg.package} {stanza.get('Version', '')} for {darch}"
@@ -156,6 +159,3 @@ def _plausible(p: str) -> bool:
     except ArchportError:
         return False
     return " " not in p
-
-
-STRATEGY = Deb()

@@ -6,15 +6,16 @@
     copy to a writable tree ─► proactive fixups ─► go build ─► reactive fixups ─► rebuild
     assemble: the binary at the upstream path, the upstream config, provenance
 
-``CGO_ENABLED=0 GOOS=linux GOARCH=<target> -trimpath``; the toolchain is the
-``go`` on PATH (≥ 1.20: older runtimes crash on Sv57 kernels, DESIGN.md) or
-``--go-version`` through GOTOOLCHAIN.  Outputs are cached by their inputs
-(:mod:`archport.cache`), so a repeated port neither downloads nor compiles.
+``CGO_ENABLED=0 GOOS=linux GOARCH=<target>``, ``-trimpath`` as upstream built
+(its build info says; trimmed when it cannot say); the toolchain is the
+``go`` on PATH (≥ 1.20: older runtimes crash on Sv57 kernels, golang/go#54104) or
+``--go-version`` through GOTOOLCHAIN.  The build is staged (prepare → make →
+finish) so that :class:`archport.strategies.cached.Cached` keeps the binary
+by its inputs: a repeated port neither downloads nor compiles.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import posixpath
 import shlex
@@ -25,15 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..build.assemble import ANN_CHANGES, Base, assemble, provenance
-from ..build.buildinfo import BuildInfo
+from ..binaries.buildinfo import BuildInfo
 from ..build.layer import FileSpec
-from ..cache import Cache
 from ..catalog import versions
 from ..errors import ArchportError, BadInput
-from ..oci import Manifest
-from ..oci.config import parse_config
+from ..fetch.goproxy import ModuleUnavailable, download_module
+from ..oci import Manifest, read_config
 from ..platform import Platform, normalize
-from . import Decision, Env, NotPortable, Outcome, Upstream
+from . import Decision, Env, NotPortable, Outcome, Prepared, Product, Upstream, run_staged
 from . import fixups as fx
 from .imagefile import find_binary
 
@@ -56,6 +56,11 @@ class Recipe:
     binary: str                      # absolute path in the image
     origin: str                      # "build info of /path (go1.x)" | "catalog"
     upstream_cgo: bool | None = None
+    # Follows upstream: Go >= 1.18 records "-trimpath=true" in the build info
+    # of a -trimpath build (cmd/go, debug/buildinfo).  Without build settings
+    # to read (Go < 1.18, or the catalog's recipe) archport trims: the binary
+    # then records no paths of the machine that built it.
+    trimpath: bool = True
 
 
 class GoStrategy:
@@ -67,11 +72,14 @@ class GoStrategy:
             return Decision(False, f"the catalog builds {comp.name} as {comp.kind}, not from a Go module")
         if comp is not None and comp.go_build(tag) is not None:
             return Decision(True, f"{comp.go_build(tag).module} is a Go module: rebuild it for {target}")
-        if up.reference is None:
+        if up.manifest is None:
             return Decision(False, "no upstream platform image to read a Go binary from")
         return Decision(True, "will read the Go build info of the upstream entrypoint binary")
 
-    def build(self, up: Upstream, target: Platform, env: Env) -> Outcome:
+    def build(self, up: Upstream, target: Platform, env: Env, decision: Decision | None = None) -> Outcome:
+        return run_staged(self, up, target, env, decision)
+
+    def prepare(self, up: Upstream, target: Platform, env: Env, decision: Decision | None) -> Prepared:
         target = normalize(target)
         recipe = recover(up, env)
         go = Toolchain.for_env(env)
@@ -80,27 +88,28 @@ class GoStrategy:
             "v": 1, "module": recipe.module, "version": recipe.version, "package": recipe.package,
             "ldflags": recipe.ldflags, "tags": list(recipe.tags), "go": go.version,
             "goos": target.os, "goarch": target.architecture, "goriscv64": go.env.get("GORISCV64", ""),
-            "cgo": False, "trimpath": True,
+            "cgo": False, "trimpath": recipe.trimpath,
             "fixups": [f.to_dict() for f in graph_fixups],
         }
-        cache = Cache(env.cache_dir, "go")
-        entry = cache.get(inputs)
-        if entry is not None:
-            env.log(f"go: {recipe.module}@{recipe.version} from the build cache")
-            steps = [fx.Step(**s) for s in entry.meta.get("steps", [])]
-            binary = entry.file("binary")
-        else:
-            binary, steps = _build(recipe, target, go, graph_fixups, env)
-            entry = cache.put(inputs, {"binary": binary}, {"steps": [_step_dict(s) for s in steps]})
-            if entry is not None:
-                binary = entry.file("binary")
-        built = _assemble(up, target, env, recipe, go, steps, binary)
+        return Prepared(inputs, (recipe, go, graph_fixups), f"go: {recipe.module}@{recipe.version}")
+
+    def make(self, prepared: Prepared, target: Platform, env: Env) -> Product:
+        recipe, go, graph_fixups = prepared.context
+        binary, steps = build_binary(recipe, normalize(target), go, graph_fixups, env)
+        return Product({"binary": binary}, {"steps": [_step_dict(s) for s in steps]})
+
+    def finish(self, up: Upstream, target: Platform, env: Env, prepared: Prepared, product: Product) -> Outcome:
+        recipe, go, _ = prepared.context
+        steps = [fx.Step(**s) for s in product.record.get("steps", [])]
+        built = _assemble(up, normalize(target), env, recipe, go, steps, product.files["binary"])
         why = f"rebuilt {recipe.module}@{recipe.version} with {go.version} ({recipe.origin})"
-        return Outcome(self.name, why, built=built, fixups=tuple(s.describe() for s in steps),
-                       notes=(f"toolchain {go.version}",))
+        notes = (f"toolchain {go.version}",)
+        if not recipe.trimpath:
+            notes += ("built without -trimpath, as upstream was (its build info has no -trimpath=true): "
+                      "the binary records the build's directories",)
+        return Outcome(self.name, why, built=built, fixups=tuple(s.describe() for s in steps), notes=notes)
 
 
-STRATEGY = GoStrategy()
 
 
 # -- recovering the recipe ---------------------------------------------------------
@@ -115,9 +124,9 @@ def recover(up: Upstream, env: Env) -> Recipe:
     info: BuildInfo | None = None
     path = ""
     why_not = "no upstream platform image"
-    if up.reference is not None and wanted:
+    if up.manifest is not None and wanted:
         try:
-            path, info = find_binary(up.source, up.reference, cfg.path if cfg else "", wanted, env.workdir)
+            path, info = find_binary(up.source, up.manifest, cfg.path if cfg else "", wanted, env.workdir)
             why_not = f"{wanted} is not a Go binary with build info" if info is None else ""
         except ArchportError as e:
             why_not = f"could not read {wanted}: {e}"
@@ -139,7 +148,7 @@ def recover(up: Upstream, env: Env) -> Recipe:
             origin += f"; -ldflags from the catalog ({why})"
         if version not in ("", "(devel)"):
             return Recipe(info.main.path, version, info.path or info.main.path, ldflags, info.tags,
-                          path, origin, info.cgo_enabled)
+                          path, origin, info.cgo_enabled, trimpath_of(info))
         why_not = f"{path} was built from a checkout ((devel)) and the catalog does not name its version"
     if gb is None:
         raise NotPortable(f"cannot tell which Go module to build: {why_not}, and the catalog has no [[go]] "
@@ -153,6 +162,14 @@ def recover(up: Upstream, env: Env) -> Recipe:
         binary = f"/usr/bin/{binary or gb.module.rsplit('/', 1)[-1]}"
     return Recipe(gb.module, version, pkg, shlex.join(gb.ldflags_for(values)), gb.tags, binary,
                   f"catalog ({why_not})", gb.cgo)
+
+
+def trimpath_of(info: BuildInfo | None) -> bool:
+    """Whether to build with -trimpath: as upstream did when its build info
+    has build settings, else yes."""
+    if info is None or not info.settings:
+        return True
+    return info.trimpath
 
 
 def _values(tag: str, version: str) -> dict[str, str]:
@@ -206,7 +223,10 @@ def _tail(text: str, n: int) -> str:
 
 # -- fetch, fix, build -------------------------------------------------------------
 
-def _build(recipe: Recipe, target: Platform, go: Toolchain, fixups: tuple, env: Env) -> tuple[Path, list[fx.Step]]:
+def build_binary(recipe: Recipe, target: Platform, go: Toolchain, fixups: tuple, env: Env) -> tuple[Path, list[fx.Step]]:
+    """Fetch ``recipe``'s module through the proxy and build its binary for
+    ``target``, applying fixups (proactively, then reactively on a known
+    failure); the go strategy and transplant's unowned binaries both use it."""
     work = Path(tempfile.mkdtemp(prefix="go-", dir=env.workdir))
     src = _download(recipe, go, work)
     pkg = recipe.package
@@ -227,15 +247,7 @@ def _build(recipe: Recipe, target: Platform, go: Toolchain, fixups: tuple, env: 
         _apply(step, src, go, vendored, fixups, steps, extra)
     output = ""
     for _ in range(MAX_BUILDS):
-        cmd = [go.go, "build", "-trimpath", "-buildvcs=false", "-o", str(out)]
-        if not vendored:
-            cmd.append("-mod=mod")     # go.sum follows bumps; the checksum DB still verifies (GOSUMDB)
-        if recipe.tags:
-            cmd += ["-tags", ",".join(recipe.tags)]
-        ldflags = " ".join(x for x in (recipe.ldflags, *extra) if x)
-        if ldflags:
-            cmd += ["-ldflags", ldflags]
-        cmd.append(rel)
+        cmd = build_command(go.go, recipe, out, rel, vendored, extra)
         env.log(f"go: building {recipe.module}@{recipe.version} for {target}")
         cp = _run(cmd, src, build_env)
         if cp.returncode == 0:
@@ -251,18 +263,26 @@ def _build(recipe: Recipe, target: Platform, go: Toolchain, fixups: tuple, env: 
                       f"fixups tried: {tried}", fx.next_steps(fixups, fx.module_graph(src), steps))
 
 
+def build_command(go: str, recipe: Recipe, out: Path, rel: str, vendored: bool, extra: list[str]) -> list[str]:
+    """The ``go build`` command line for ``recipe`` (``extra``: -ldflags fixups add)."""
+    cmd = [go, "build", *(["-trimpath"] if recipe.trimpath else []), "-buildvcs=false", "-o", str(out)]
+    if not vendored:
+        cmd.append("-mod=mod")     # go.sum follows bumps; the checksum DB still verifies (GOSUMDB)
+    if recipe.tags:
+        cmd += ["-tags", ",".join(recipe.tags)]
+    ldflags = " ".join(x for x in (recipe.ldflags, *extra) if x)
+    if ldflags:
+        cmd += ["-ldflags", ldflags]
+    cmd.append(rel)
+    return cmd
+
+
 def _download(recipe: Recipe, go: Toolchain, work: Path) -> Path:
-    with tempfile.TemporaryDirectory(prefix="archport-gomod-") as d:
-        cp = _run([go.go, "mod", "download", "-json", f"{recipe.module}@{recipe.version}"], Path(d),
-                  {k: v for k, v in go.env.items() if k != "GOFLAGS"}, timeout=900)
     try:
-        doc = json.loads(cp.stdout)
-    except json.JSONDecodeError:
-        doc = {"Error": _tail(cp.stdout + cp.stderr, 5)}
-    if doc.get("Error") or not doc.get("Dir"):
-        raise NotPortable(f"go mod download {recipe.module}@{recipe.version}: {doc.get('Error') or 'no Dir'}",
-                          "check GOPROXY/GOPRIVATE/GONOSUMDB, or whether this version exists upstream")
-    return writable_copy(doc["Dir"], work / "src")
+        module_dir = download_module(go.go, go.env, recipe.module, recipe.version, work)
+    except ModuleUnavailable as e:
+        raise NotPortable(str(e), "check GOPROXY/GOPRIVATE/GONOSUMDB, or whether this version exists upstream") from None
+    return writable_copy(module_dir, work / "src")
 
 
 def writable_copy(module_dir: str | Path, dest: Path) -> Path:
@@ -317,9 +337,9 @@ def _assemble(up: Upstream, target: Platform, env: Env, recipe: Recipe, go: Tool
     if ids:
         ann[ANN_FIXUPS] = ids
     files = [FileSpec(recipe.binary, source=str(binary), mode=0o755)]
-    if base is None and up.reference is not None and up.source is not None:
+    if base is None and up.manifest is not None and up.source is not None:
         from .carry import carry
-        kept, left = carry(up.source, up.reference, Path(env.workdir), posixpath.normpath("/" + recipe.binary.lstrip("/")))
+        kept, left = carry(up.source, up.manifest, Path(env.workdir), posixpath.normpath("/" + recipe.binary.lstrip("/")))
         files = kept + files
         plat = up.config.platform if up.config else "reference"
         ann[ANN_CHANGES] = "; ".join(filter(None, [
@@ -334,13 +354,13 @@ def _assemble(up: Upstream, target: Platform, env: Env, recipe: Recipe, go: Tool
 
 def _base(up: Upstream, target: Platform, env: Env) -> tuple[Base | None, str]:
     """The upstream base when it has the target, else scratch (with why)."""
-    name = (up.reference.annotations.get("org.opencontainers.image.base.name") if up.reference else None) or ""
+    name = (up.manifest.annotations.get("org.opencontainers.image.base.name") if up.manifest else None) or ""
     if not name or env.registry is None:
         return None, "built on scratch (the upstream image names no base image)"
+    from ..images import open_source
     from ..reference import parse
-    from ..registry.store import RegistrySource
     try:
-        src = RegistrySource(env.registry, parse(name))
+        src = open_source(parse(name), env.registry)
         top = src.resolve()
         m = top if isinstance(top, Manifest) else None
         if m is None:
@@ -348,8 +368,7 @@ def _base(up: Upstream, target: Platform, env: Env) -> tuple[Base | None, str]:
             m = src.manifest(desc) if desc is not None else None
         if not isinstance(m, Manifest):
             return None, f"built on scratch: the base {name} has no {target}"
-        with src.open_blob(m.config) as chunks:
-            cfg = parse_config(b"".join(chunks))
+        cfg = read_config(src, m)
         if not cfg.platform.matches(target):
             return None, f"built on scratch: the base {name} is {cfg.platform}"
         return Base(m, cfg, src), f"on the upstream base {name}"
@@ -357,4 +376,5 @@ def _base(up: Upstream, target: Platform, env: Env) -> tuple[Base | None, str]:
         return None, f"built on scratch: the base {name} could not be read ({e})"
 
 
-__all__ = ["GoStrategy", "STRATEGY", "Recipe", "recover", "Toolchain", "writable_copy"]
+__all__ = ["GoStrategy", "Recipe", "recover", "trimpath_of", "build_command", "Toolchain",
+           "writable_copy"]

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from ..build.buildinfo import BuildInfo, read_buildinfo
+from ..binaries.buildinfo import BuildInfo, read_buildinfo
 from ..errors import ArchportError
 from ..oci import Manifest
 from ..store import Source

@@ -6,7 +6,8 @@ riscv64 from 1.11.0).  The alternative is read through the same registry
 client as everything else, so its mirrors and credentials apply.  It is
 accepted only if the contract the pods rely on is the same: Entrypoint, Cmd,
 User and WorkingDir compared with the upstream image's config (``consider``,
-a manifest and a config read), then — in ``build`` — the image's own layers
+a manifest and a config read, handed to ``build`` in the decision's plan),
+then — in ``build`` — the image's own layers
 prove that what it execs, and the binary at the upstream path, resolve to an
 executable for the target (:func:`archport.check.check_image`).  The result is
 the alternative's platform manifest, copied digest-preserved by ``port``.
@@ -18,11 +19,12 @@ from dataclasses import dataclass
 
 from ..check import Contract as CheckContract, check_image
 from ..errors import ArchportError
-from ..oci import Index, Manifest
-from ..oci.config import ImageConfig, parse_config
+from ..images import Pinned, open_source
+from ..oci import Index, Manifest, read_config
+from ..oci.config import ImageConfig
 from ..platform import Platform, normalize
 from ..reference import parse as parse_ref
-from ..registry.store import RegistrySource
+from ..store import Source
 from . import Decision, Env, NotPortable, Outcome, Upstream
 from .contract import binary_path, differences, reference_config, tag_of
 
@@ -30,7 +32,7 @@ from .contract import binary_path, differences, reference_config, tag_of
 @dataclass(frozen=True, slots=True)
 class _Found:
     ref: str
-    source: RegistrySource
+    source: Source
     manifest: Manifest
     config: ImageConfig
     note: str
@@ -43,10 +45,12 @@ class Mirror:
         found, why = self._find(up, target, env)
         if found is None:
             return Decision(False, why)
-        return Decision(True, f"{found.ref} publishes {normalize(target)} with the same contract ({why})")
+        return Decision(True, f"{found.ref} publishes {normalize(target)} with the same contract ({why})",
+                        plan=(found, why))
 
-    def build(self, up: Upstream, target: Platform, env: Env) -> Outcome:
-        found, why = self._find(up, target, env)
+    def build(self, up: Upstream, target: Platform, env: Env, decision: Decision | None = None) -> Outcome:
+        # The alternative consider found (its manifest and config read once).
+        found, why = decision.plan if decision is not None and decision.plan else self._find(up, target, env)
         if found is None:
             raise NotPortable(why, "try --strategy go, release, c or deb")
         target = normalize(target)
@@ -56,7 +60,7 @@ class Mirror:
             contracts.append(CheckContract(source=f"upstream binary path {binary}", command=(binary,)))
         env.log(f"mirror: checking {found.ref} ({target}) layer by layer")
         try:
-            report = check_image(_Pinned(found.source, found.manifest), target, contracts)
+            report = check_image(Pinned(found.source, found.manifest), target, contracts)
         except ArchportError as e:
             raise NotPortable(f"{found.ref}: cannot check its {target} image: {e}") from None
         if not report.ok:
@@ -102,7 +106,7 @@ class Mirror:
 
     def _resolve(self, ref_text: str, target: Platform, env: Env) -> _Found | str:
         ref = parse_ref(ref_text)
-        src = RegistrySource(env.registry, ref)
+        src = open_source(ref, env.registry)
         top = src.resolve()
         if isinstance(top, Index):
             desc = top.find(target)
@@ -114,29 +118,8 @@ class Mirror:
                 return f"the {target} entry is a nested index"
         else:
             m = top
-        with src.open_blob(m.config) as chunks:
-            cfg = parse_config(b"".join(chunks))
+        cfg = read_config(src, m)
         label = normalize(cfg.platform)
         if (label.os, label.architecture) != (target.os, target.architecture):
             return f"its config says {label}, not {target}"
         return _Found(str(ref), src, m, cfg, "")
-
-
-class _Pinned:
-    """A source whose top is one platform manifest (what ``check`` reads)."""
-
-    def __init__(self, source: RegistrySource, manifest: Manifest) -> None:
-        self._source, self._manifest = source, manifest
-        self.name = source.name
-
-    def resolve(self) -> Manifest:
-        return self._manifest
-
-    def manifest(self, desc):
-        return self._source.manifest(desc)
-
-    def open_blob(self, desc):
-        return self._source.open_blob(desc)
-
-
-STRATEGY = Mirror()

@@ -20,7 +20,7 @@ class Present:
             return Decision(True, f"the tag already offers {target}")
         return Decision(False, f"the tag offers {', '.join(map(str, up.platforms)) or 'no platforms'}, not {target}")
 
-    def build(self, up: Upstream, target: Platform, env: Env) -> Outcome:
+    def build(self, up: Upstream, target: Platform, env: Env, decision: Decision | None = None) -> Outcome:
         top = up.top
         if isinstance(top, Manifest):
             return Outcome(self.name, "the tag is a single-platform image for the target", source=up.source,
@@ -36,6 +36,3 @@ class Present:
         if not isinstance(m, Manifest):
             raise NotPortable(f"the {target} entry of {up.ref} is a nested index")
         return Outcome(self.name, f"the tag already offers {target}", source=up.source, manifest=m)
-
-
-STRATEGY = Present()

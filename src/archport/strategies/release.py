@@ -18,18 +18,18 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..build.assemble import assemble, provenance
-from ..build.elf import read_elf
+from ..binaries.elf import read_elf
 from ..build.layer import FileSpec
 from ..errors import ArchportError, BadInput, DigestMismatch
 from ..platform import Platform, normalize
 from . import Decision, Env, NotPortable, Outcome, Upstream, require
 from .contract import binary_path, reference_config, tag_of
-from .downloads import DownloadError, fetch, fetch_bytes, http_client, parse_checksum
+from ..fetch.http import DownloadError, fetch, fetch_bytes, http_client, parse_checksum
 
 ARCHIVES = ("tgz", "tar.gz", "zip", "raw")
 
 
-class Release:
+class ReleaseStrategy:
     name = "release"
 
     def consider(self, up: Upstream, target: Platform, env: Env) -> Decision:
@@ -48,8 +48,8 @@ class Release:
         url, _ = asset.urls(tag_of(up), target.architecture)
         return Decision(True, f"upstream publishes {url}")
 
-    def build(self, up: Upstream, target: Platform, env: Env) -> Outcome:
-        target = require(self, up, target, env)
+    def build(self, up: Upstream, target: Platform, env: Env, decision: Decision | None = None) -> Outcome:
+        target, _ = require(self, up, target, env, decision)
         comp, tag, arch = up.component, tag_of(up), target.architecture
         asset = comp.release_asset(tag, arch)
         if asset.archive not in ARCHIVES:
@@ -148,6 +148,3 @@ class Release:
 def _matches(name: str, want: str) -> bool:
     name = name[2:] if name.startswith("./") else name
     return name == want or ("/" not in want and name.rsplit("/", 1)[-1] == want)
-
-
-STRATEGY = Release()

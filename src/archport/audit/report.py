@@ -1,0 +1,159 @@
+"""Verdicts: for each needed image, where the node would get it and whether
+it has the node's platform.  Pure apart from the injected ``lookup``."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable, Iterable, Mapping
+
+from .. import platform as plat
+from ..errors import ArchportError
+from ..k3s.registries import Endpoint, Registries, Resolution, resolve
+from .inventory import Inventory, Need
+
+# (endpoint) -> the platforms its tag offers; raises ArchportError when it cannot say.
+Lookup = Callable[[Endpoint], "list[plat.Platform]"]
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    endpoint: Endpoint
+    platforms: tuple[plat.Platform, ...] | None = None
+    error: str = ""
+
+    def to_dict(self) -> dict:
+        d = self.endpoint.to_dict()
+        if self.platforms is not None:
+            d["platforms"] = [str(p) for p in self.platforms]
+        if self.error:
+            d["error"] = self.error
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    need: Need
+    resolution: Resolution
+    target: plat.Platform
+    attempts: tuple[Attempt, ...] = ()     # containerd's order, up to the first that answered
+    supplied_by: str = ""                  # "image store" or "agent/images/<archive>": no pull needed
+    looked_up: bool = True
+
+    @property
+    def in_store(self) -> bool:
+        return bool(self.supplied_by)
+
+    @property
+    def answered(self) -> Attempt | None:
+        return next((a for a in self.attempts if a.platforms is not None), None)
+
+    @property
+    def platforms(self) -> tuple[plat.Platform, ...] | None:
+        a = self.answered
+        return a.platforms if a else None
+
+    @property
+    def has_platform(self) -> bool | None:
+        p = self.platforms
+        return None if p is None else any(x.matches(self.target) for x in p)
+
+    @property
+    def status(self) -> str:
+        """ok | in-store | missing | unknown | not-checked"""
+        if self.has_platform:
+            return "ok"
+        if self.in_store:
+            return "in-store"
+        if not self.looked_up:
+            return "not-checked"
+        return "missing" if self.has_platform is False else "unknown"
+
+    @property
+    def problem(self) -> bool:
+        return self.status in ("missing", "unknown")
+
+    @property
+    def error(self) -> str:
+        return "; ".join(f"{a.endpoint.url}: {a.error}" for a in self.attempts if a.error)
+
+    def to_dict(self) -> dict:
+        a = self.answered
+        return {
+            **self.need.to_dict(),
+            "status": self.status,
+            "platforms": [str(p) for p in self.platforms] if self.platforms is not None else None,
+            "has_node_platform": self.has_platform,
+            "pull_from": a.endpoint.to_dict() if a else None,
+            "endpoints": [e.to_dict() for e in self.resolution.endpoints],
+            "attempts": [x.to_dict() for x in self.attempts],
+            "in_image_store": self.in_store,
+            "supplied_by": self.supplied_by or None,
+            "notes": list(self.resolution.notes),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    target: plat.Platform
+    rows: tuple[Row, ...]
+    inventory: Inventory
+    source: str = ""
+
+    @property
+    def problems(self) -> tuple[Row, ...]:
+        return tuple(r for r in self.rows if r.problem)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict:
+        inv = self.inventory
+        return {
+            "source": self.source, "platform": str(self.target), "k3s_version": inv.k3s_version or None,
+            "system_default_registry": inv.system_default_registry or None, "disabled": list(inv.disabled),
+            "complete": self.ok, "missing": [r.need.image for r in self.problems],
+            "images": [r.to_dict() for r in self.rows], "notes": list(inv.notes),
+        }
+
+
+def audit(inv: Inventory, target: plat.Platform, registries: Registries = Registries(), *,
+          lookup: Lookup | None = None, version: str | None = None,
+          in_store: Iterable[str] | Mapping[str, str] = (),
+          disable_default_endpoint: bool = False, workers: int = 8, source: str = "") -> Audit:
+    """Resolve every needed image through ``registries`` and, with a
+    ``lookup``, ask its endpoints in containerd's order until one answers.
+    ``in_store``: normalized names the node already holds, optionally mapped
+    to where from (its image store, an airgap archive)."""
+    store = dict(in_store) if isinstance(in_store, Mapping) else {n: "image store" for n in in_store}
+    resolutions = [resolve(n.image, registries, version or inv.k3s_version or None, disable_default_endpoint)
+                   for n in inv.needs]
+
+    def one(pair: tuple[Need, Resolution]) -> Row:
+        need, res = pair
+        attempts = _ask(res, lookup) if lookup is not None else ()
+        return Row(need, res, target, attempts, store.get(need.image, ""), lookup is not None)
+
+    pairs = list(zip(inv.needs, resolutions))
+    if lookup is None or len(pairs) < 2:
+        rows = [one(p) for p in pairs]
+    else:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pairs)))) as pool:
+            rows = list(pool.map(one, pairs))
+    return Audit(target, tuple(rows), inv, source)
+
+
+def _ask(res: Resolution, lookup: Lookup) -> tuple[Attempt, ...]:
+    """containerd moves to the next endpoint when one fails or lacks the tag
+    (the CRI plugin's resolver walks the host list); so do we."""
+    out = []
+    for ep in res.endpoints:
+        try:
+            platforms = tuple(lookup(ep))
+        except ArchportError as e:
+            out.append(Attempt(ep, None, str(e)))
+            continue
+        out.append(Attempt(ep, platforms))
+        break
+    return tuple(out)

@@ -1,0 +1,48 @@
+"""Naming boards on the command line, the same way in every command that
+reaches one: ``--host`` (repeatable where a fleet makes sense) or
+``--inventory FILE``, and the ssh options ``-p``, ``-i``, ``-F``, ``-o``."""
+
+from __future__ import annotations
+
+from ..deploy import fleet, inventory
+from ..errors import BadInput
+from ..remote import SSH, parse_host
+from . import args as argtypes
+
+
+def add_options(p, *, fleet_help: str = "a board over SSH") -> None:
+    where = p.add_argument_group("boards")
+    where.add_argument("--host", action="append", default=[], metavar="[USER@]HOST[:PORT]",
+                       help=f"{fleet_help} (repeatable; ssh://user@host:port and [IPv6]:port work too)")
+    where.add_argument("--inventory", metavar="FILE", help="an Ansible inventory (YAML or INI) of boards")
+    where.add_argument("-o", "--ssh-option", action="append", default=[], metavar="OPTION",
+                       help="extra ssh -o option (repeatable)")
+    where.add_argument("-F", "--ssh-config", metavar="FILE", help="ssh configuration file (ssh -F)")
+    where.add_argument("-i", "--identity", metavar="FILE", help="ssh private key (ssh -i)")
+    where.add_argument("-p", "--port", type=argtypes.port_number, metavar="PORT",
+                       help="ssh port for boards that do not name their own")
+
+
+def boards(args, required: bool = True) -> list[fleet.Board]:
+    """The boards ``--host`` or ``--inventory`` name (BadInput when both or, if
+    ``required``, neither)."""
+    if args.host and args.inventory:
+        raise BadInput("--host and --inventory name the boards two ways; give one")
+    if args.inventory:
+        try:
+            with open(args.inventory, encoding="utf-8") as f:
+                text = f.read()
+        except (OSError, UnicodeDecodeError) as e:
+            raise BadInput(f"--inventory {args.inventory}: {getattr(e, 'strerror', None) or e}") from None
+        return [fleet.Board(e.name, e.host, e.identity) for e in inventory.parse(text, args.inventory)]
+    if not args.host:
+        if required:
+            raise BadInput("no boards: give --host [USER@]HOST[:PORT] (repeatable) or --inventory FILE")
+        return []
+    return [fleet.Board(h, parse_host(h)) for h in args.host]
+
+
+def connect(args, b: fleet.Board) -> SSH:
+    """The SSH connector for a board: its own port and key first, then the flags'."""
+    return SSH(b.host.destination, tuple(args.ssh_option or ()), args.ssh_config,
+               b.host.port or args.port, b.identity or args.identity)

@@ -1,0 +1,254 @@
+"""``archport audit``: every image a k3s node needs, where it pulls each from,
+and whether the node's platform is there."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from .. import platform as plat
+from .. import reference
+from ..audit import airgap, audit, inventory
+from ..audit.lookup import registry_lookup
+from ..errors import ArchportError, BadInput, BadReference
+from ..k3s import config as k3sconfig
+from ..k3s import registries as k3sregistries
+from ..k3s.manifests import load_documents, parse_documents
+from . import args as argtypes
+from . import boards
+
+# What the "needed by" column says for each kind of reason.
+_KIND = {"release": "k3s", "manifest": "manifest", "helmchart": "helm", "helm-job": "helm-job",
+         "pause": "pause", "servicelb": "svclb", "pod": "pod"}
+_STATUS = {"ok": "[green]yes[/]", "in-store": "[green]imported[/]", "missing": "[red]missing[/]",
+           "unknown": "[yellow]?[/]", "not-checked": "[dim]-[/]"}
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "audit", help="list every image a k3s node needs, where it pulls each from, and which lack its platform",
+        description="Gather the images a node needs (the k3s release's list, its manifests and HelmChart "
+                    "values, the pause image, klipper-lb, the running pods), resolve each through "
+                    "registries.yaml and system-default-registry, and ask the registry which platforms the "
+                    "tag offers. Exit 0: every image has the node's platform; 1: some lack it; 2: bad input.")
+    boards.add_options(p, fleet_help="read a node over SSH with the system ssh client")
+    src = p.add_argument_group("what to audit, when not (only) a board")
+    src.add_argument("--local", action="store_true", help="read this machine as the node (k3s runs here)")
+    src.add_argument("--from", dest="from_dump", metavar="DIR|FILE.tar.gz", help="read a dump from archport collect")
+    src.add_argument("--k3s", metavar="VERSION", help="the k3s release (default: the node's k3s --version)")
+    src.add_argument("--manifests", metavar="DIR|FILE",
+                     help="a k3s manifests directory (default: the node's server/manifests)")
+    src.add_argument("--config", metavar="FILE", help="a k3s config.yaml to use instead of the node's")
+    src.add_argument("--registries", metavar="FILE", help="a registries.yaml to use instead of the node's")
+    src.add_argument("--root", default="", metavar="DIR", help="read the node's files under DIR instead of /")
+    p.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", type=argtypes.platform,
+                   help="the node's platform (default: the node's own, else linux/riscv64)")
+    p.add_argument("--no-registry", action="store_true", help="list the images only; ask no registry")
+    p.set_defaults(run=run)
+
+
+def run(args, ctx) -> int:
+    nodes = boards.boards(args, required=False)
+    if not (nodes or args.local or args.from_dump or args.k3s or args.manifests):
+        raise BadInput("name what to audit: --host, --inventory, --local, --from, --k3s VERSION or --manifests DIR")
+    if sum(map(bool, (nodes, args.local, args.from_dump))) > 1:
+        raise BadInput("--host/--inventory, --local and --from each name the node; give one of them")
+    if args.manifests and not Path(args.manifests).exists():
+        raise BadInput(f"--manifests {args.manifests}: no such file or directory")
+    target = plat.parse(args.platform) if args.platform else None
+    from ..catalog import load
+    catalog = load()
+    release = catalog.release(args.k3s) if args.k3s else None
+    overrides = (_yaml_file(args.config, "--config"), _yaml_file(args.registries, "--registries"))
+    documents = load_documents(args.manifests) if args.manifests else None
+    lookup = None if args.no_registry else registry_lookup(ctx.registry())
+    results = []
+    failed: list[dict] = []
+    if nodes or args.local:
+        for b in nodes or [None]:
+            try:
+                facts, archives = _facts_live(args, None if b is None else boards.connect(args, b))
+            except ArchportError as e:
+                if len(nodes) < 2:
+                    raise                    # one board: its failure is the command's (exit 2 when unreachable)
+                failed.append({"source": f"ssh:{b.host.destination}", "error": str(e)})
+                continue
+            results.append(_node(args, ctx, catalog, facts, release, documents, overrides, target, lookup,
+                                 archives))
+    elif args.from_dump:
+        with tempfile.TemporaryDirectory(prefix="archport-dump-") as tmp:
+            from ..doctor import collect
+            facts = collect.read(args.from_dump, tmp)
+        results.append(_node(args, ctx, catalog, facts, release, documents, overrides, target, lookup, {}))
+    else:
+        results.append(_files(ctx, catalog, release, documents, overrides, target, lookup))
+    ok = all(r.ok for r in results) and not failed
+    if ctx.json:
+        docs = [r.to_dict() for r in results] + failed
+        ctx.emit(docs[0] if len(docs) == 1 else {"complete": ok, "nodes": docs})
+    else:
+        for r in results:
+            render(ctx.console, r)
+        for f in failed:
+            ctx.console.print(f"[bold red]{escape(f['source'])}[/]: not audited: {escape(f['error'])}",
+                              highlight=False, soft_wrap=False)
+    return 0 if ok else 1
+
+
+def _facts_live(args, conn):
+    from ..doctor import collect
+    from ..remote import Local
+    conn = conn or Local()
+    facts = collect.live(conn, args.root, 200)
+    r = conn.run(airgap.command(args.root), timeout=600)
+    return facts, airgap.parse(r.stdout) if r.rc == 0 else {}
+
+
+def _node(args, ctx, catalog, facts, release, documents, overrides, target, lookup, archives):
+    config_file, registries_file = overrides
+    notes: list[str] = []
+    version = facts.k3s_version
+    if release is None and version:
+        try:
+            release = catalog.release(version)
+        except BadInput as e:
+            notes.append(f"the node's k3s {version} is not in the catalog, so its image list is unknown ({e})")
+    elif release is None:
+        notes.append("k3s --version could not be read: give --k3s VERSION for the release's image list")
+    for name, path in (("config", "config.yaml"), ("registries", "registries.yaml")):
+        if f"{name} (unparseable)" in facts.missing:
+            notes.append(f"the node's {path} could not be parsed: audited as if it were absent")
+    config = config_file if config_file is not None else k3sconfig.merge(facts.config, facts.config_d)
+    regs = registries_file if registries_file is not None else facts.registries
+    if documents is None and facts.manifests:
+        documents = parse_documents(facts.manifests, where=f"{facts.source}:server/manifests")
+    pods = [(p.key, c.image) for p in facts.cluster.pods for c in p.containers if c.image]
+    in_store = dict(archives)           # what agent/images/ archives hold (live nodes only)
+    for img in facts.images:
+        for tag in img.tags:
+            try:
+                in_store[reference.normalize(tag)] = "image store"
+            except BadReference:
+                continue
+    if target is None:
+        try:
+            target = plat.from_uname(facts.arch) if facts.arch else plat.RISCV64
+        except BadInput:
+            target = plat.RISCV64
+    if facts.images_dir and not archives:
+        notes.append(f"agent/images holds {len(facts.images_dir)} file(s) ({', '.join(facts.images_dir[:4])}"
+                     f"{' …' if len(facts.images_dir) > 4 else ''}) whose images were not read (a dump does not "
+                     "carry them): what k3s imported from them shows as 'imported'")
+    return _audit(ctx, catalog, release, config, regs, documents, pods, in_store, target, lookup,
+                  version or (release.version if release else None), facts.source, notes)
+
+
+def _files(ctx, catalog, release, documents, overrides, target, lookup):
+    config_file, registries_file = overrides
+    source = f"k3s {release.version}" if release else "manifests"
+    return _audit(ctx, catalog, release, config_file or {}, registries_file or {}, documents, (), (),
+                  target or plat.RISCV64, lookup, release.version if release else None, source, [])
+
+
+def _audit(ctx, catalog, release, config, regs, documents, pods, in_store, target, lookup, version, source,
+           notes):
+    inv = inventory(release=release, catalog=catalog, config=config, documents=documents, pods=pods)
+    if notes:
+        from dataclasses import replace
+        inv = replace(inv, notes=tuple(notes) + inv.notes)
+    return audit(inv, target, k3sregistries.parse(regs), lookup=lookup, version=version, in_store=in_store,
+                 disable_default_endpoint=bool(config.get("disable-default-registry-endpoint")),
+                 workers=ctx.jobs * 2, source=source)
+
+
+def _yaml_file(path: str | None, flag: str):
+    if path is None:
+        return None
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+    try:
+        doc = YAML(typ="safe", pure=True).load(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise BadInput(f"{flag} {path}: {e.strerror}") from None
+    except (YAMLError, UnicodeDecodeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise BadInput(f"{flag} {path}: not valid YAML: {first}") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise BadInput(f"{flag} {path}: expected a YAML mapping")
+    return doc
+
+
+def render(out, result) -> None:
+    """A table that fits 80 columns; reasons, endpoints and errors under it."""
+    inv = result.inventory
+    head = f"[bold]{escape(result.source or 'node')}[/] needs {len(result.rows)} image(s) for {result.target}"
+    if inv.system_default_registry:
+        head += f"; system-default-registry {escape(inv.system_default_registry)}"
+    if inv.disabled:
+        head += f"; disabled: {escape(', '.join(inv.disabled))}"
+    out.print(head, highlight=False, soft_wrap=False)
+    cells = []
+    for i, r in enumerate(result.rows, 1):
+        offers = "?" if r.platforms is None else " ".join(_arch(p) for p in r.platforms) or "nothing"
+        cells.append((str(i), r.need.familiar, " ".join(dict.fromkeys(_KIND[k] for k in r.need.kinds)),
+                      offers if r.looked_up else "-", r.status))
+    # Fixed widths that add up to the console's: the image name gets what the
+    # short columns leave (rich would otherwise squeeze the status column).
+    arch = result.target.architecture
+    w = [max([len(c[k]) for c in cells] + [len(h)]) for k, h in enumerate(("#", "image", "needed by", "offers"))]
+    w[2], w[3] = min(w[2], 12), min(w[3], 6)
+    status_w = max(len(arch), 8)
+    w[1] = max(16, min(w[1], out.width - (w[0] + w[2] + w[3] + status_w) - 12))   # 4 dividers, 8 padding
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    t.add_column("#", justify="right", width=w[0])
+    t.add_column("image", overflow="fold", width=w[1])
+    t.add_column("needed by", overflow="fold", width=w[2])
+    t.add_column("offers", overflow="fold", width=w[3])
+    t.add_column(arch, no_wrap=True, width=status_w)
+    for (n, image, why, offers, status), r in zip(cells, result.rows):
+        mark = "[green]airgap[/]" if r.supplied_by.startswith("agent/") else _STATUS[status]
+        t.add_row(n, escape(image), escape(why), escape(offers), mark)
+    out.print(t, soft_wrap=False)
+    details = Table.grid(padding=(0, 1))          # numbered, with a hanging indent
+    details.add_column(justify="right")
+    details.add_column(overflow="fold")
+    for i, r in enumerate(result.rows, 1):
+        lines = [f"needed by: {'; '.join(why for _, why in r.need.reasons)}"]
+        a = r.answered
+        if a is not None and not a.endpoint.default:
+            how = f"registries.yaml mirror {a.endpoint.mirror}" + (", rewritten" if a.endpoint.rewritten else "")
+            lines.append(f"pulled from {a.endpoint.reference} ({how})")
+        elif a is None and r.resolution.endpoints and not r.resolution.endpoints[0].default:
+            lines.append("endpoints: " + ", ".join(str(e.reference) for e in r.resolution.endpoints))
+        if r.status == "missing":
+            lines.append(f"lacks {result.target}: offers {', '.join(str(p) for p in r.platforms) or 'nothing'}")
+        if r.in_store:
+            lines.append(f"supplied by the node's {r.supplied_by}: no pull needed"
+                         + (f" (the registry lacks {result.target})" if r.has_platform is False else ""))
+        if r.error and (r.status == "unknown" or a is None):
+            lines.append(f"error: {r.error}")
+        lines += list(r.resolution.notes)
+        details.add_row(f"{i}.", escape("\n".join(lines)))
+    out.print(details, soft_wrap=False)
+    for n in inv.notes:
+        out.print(f"[blue]note:[/] {escape(n)}", highlight=False, soft_wrap=False)
+    bad = result.problems
+    if not bad:
+        out.print(f"[bold green]every image offers {result.target}[/]"
+                  if all(r.looked_up for r in result.rows) else "[dim]registry not asked (--no-registry)[/]",
+                  highlight=False)
+    else:
+        out.print(f"[bold red]{len(bad)} of {len(result.rows)} image(s) lack {result.target} or could not be "
+                  "checked[/]", highlight=False, soft_wrap=False)
+        out.print(f"next: archport port IMAGE… --arch {result.target.architecture} --to REGISTRY",
+                  highlight=False, soft_wrap=False)
+
+
+def _arch(p) -> str:
+    return f"{p.architecture}/{p.variant}" if p.variant else p.architecture

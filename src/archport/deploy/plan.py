@@ -1,0 +1,252 @@
+"""The plan: what deploy would change on one board, as pure data.
+
+:func:`make` compares the board's :class:`~.facts.Facts` with the
+:class:`Desired` state and returns a :class:`Plan`: file changes (each
+with the bytes before and after), uploads (airgap tarballs, by checksum),
+whether k3s must restart, and the refusals — the reasons this board's k3s
+could not honour the plan.  Nothing here touches the board; ``apply`` does.
+
+What a plan never contains: a write to ``server/manifests/`` (k3s rewrites
+its packaged manifests at every start) or to the user's ``config.yaml``
+(our settings go to a drop-in, ``config.yaml.d/50-archport.yaml``, that
+k3s ≥ v1.21 merges after it; later files win for plain keys).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from ..errors import ArchportError
+from ..reference import DEFAULT_DOMAIN, BadReference
+from ..reference import parse as parse_reference
+from . import registries
+from .facts import CA_DIR, CONFIG, DROPIN, DROPIN_DIR, IMAGES, MANIFESTS, REGISTRIES, Facts
+from ..k3s.behaviour import load as behaviour
+
+MASK = "<redacted>"
+# Lines of a YAML file whose value is a credential, whoever wrote them.
+_SECRET_LINE = re.compile(r"(?im)^(\s*-?\s*[\"']?(?:password|auth|identity_token|token|agent-token|"
+                          r"registry_token|secret)[\"']?\s*:\s*).+$")
+DROPIN_HEADER = ("# Written by archport deploy.  k3s merges config.yaml.d/*.yaml after config.yaml;\n"
+                 "# the user's config.yaml is left as it is.\n")
+# k3s v1.24's default sandbox image (pkg/cli/cmds/agent.go, --pause-image).
+DEFAULT_PAUSE = "rancher/mirrored-pause:3.6"
+
+
+@dataclass(frozen=True, slots=True)
+class AirgapFile:
+    local: str
+    name: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    registry: str | None = None            # "host[:port]" the board pulls from
+    scheme: str = "https"
+    prefix: str = ""
+    upstreams: tuple[str, ...] = ()        # more upstream registries to mirror (docker.io always)
+    ca_pem: bytes | None = None
+    auth: tuple[str, str] | None = None    # never printed
+    pause_image: str | None = None
+    system_default_registry: str | None = None
+    airgap: AirgapFile | None = None
+    restart_pods: bool = False
+
+    def __repr__(self) -> str:             # the secret stays out of any debug dump
+        return f"Desired(registry={self.registry!r}, prefix={self.prefix!r}, auth={'set' if self.auth else None})"
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange:
+    path: str
+    before: bytes | None = field(repr=False)       # the bytes may hold credentials: never in a repr
+    after: bytes = field(repr=False)
+    mode: int = 0o644
+    why: str = ""
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    def diff(self) -> str:
+        """A unified diff with every credential masked."""
+        return unified_diff(self.path, self.before, self.after, self.secrets)
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    local: str
+    path: str
+    sha256: str
+    size: int
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    changes: tuple[FileChange, ...] = ()
+    uploads: tuple[Upload, ...] = ()
+    restart: bool = False
+    restart_pods: tuple[str, ...] = ()     # kube-system pods to delete after the restart
+    refusals: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes or self.uploads)
+
+    def to_dict(self) -> dict:
+        return {
+            "changes": [{"path": c.path, "mode": f"{c.mode:04o}", "why": c.why, "new": c.before is None,
+                         "diff": c.diff()} for c in self.changes],
+            "uploads": [{"path": u.path, "sha256": u.sha256, "size": u.size, "why": u.why} for u in self.uploads],
+            "restart": self.restart, "restartPods": list(self.restart_pods),
+            "refusals": list(self.refusals), "notes": list(self.notes),
+        }
+
+
+def mask(text: str, secrets: tuple[str, ...] = ()) -> str:
+    for s in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(s, MASK)
+    return _SECRET_LINE.sub(lambda m: m.group(1) + MASK, text)
+
+
+def unified_diff(path: str, before: bytes | None, after: bytes, secrets: tuple[str, ...] = ()) -> str:
+    a = mask(before.decode("utf-8", "replace"), secrets) if before is not None else ""
+    b = mask(after.decode("utf-8", "replace"), secrets)
+    lines = difflib.unified_diff(a.splitlines(keepends=True), b.splitlines(keepends=True),
+                                 fromfile="/dev/null" if before is None else f"a{path}", tofile=f"b{path}")
+    return "".join(x if x.endswith("\n") else x + "\n\\ No newline at end of file\n" for x in lines)
+
+
+def _yaml_keys(data: bytes | None) -> dict:
+    if not data or not data.strip():
+        return {}
+    try:
+        doc = YAML(typ="safe").load(data.decode("utf-8", "replace"))
+    except YAMLError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def current_pause(facts: Facts) -> str:
+    """The sandbox image k3s uses now, without our drop-in: config.yaml, then
+    the other drop-ins in name order (later wins), else the default."""
+    value = _yaml_keys(facts.files.get(CONFIG)).get("pause-image")
+    for path in sorted(p for p in facts.files if p.startswith(DROPIN_DIR + "/") and p != DROPIN):
+        value = _yaml_keys(facts.files.get(path)).get("pause-image", value)
+    return str(value) if value else DEFAULT_PAUSE
+
+
+def _same_image(a: str, b: str) -> bool:
+    try:
+        return parse_reference(a).normalized() == parse_reference(b).normalized()
+    except BadReference:
+        return a == b
+
+
+def upstreams_in_use(facts: Facts, desired: Desired) -> tuple[str, ...]:
+    """docker.io, the registries the kube-system pods and the pause image name,
+    and the ones the user asked for, minus the mirror itself."""
+    found = [DEFAULT_DOMAIN, *desired.upstreams]
+    names = [current_pause(facts)] + [i for p in (facts.pods or ()) for i in p.images]
+    for name in names:
+        try:
+            found.append(parse_reference(name).domain)
+        except BadReference:
+            continue
+    out: list[str] = []
+    for d in found:
+        if d and d != desired.registry and d not in out:
+            out.append(d)
+    return tuple(out)
+
+
+def _ca_path(host: str) -> str:
+    return f"{CA_DIR}/{re.sub(r'[^A-Za-z0-9._-]', '_', host)}-ca.crt"
+
+
+def holds(feature: str, v) -> bool:
+    """Whether k3s ``v`` has ``feature`` (k3s/behaviour.toml, each with its source)."""
+    return bool(behaviour().supports(feature, v))
+
+
+def _refuse(feature: str, facts: Facts, needs: str) -> str:
+    f = behaviour().feature(feature)
+    return (f"k3s {facts.version} is older than {behaviour().first(feature)}, the first where {f.what}; "
+            f"{needs} needs that (source: {f.source})")
+
+
+def make(facts: Facts, desired: Desired) -> Plan:
+    """Compare the board with the desired state; pure."""
+    if facts.version is None:
+        detail = facts.version_text.splitlines()[0] if facts.version_text else "no output"
+        return Plan(refusals=(f"cannot read the k3s version (k3s --version: {detail})",))
+    v = facts.version
+    changes: list[FileChange] = []
+    uploads: list[Upload] = []
+    refusals: list[str] = []
+    notes: list[str] = []
+    secrets = desired.auth[1:] if desired.auth else ()
+
+    if desired.registry:
+        ca_file = None
+        if desired.ca_pem:
+            ca_file = _ca_path(desired.registry)
+            if facts.files.get(ca_file) != desired.ca_pem:
+                changes.append(FileChange(ca_file, facts.files.get(ca_file), desired.ca_pem, 0o644,
+                                          f"the CA that signs {desired.registry}'s certificate"))
+        ups = upstreams_in_use(facts, desired)
+        want = registries.Mirror(f"{desired.scheme}://{desired.registry}", desired.registry, ups,
+                                 desired.prefix, ca_file, desired.auth)
+        after = registries.merge(facts.files.get(REGISTRIES), want)
+        if after is not None:
+            what = ", ".join(ups)
+            changes.append(FileChange(REGISTRIES, facts.files.get(REGISTRIES), after, 0o600,
+                                      f"pull {what} through {desired.registry}"
+                                      + (f" under {desired.prefix}/" if desired.prefix else ""), secrets))
+        if desired.prefix and not holds("registry-rewrite", v):
+            refusals.append(_refuse("registry-rewrite", facts, f"the prefix {desired.prefix}/ (a rewrite)"))
+        notes.append(f"k3s {v} renders registries.yaml into containerd's "
+                     + ("certs.d/<host>/hosts.toml" if holds("registry-hosts-toml", v) else "config.toml"))
+
+    keys: dict[str, str] = {}
+    if desired.pause_image and not _same_image(desired.pause_image, current_pause(facts)):
+        keys["pause-image"] = desired.pause_image
+    if desired.system_default_registry:
+        keys["system-default-registry"] = desired.system_default_registry
+    if keys:
+        body = DROPIN_HEADER + "".join(f'{k}: "{val}"\n' for k, val in keys.items())
+        existing = facts.files.get(DROPIN)
+        if existing != body.encode():
+            changes.append(FileChange(DROPIN, existing, body.encode(), 0o644,
+                                      "k3s settings: " + ", ".join(keys)))
+        for rule_id in ("config-file", "config-dropins"):
+            if not holds(rule_id, v):
+                refusals.append(_refuse(rule_id, facts, "the drop-in " + DROPIN))
+                break
+
+    restart = bool(changes)
+    if desired.airgap:
+        a = desired.airgap
+        path = f"{IMAGES}/{a.name}"
+        if facts.airgap_sha256 != a.sha256:
+            uploads.append(Upload(a.local, path, a.sha256, a.size, "images k3s imports from agent/images/"))
+            if holds("images-live-import", v):
+                notes.append(f"k3s {v} imports {a.name} while running: no restart for it")
+            else:
+                restart = True
+
+    if restart and facts.init not in ("systemd", "openrc"):
+        refusals.append("no init system found to restart k3s with (systemctl or rc-service)")
+    for c in changes:
+        if c.path.startswith(MANIFESTS + "/") or c.path == CONFIG:
+            raise ArchportError(f"internal: a plan may not write {c.path}")
+    pods: tuple[str, ...] = ()
+    if desired.restart_pods and facts.pods:
+        pods = tuple(p.name for p in facts.pods if p.pull_failing)
+    return Plan(tuple(changes), tuple(uploads), restart and not refusals, pods, tuple(refusals), tuple(notes))

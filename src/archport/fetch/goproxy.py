@@ -1,0 +1,139 @@
+"""The Go module proxy: one file out of a module zip, or a whole module.
+
+The proxy protocol (https://go.dev/ref/mod#goproxy-protocol) serves
+``$GOPROXY/<escaped module>/@v/<version>.zip`` whose entries are all named
+``<module>@<version>/<path>``.  Zip keeps its directory at the end, so with
+HTTP range requests a single small file of a large module (pause.c in
+``k8s.io/kubernetes``) costs a few hundred kilobytes, not the whole zip.
+``file://`` proxies (the tests' fixture proxy) are read directly.
+
+Whole modules go through ``go mod download`` instead, so that the go command
+checks them against go.sum and the checksum database (GOSUMDB) as a build
+would.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import unquote, urlsplit
+
+import httpx
+
+from ..errors import ArchportError
+from .http import DownloadError, RangeFile, fetch
+
+MAX_MEMBER = 4 << 20          # a source file; bigger means the wrong member
+
+
+def escape(module: str) -> str:
+    """Module path escaping: an upper-case letter becomes ``!`` + lower case."""
+    return "".join("!" + c.lower() if c.isupper() else c for c in module)
+
+
+def proxy_list(go_env: Mapping[str, str]) -> list[str]:
+    """The GOPROXY entries that are proxies (``direct``/``off`` end the list).
+    When GOPROXY is not given, asks ``go env GOPROXY`` (the user's go config),
+    with ``go_env`` as the whole environment (its PATH finds ``go``)."""
+    text = go_env.get("GOPROXY")
+    if text is None:
+        try:
+            text = subprocess.run(["go", "env", "GOPROXY"], capture_output=True, text=True,
+                                  timeout=30, env=dict(go_env)).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            text = ""
+    out = []
+    for entry in text.replace("|", ",").split(","):
+        entry = entry.strip()
+        if entry in ("direct", "off"):
+            break
+        if entry:
+            out.append(entry.rstrip("/"))
+    return out
+
+
+def read_member(http: httpx.Client, proxies: list[str], module: str, version: str, path: str,
+                scratch: Path) -> tuple[bytes, str]:
+    """``path`` from ``module@version``'s zip; returns (bytes, the proxy used).
+    Tries each proxy in order; raises :class:`ArchportError` naming every failure."""
+    if not proxies:
+        raise ArchportError("no Go module proxy configured (GOPROXY is empty, off or direct)")
+    name = f"{module}@{version}/{path.strip('/')}"
+    failures = []
+    for proxy in proxies:
+        url = f"{proxy}/{escape(module)}/@v/{version}.zip"
+        try:
+            return _from_zip(http, url, name, scratch), proxy
+        except (ArchportError, zipfile.BadZipFile, KeyError, OSError) as e:
+            failures.append(f"{_label(proxy)}: {_why(e)}")
+    raise ArchportError(f"{module}@{version}: {path} not fetched ({'; '.join(failures)})")
+
+
+def _label(proxy: str) -> str:
+    p = urlsplit(proxy)
+    return f"{p.scheme}://{p.hostname or ''}{p.path}" if p.scheme != "file" else proxy
+
+
+def _why(e: BaseException) -> str:
+    if isinstance(e, KeyError):
+        return "no such file in the module zip"
+    if isinstance(e, DownloadError) and e.status in (404, 410):
+        return f"HTTP {e.status} (the proxy does not have this version)"
+    return str(e) or type(e).__name__
+
+
+def _from_zip(http: httpx.Client, url: str, name: str, scratch: Path) -> bytes:
+    if url.startswith("file://"):
+        with zipfile.ZipFile(unquote(urlsplit(url).path)) as z:
+            return _read(z, name)
+    remote = RangeFile.open(http, url)
+    if remote is not None:
+        with zipfile.ZipFile(remote) as z:
+            return _read(z, name)
+    # No range support: the whole zip, once, to a temporary file.
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=scratch) as tmp:
+        local = Path(tmp) / "module.zip"
+        fetch(http, url, local)
+        with zipfile.ZipFile(local) as z:
+            return _read(z, name)
+
+
+def _read(z: zipfile.ZipFile, name: str) -> bytes:
+    info = z.getinfo(name)
+    if info.file_size > MAX_MEMBER:
+        raise ArchportError(f"{name} is {info.file_size} bytes, more than a source file should be")
+    return z.read(info)
+
+
+class ModuleUnavailable(ArchportError):
+    """``go mod download`` could not give the module (the proxy refused it,
+    the checksum database disagreed, the network failed)."""
+
+
+def download_module(go: str, go_env: Mapping[str, str], module: str, version: str, scratch: Path,
+                    timeout: float = 900) -> Path:
+    """``module@version`` into the module cache through ``go`` (the proxy and
+    checksum settings of ``go_env`` apply); returns its read-only directory."""
+    # GOFLAGS such as -mod=vendor are for builds and make "go mod download" refuse.
+    env = {k: v for k, v in go_env.items() if k != "GOFLAGS"}
+    cmd = [go, "mod", "download", "-json", f"{module}@{version}"]
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="archport-gomod-", dir=scratch) as d:
+        try:
+            cp = subprocess.run(cmd, cwd=d, env=env, capture_output=True, text=True, timeout=timeout)
+            out, err = cp.stdout, cp.stderr
+        except subprocess.TimeoutExpired:
+            out, err = "", f"{' '.join(cmd)} timed out after {timeout:g}s"
+    try:
+        doc = json.loads(out)
+    except json.JSONDecodeError:
+        lines = [ln for ln in (out + err).strip().splitlines() if ln.strip()]
+        doc = {"Error": "\n".join(lines[-5:])}
+    if doc.get("Error") or not doc.get("Dir"):
+        raise ModuleUnavailable(f"go mod download {module}@{version}: {doc.get('Error') or 'no Dir'}")
+    return Path(doc["Dir"])

@@ -1,0 +1,120 @@
+"""Run an image's program under qemu-user, confined (the fallback when
+containerd cannot run).
+
+The program is untrusted code, so it never runs with the host in reach: it
+gets new user, mount, PID, network and IPC namespaces, the extracted root
+filesystem as its root (``pivot_root``, the old root detached), an
+unprivileged uid outside (``nobody`` when archport is root, else the caller's
+own uid), ``/proc`` of its own PID namespace, a private ``/dev`` with only
+null, zero, full, random and urandom, no network but a down loopback, and
+``no_new_privs``.  qemu is copied into the root, so it must be statically
+linked.  If any of that cannot be had, nothing runs: :class:`Unconfined` says
+what is missing in one line.
+
+The namespace work happens in a fresh interpreter (:mod:`._jail`, run as a
+script): a single-threaded process may fork and unshare safely, which a
+``preexec_fn`` in a threaded one may not.  It runs in a session of its own,
+so a terminal's Ctrl-C reaches archport, not the program.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ..binaries.elf import read_elf
+from ..errors import ArchportError, BadInput
+
+NOBODY = 65534
+INSIDE = "/.archport-qemu"          # where qemu is placed in the image's root
+_JAIL = str(Path(__file__).with_name("_jail.py"))
+_HINT = ("the emulated fallback needs user namespaces (sysctl kernel.unprivileged_userns_clone=1, "
+         "user.max_user_namespaces > 0) and qemu-user-static; or install containerd and runc "
+         "(apt-get install containerd runc qemu-user-static)")
+
+
+class Unconfined(ArchportError):
+    """The program cannot be confined here, so it is not run."""
+
+
+def owner() -> tuple[int, int] | None:
+    """(uid, gid) the extracted root must belong to: the uid the program
+    runs as outside its user namespace (None: the caller's own)."""
+    return (NOBODY, NOBODY) if os.geteuid() == 0 else None
+
+
+def _static_qemu(qemu: str) -> None:
+    try:
+        with open(qemu, "rb") as f:
+            info = read_elf(f)
+    except (OSError, BadInput) as e:
+        raise Unconfined(f"refusing to run the image unconfined: cannot read {qemu}: {e}; {_HINT}") from None
+    if info is None or not info.static:
+        raise Unconfined(f"refusing to run the image unconfined: {qemu} is not statically linked, so it cannot "
+                         f"run inside the image's root; {_HINT}")
+
+
+def run(qemu: str, root: Path, target: str, argv: tuple[str, ...], env: dict[str, str], workdir: str,
+        timeout: float) -> tuple[int | None, str, str, bool]:
+    """Run ``target`` (a path inside ``root``) as ``argv`` under ``qemu``,
+    confined; (exit code, stdout, stderr, timed out)."""
+    _static_qemu(qemu)
+    shutil.copyfile(qemu, root / INSIDE.lstrip("/"))
+    os.chmod(root / INSIDE.lstrip("/"), 0o755)
+    ids = owner() or (os.geteuid(), os.getegid())
+    spec = {"root": str(root), "workdir": workdir or "/", "uid": ids[0], "gid": ids[1], "env": env,
+            "argv": [INSIDE, "-0", argv[0], target, *argv[1:]]}
+    r, w = os.pipe()
+    try:
+        proc = subprocess.Popen([sys.executable, "-I", "-S", _JAIL, json.dumps(spec), str(w)], pass_fds=(w,),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env={}, start_new_session=True)
+    finally:
+        os.close(w)
+    try:
+        with os.fdopen(r, "rb") as status:
+            why = _setup_error(status, proc)
+        if why:
+            proc.communicate()
+            raise Unconfined(f"refusing to run the image unconfined: {why}; {_HINT}")
+        try:
+            out, err = proc.communicate(timeout=timeout)
+            return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"), False
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            out, err = proc.communicate()
+            return None, out.decode(errors="replace"), err.decode(errors="replace"), True
+    except BaseException:
+        _kill(proc)      # Ctrl-C, SIGTERM turned into KeyboardInterrupt, or our own error
+        proc.communicate()
+        raise
+
+
+def _setup_error(status, proc: subprocess.Popen, limit: float = 60) -> str:
+    """What the jail wrote before exec; "" once the exec closed it empty."""
+    deadline = time.monotonic() + limit
+    data = b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([status], [], [], 0.5)
+        if ready:
+            chunk = os.read(status.fileno(), 4096)
+            if not chunk:
+                return data.decode(errors="replace").strip()
+            data += chunk
+        elif proc.poll() is not None and not data:
+            return f"the confinement helper exited {proc.returncode} before starting the program"
+    return "the confinement helper did not start the program within a minute"
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

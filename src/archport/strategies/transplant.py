@@ -1,0 +1,266 @@
+"""transplant: a distro-based image's userland, rebuilt from the target's packages.
+
+    upstream platform image ──extract (bounded)──► package database, paths, iptables backend
+        classify: owned │ unowned ELF │ carried │ accounts │ database
+    owned     → the same packages (Alpine names mapped) from Debian for the target,
+                dependencies resolved from the signed Packages index, .debs unpacked
+    ELF       → rebuilt from their Go build info (the go strategy's build), else refused by name
+    carried   → byte-identical, same modes, owners and links
+    configure → alternatives links (the upstream image's iptables backend), CA bundle,
+                the package database; all recorded
+    assemble  → one layer on scratch, the upstream config with the platform changed
+
+Nothing of the target architecture runs at build time.  The pure steps
+live in :mod:`archport.transplant`; this module does the I/O around them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..build.assemble import assemble, provenance
+from ..build.layer import FileSpec
+from ..errors import ArchportError
+from ..fetch.debian import DEB_ARCH, KEYRING, Archive, apt_sources, find_package, parse_stanzas
+from ..fetch.http import http_client
+from ..imagefs import extract, remove_tree
+from ..platform import Platform, normalize
+from ..transplant import classify, load_map
+from ..transplant import configure, upstream as upstream_fs
+from ..transplant.compose import alias_links, compose, moved_by_target
+from ..transplant.debs import dpkg_list, unpack
+from ..transplant.resolve import closure
+from . import Decision, Env, NotPortable, Outcome, Upstream, require
+from .carry import carry
+from .transplant_go import rebuild_binaries
+from .contract import tag_of
+
+DEFAULT_SUITE = "trixie"           # the first Debian release with riscv64 in the main archive
+MAX_UPSTREAM = 4 << 30             # what the upstream image may expand to on disk
+BASE_PACKAGE = "base-files"        # ships the aliased /bin, /sbin, /lib links since trixie (DEP 17)
+BACKENDS = ("legacy", "nft")
+
+ANN_PACKAGES = "io.archport.transplant.packages"
+ANN_IPTABLES = "io.archport.transplant.iptables"
+ANN_CONFIGURE = "io.archport.transplant.configure"
+ANN_SUBSTITUTED = "io.archport.substituted"
+ANN_REBUILT = "io.archport.transplant.rebuilt"
+
+
+class Transplant:
+    name = "transplant"
+
+    def __init__(self, sources_list: str = "/etc/apt/sources.list",
+                 sources_dir: str = "/etc/apt/sources.list.d") -> None:
+        self.sources = (sources_list, sources_dir)
+
+    def consider(self, up: Upstream, target: Platform, env: Env) -> Decision:
+        target = normalize(target)
+        comp = up.component
+        if comp is not None and comp.kind != "distro":
+            return Decision(False, f"the catalog builds {comp.name} as {comp.kind}, not from a distribution")
+        if up.manifest is None:
+            return Decision(False, "no upstream platform image to read a package database from")
+        if target.os != "linux" or target.architecture not in DEB_ARCH:
+            return Decision(False, f"Debian has no architecture for {target}")
+        url, keyring = self._archive(env)
+        if not url:
+            return Decision(False, "no Debian archive: the machine's apt sources name none; pass --debian-archive URL")
+        suite = self._suite(up, env)
+        what = f"{comp.name}'s" if comp is not None else "the upstream image's"
+        return Decision(True, f"rebuild {what} userland from Debian {suite} for {DEB_ARCH[target.architecture]}, "
+                              f"carrying the rest", plan=(url, keyring, suite))
+
+    def build(self, up: Upstream, target: Platform, env: Env, decision: Decision | None = None) -> Outcome:
+        target, decision = require(self, up, target, env, decision)
+        url, keyring, suite = decision.plan or (*self._archive(env), self._suite(up, env))
+        darch = DEB_ARCH[target.architecture]
+        name = up.component.name if up.component is not None else up.ref.path.rsplit("/", 1)[-1]
+        work = Path(env.workdir) / "transplant" / name / (tag_of(up) or "latest") / target.architecture
+        work.mkdir(parents=True, exist_ok=True)
+        if env.iptables_backend and env.iptables_backend not in BACKENDS:
+            raise NotPortable(f"iptables backend {env.iptables_backend!r}: expected legacy or nft")
+
+        root = self._extract(up, work)
+        db = upstream_fs.database(root)
+        if db is None:
+            distro = up.component.distro_for(tag_of(up)) if up.component is not None else None
+            raise NotPortable("the upstream image has no package database (lib/apk/db/installed or "
+                              "var/lib/dpkg/status): there is no userland to transplant",
+                              f"the catalog expects {distro.base}: {distro.reason}" if distro else
+                              "port it with a strategy that builds its program (go, release, c, deb)")
+        cls = classify(upstream_fs.entries(root), db)
+        wanted, notes = self._wanted(db)
+        rebuilt, fixups, substituted, rebuilt_lines = rebuild_binaries(up, cls.binaries, root, target, env, notes)
+        backend, backend_why = self._backend(env, root)
+
+        stanzas, debs, aliases = self._fetch(url, keyring, suite, darch, wanted, env, notes)
+        spool = work / "debs"
+        packages: list[tuple[str, tuple[FileSpec, ...]]] = []
+        lists: list[FileSpec] = []
+        for stanza, deb in zip(stanzas, debs):
+            pkg = stanza["Package"]
+            u = unpack(deb, spool / pkg)
+            if u.refused:
+                notes.append(f"{pkg}: not unpacked: {'; '.join(u.refused[:5])}")
+            packages.append((f"Debian {pkg}", u.files))
+            lists.append(FileSpec(f"var/lib/dpkg/info/{pkg}.list", data=dpkg_list(u.files).encode()))
+
+        configured, records = self._configure(packages, aliases, backend, stanzas, lists, backend_why)
+        carried_paths = set(cls.carried) | set(cls.accounts)
+        kept, _elf = carry(up.source, up.manifest, work, skip="")
+        carried = [f for f in kept if f.path.lstrip("/") in carried_paths]
+        alias_specs = [FileSpec(p, kind="symlink", target=t, mode=0o777) for p, t in sorted(aliases.items())]
+        composed = compose([("upstream", carried), *packages,
+                            (f"Debian {BASE_PACKAGE} (merged /usr)", alias_specs), ("rebuilt", rebuilt),
+                            ("configure", configured)],
+                           aliases)
+        remove_tree(root)
+        compat = moved_by_target((p for paths in cls.owned.values() for p in paths), composed)
+        if compat:
+            records.append(f"the target's packages moved {len(compat)} upstream paths; linked: "
+                           f"{', '.join(compat[:10])}{' …' if len(compat) > 10 else ''}")
+        if composed.moved:
+            records.append(f"merged /usr: {len(composed.moved)} upstream paths written through "
+                           f"{', '.join(f'/{a} -> {t}' for a, t in sorted(aliases.items()))}")
+        versions = ",".join(f"{s['Package']}={s.get('Version', '?')}" for s in stanzas)
+        ann = provenance(source=f"{url} {suite}/{darch}", version=tag_of(up), strategy="transplant",
+                         changes=[f"carried {len(carried)} upstream entries",
+                                  f"{len(stanzas)} Debian packages for {darch}", *records,
+                                  *(f"replaced {r}" for r in composed.replaced[:20])])
+        ann[ANN_PACKAGES] = versions
+        ann[ANN_IPTABLES] = f"{backend} ({backend_why})" if backend else ""
+        ann[ANN_CONFIGURE] = "; ".join(records)
+        if substituted:
+            ann[ANN_SUBSTITUTED] = "; ".join(substituted)
+        if rebuilt_lines:
+            ann[ANN_REBUILT] = "; ".join(rebuilt_lines)
+        built = assemble(None, composed.specs(), platform=target, family=up.family, reference_config=up.config,
+                         annotations=ann, created=env.source_date_epoch, workdir=str(work),
+                         history_comment=f"archport transplant: Debian {suite} {darch}, {len(stanzas)} packages")
+        notes += records + substituted
+        notes.append(f"packages from Debian {suite} ({url}): {versions}")
+        return Outcome("transplant", f"userland from Debian {suite} ({len(stanzas)} packages for {darch}), "
+                       f"{len(carried)} upstream entries carried" + (f", iptables {backend}" if backend else ""),
+                       built=built, fixups=tuple(fixups), notes=tuple(notes))
+
+    # -- steps ------------------------------------------------------------------
+    def _extract(self, up: Upstream, work: Path) -> Path:
+        """The upstream platform image's merged root, extracted with the
+        hostile-name and size rules of :func:`archport.imagefs.extract`."""
+        blobs = work / "layers"
+        blobs.mkdir(exist_ok=True)
+        paths = []
+        for i, desc in enumerate(up.manifest.layers):
+            p = blobs / f"{i}"
+            with up.source.open_blob(desc) as chunks, open(p, "wb") as out:
+                for c in chunks:
+                    out.write(c)
+            paths.append(p)
+        root = work / "upstream"
+        try:
+            extract(paths, root, max_size=MAX_UPSTREAM)
+        finally:
+            for p in paths:
+                p.unlink(missing_ok=True)
+        return root
+
+    def _wanted(self, db) -> tuple[list[str], list[str]]:
+        """The target's package names for the upstream database's, and notes."""
+        names = list(db.names)
+        if db.distro == "debian":
+            return names, [f"{len(names)} Debian packages in the upstream image: the same names for the target"]
+        pm = load_map()
+        wanted, unknown = pm.debian_for(names)
+        if unknown:
+            raise NotPortable(f"no Debian package is known for the upstream image's Alpine packages: "
+                              f"{', '.join(unknown)}", "add them to the catalog's packages.toml with a source")
+        return list(wanted), [f"Alpine packages {', '.join(names)} -> Debian {', '.join(wanted)} "
+                              f"(catalog packages.toml)"]
+
+    def _backend(self, env: Env, root: Path) -> tuple[str, str]:
+        theirs = upstream_fs.iptables_backend(root)
+        if env.iptables_backend:
+            why = "--iptables-backend" + (f"; the upstream image runs {theirs}" if theirs else "")
+            return env.iptables_backend, why
+        if theirs:
+            return theirs, "the upstream image's"
+        return "", ""
+
+    def _fetch(self, url: str, keyring: str, suite: str, darch: str, wanted: list[str], env: Env,
+               notes: list[str]) -> tuple[list[dict[str, str]], list[Path], dict[str, str]]:
+        try:
+            with http_client(env.http) as http:
+                archive = Archive(url, Path(env.cache_dir), http, keyring)
+                env.log(f"transplant: {url} {suite} {darch}: {', '.join(wanted)}")
+                rel = archive.release(suite)
+                index = archive.packages(rel, suite, darch)
+                stanzas = list(parse_stanzas(index.decode("utf-8", "replace")))
+                have = {s.get("Package") for s in stanzas}
+                absent = [w for w in wanted if w not in have]
+                if absent:
+                    notes.append(f"not in Debian {suite}/{darch}, left to the others' dependencies: "
+                                 f"{', '.join(absent)}")
+                res = closure(stanzas, [w for w in wanted if w in have])
+                if res.missing:
+                    raise NotPortable(f"Debian {suite}/{darch} cannot satisfy: {'; '.join(res.missing)}")
+                chosen = list(res.packages)
+                debs = []
+                for s in chosen:
+                    env.log(f"transplant: {s['Package']} {s.get('Version', '')}")
+                    debs.append(archive.deb(s))
+                aliases: dict[str, str] = {}
+                base = find_package(index, BASE_PACKAGE)
+                if base is not None:
+                    aliases = alias_links(unpack(archive.deb(base), Path(env.workdir) / "transplant" / "base").files)
+        except NotPortable:
+            raise
+        except ArchportError as e:
+            raise NotPortable(f"Debian {suite}/{darch}: {e}",
+                              "nothing was built; if the archive is mid-sync, retry later or name another suite "
+                              "with --debian-suite (e.g. forky)") from None
+        return chosen, debs, aliases
+
+    def _configure(self, packages, aliases: dict[str, str], backend: str, stanzas, lists: list[FileSpec],
+                   backend_why: str) -> tuple[list[FileSpec], list[str]]:
+        from ..transplant.compose import aliased
+        present = {aliased(f.path, aliases) for _, files in packages for f in files}
+        out: list[FileSpec] = []
+        records: list[str] = []
+        if backend:
+            links, record = configure.alternatives(backend, present)
+            out += [FileSpec(p, kind="symlink", target=t, mode=0o777) for p, t in links]
+            if record:
+                records.append(f"{record}, {backend_why}")
+        certs = [(f.path, Path(f.source).read_bytes()) for _, files in packages for f in files
+                 if f.kind == "file" and f.source and f.path.startswith("usr/share/ca-certificates/")
+                 and f.path.endswith(".crt")]
+        if certs:
+            bundle, record = configure.ca_bundle(certs)
+            out.append(FileSpec("etc/ssl/certs/ca-certificates.crt", data=bundle))
+            records.append(record)
+        out.append(FileSpec("var/lib/dpkg/status", data=configure.dpkg_status(list(stanzas))))
+        out += lists
+        records.append(f"dpkg database written for {len(stanzas)} packages")
+        records.append("users and groups: the upstream image's /etc/passwd and /etc/group, carried")
+        return out, records
+
+    def _suite(self, up: Upstream, env: Env) -> str:
+        if env.debian_suite:
+            return env.debian_suite
+        comp = up.component
+        distro = comp.distro_for(tag_of(up)) if comp is not None else None
+        if distro is not None and distro.onto.startswith("debian:"):
+            return distro.onto.split(":", 1)[1]
+        return DEFAULT_SUITE
+
+    def _archive(self, env: Env) -> tuple[str, str]:
+        if env.debian_archive:
+            return env.debian_archive.rstrip("/"), env.debian_keyring or KEYRING
+        srcs = apt_sources(*self.sources)
+        if not srcs:
+            return "", ""
+        return srcs[0].uri, env.debian_keyring or srcs[0].signed_by or KEYRING
+
+
+__all__ = ["Transplant"]

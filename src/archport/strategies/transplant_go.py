@@ -1,0 +1,166 @@
+"""transplant's unowned binaries: Go programs rebuilt for the target.
+
+A distro-based image carries ELF binaries no package owns (helm, tiller,
+traefik, helm plugins).  Each is rebuilt by the go strategy's build step
+(module download through GOPROXY with the checksum database, proactive and
+reactive fixups, ``go build``), one binary at a time:
+
+- what to build comes from the binary's Go build info (module, version,
+  ``-ldflags``, tags), else from the catalog's ``[[binary]]`` for its path
+  (a build from a checkout records ``(devel)``, a GOPATH build no module);
+- a version the module proxy refuses is built only under ``--substitute``
+  (:mod:`archport.transplant.substitute`), recorded;
+- a binary that is neither is refused by name: nothing is built.
+
+Builds are kept in the build cache (:mod:`archport.cache`) by their inputs,
+like the go strategy's, so a repeated transplant does not compile again.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import replace
+from pathlib import Path
+
+from ..binaries.buildinfo import read_buildinfo
+from ..build.layer import FileSpec
+from ..cache import Cache
+from ..errors import ArchportError
+from ..fetch.goproxy import ModuleUnavailable, download_module
+from ..platform import Platform
+from ..transplant import substitute
+from . import Env, NotPortable, Upstream
+from . import fixups as fx
+from .contract import tag_of
+from .gobuild import Recipe, Toolchain, trimpath_of
+# The go strategy's build step, used per binary: an image may hold several.
+from .gobuild import build_binary as go_build
+
+CACHE_KIND = "transplant-go"
+
+
+def recipes_for(up: Upstream, paths: list[str], root: Path) -> list[Recipe]:
+    """What to build for each binary (paths without a leading slash, read
+    from the extracted root), or :class:`NotPortable` naming those that
+    cannot say."""
+    recipes, refused = [], []
+    comp, tag = up.component, tag_of(up)
+    for path in paths:
+        with open(root / path, "rb") as fh:
+            try:
+                info = read_buildinfo(fh)
+            except ArchportError as e:
+                refused.append(f"/{path} ({e})")
+                continue
+        if info is not None and info.main.path and info.main.version not in ("", "(devel)"):
+            recipes.append(Recipe(info.main.path, info.main.version, info.path or info.main.path, info.ldflags,
+                                  info.tags, "/" + path, f"build info of /{path} ({info.go_version})",
+                                  info.cgo_enabled, trimpath_of(info)))
+            continue
+        why = ("not a Go binary with build info" if info is None or not info.main.path else
+               f"{info.main.path} built from a checkout: its build info names no version")
+        known = comp.binary(tag, "/" + path) if comp is not None else None
+        if known is None:
+            refused.append(f"/{path} ({why})")
+            continue
+        pkg = known.module if known.package in ("", ".") else f"{known.module}/{known.package.removeprefix('./')}"
+        version = known.version or comp.upstream_version(tag)
+        recipes.append(Recipe(known.module, version, pkg, shlex.join(known.ldflags_for(version)), known.tags,
+                              "/" + path, f"catalog [[binary]] for /{path}; {why}", False, True))
+    if refused:
+        raise NotPortable("cannot rebuild the upstream image's binaries that no package owns: " + "; ".join(refused),
+                          "nothing was built; a binary without Go build info needs a catalog [[binary]] naming "
+                          "its module and version")
+    return recipes
+
+
+def _inputs(r: Recipe, target: Platform, go: Toolchain, env: Env) -> dict:
+    return {"v": 1, "module": r.module, "version": r.version, "package": r.package, "ldflags": r.ldflags,
+            "tags": list(r.tags), "go": go.version, "goos": target.os, "goarch": target.architecture,
+            "goriscv64": go.env.get("GORISCV64", ""), "cgo": False, "trimpath": r.trimpath,
+            "fixups": [f.to_dict() for f in env.catalog.fixups]}
+
+
+def substitutes(recipes: list[Recipe], target: Platform, go: Toolchain, env: Env,
+                cache: Cache) -> tuple[list[Recipe], list[str]]:
+    """Each recipe whose exact module version cannot be fetched (and is not
+    already built) takes the version ``--substitute`` names, recorded;
+    without one, a refusal naming the binary and the catalog's proposal."""
+    scratch = Path(env.workdir) / "transplant" / "modules"
+    scratch.mkdir(parents=True, exist_ok=True)
+    out, substituted, refused, hints = [], [], [], []
+    for r in recipes:
+        if cache.get(_inputs(r, target, go, env)) is not None:
+            out.append(r)
+            continue
+        keys = substitute.names(r.module, r.binary)
+        given = substitute.chosen(env.substitutes, r.module, r.binary)
+        try:
+            download_module(go.go, go.env, r.module, r.version, scratch)
+        except ModuleUnavailable as e:
+            problem = str(e).splitlines()[0] if str(e) else "refused"
+            if given is None:
+                refused.append(f"{r.binary}: {r.module}@{r.version} cannot be fetched ({problem})")
+                short = keys[min(1, len(keys) - 1)]
+                prop = substitute.proposal(env.catalog, r.module, r.version)
+                hints.append(f"the catalog proposes {r.module} {prop.version} ({prop.reason}): pass "
+                             f"--substitute {short}={prop.version}" if prop else
+                             f"pass --substitute {short}=VERSION to build another version (recorded)")
+                continue
+            name, version = given
+            substituted.append(f"{r.binary}: built {r.module}@{version} instead of {r.version} "
+                               f"(--substitute {name}={version}; {r.version} could not be fetched: {problem})")
+            out.append(replace(r, version=version, ldflags=substitute.reversion(r.ldflags, r.version, version),
+                               origin=f"{r.origin}; version {version} by --substitute"))
+            continue
+        if given is not None:
+            env.log(f"transplant: {r.binary}: --substitute {given[0]}={given[1]} not used: "
+                    f"{r.module}@{r.version} itself could be fetched")
+        out.append(r)
+    if refused:
+        raise NotPortable("; ".join(refused), "; ".join(hints))
+    return out, substituted
+
+
+def rebuild_binaries(up: Upstream, paths: list[str], root: Path, target: Platform, env: Env,
+                     notes: list[str]) -> tuple[list[FileSpec], list[str], list[str], list[str]]:
+    """(files at the upstream paths and modes, fixups applied, substitutions,
+    one line per rebuilt binary); progress and caveats go to ``notes``."""
+    if not paths:
+        return [], [], [], []
+    recipes = recipes_for(up, paths, root)
+    go = Toolchain.for_env(env)
+    cache = Cache(env.cache_dir, CACHE_KIND)
+    recipes, substituted = substitutes(recipes, target, go, env, cache)
+    files: list[FileSpec] = []
+    fixups: list[str] = []
+    lines: list[str] = []
+    for r in recipes:
+        inputs = _inputs(r, target, go, env)
+        entry = cache.get(inputs)
+        if entry is not None:
+            binary = entry.file("binary")
+            steps = [fx.Step(**s) for s in entry.meta.get("steps", [])]
+            notes.append(f"{r.binary}: from the build cache ({entry.path.name[:12]})")
+        else:
+            binary, steps = go_build(r, target, go, tuple(env.catalog.fixups), env)
+            entry = cache.put(inputs, {"binary": binary}, {"steps": [_step(s) for s in steps]})
+            if entry is not None:
+                binary = entry.file("binary")
+        mode = (root / r.binary.lstrip("/")).stat().st_mode & 0o777      # set-id bits were not extracted
+        files.append(FileSpec(r.binary, source=str(binary), mode=mode))
+        fixups += [s.describe() for s in steps]
+        line = f"{r.binary}: rebuilt {r.module}@{r.version} with {go.version} ({r.origin})"
+        notes.append(line)
+        lines.append(line)
+        if r.trimpath and not r.ldflags:
+            notes.append(f"{r.binary}: its build info records no -ldflags (a -trimpath build leaves them out), "
+                         f"so -X values such as a version string were not reapplied")
+    return files, fixups, substituted, lines
+
+
+def _step(s: fx.Step) -> dict:
+    return {"fixup": s.fixup, "action": s.action, "module": s.module, "old": s.old, "new": s.new, "why": s.why}
+
+
+__all__ = ["rebuild_binaries", "recipes_for", "substitutes"]

@@ -1,0 +1,81 @@
+"""The configure steps that matter, done natively and recorded.
+
+Packages are unpacked, never configured (no maintainer script runs: nothing
+of the target architecture executes at build time).  What their scripts or
+triggers would have produced and the image relies on is made here:
+
+* ``update-alternatives`` links — Debian's iptables registers
+  ``iptables`` and ``ip6tables`` as alternatives with ``-legacy`` and
+  ``-nft`` choices, ``-restore`` and ``-save`` as their slaves
+  (iptables.postinst): ``/usr/sbin/iptables → /etc/alternatives/iptables →
+  /usr/sbin/iptables-legacy`` and ``/usr/sbin/iptables-restore →
+  /etc/alternatives/iptables-restore → /usr/sbin/iptables-legacy-restore``;
+* the CA bundle ``/etc/ssl/certs/ca-certificates.crt`` that
+  ``update-ca-certificates`` concatenates from the certificates under
+  ``/usr/share/ca-certificates`` (ca-certificates' trigger);
+* users and groups: the upstream image's ``/etc/passwd`` and ``/etc/group``
+  are carried as they are (:mod:`.classify`), so nothing is generated;
+* the package database for what was unpacked (``var/lib/dpkg/status`` and
+  ``info/<package>.list``), so the image still says which packages it holds
+  and a later transplant of it reads them.  The packages are recorded as
+  installed: the configure steps an image relies on were done here.
+
+Each function returns what to add as ``(path, link target)`` or
+``(path, bytes)``, plus a line for the record.
+"""
+
+from __future__ import annotations
+
+IPTABLES_ALTERNATIVES = ("iptables", "iptables-restore", "iptables-save",
+                         "ip6tables", "ip6tables-restore", "ip6tables-save")
+
+
+def alternatives(backend: str, present: set[str]) -> tuple[list[tuple[str, str]], str]:
+    """The iptables alternative links for ``backend`` ("legacy" | "nft"), for
+    the commands whose ``-legacy``/``-nft`` binaries ``present`` (paths
+    without leading slash) holds."""
+    if backend not in ("legacy", "nft"):
+        raise ValueError(f"iptables backend {backend!r}: expected legacy or nft")
+    links: list[tuple[str, str]] = []
+    for cmd in IPTABLES_ALTERNATIVES:
+        base, _, slave = cmd.partition("-")                 # "iptables-restore" -> iptables-legacy-restore
+        choice = f"usr/sbin/{base}-{backend}" + (f"-{slave}" if slave else "")
+        if choice not in present:
+            continue
+        links.append((f"etc/alternatives/{cmd}", f"/{choice}"))
+        links.append((f"usr/sbin/{cmd}", f"/etc/alternatives/{cmd}"))
+    record = f"update-alternatives: iptables family → {backend} ({len(links) // 2} commands)" if links else ""
+    return links, record
+
+
+def ca_bundle(certificates: list[tuple[str, bytes]]) -> tuple[bytes, str]:
+    """``/etc/ssl/certs/ca-certificates.crt`` from ``(path, PEM bytes)`` of the
+    certificates under ``usr/share/ca-certificates`` (sorted by path, each
+    ending in a newline, as update-ca-certificates appends them)."""
+    body = b""
+    for _path, pem in sorted(certificates):
+        body += pem if pem.endswith(b"\n") else pem + b"\n"
+    return body, f"update-ca-certificates: {len(certificates)} certificates into the bundle"
+
+
+#: Fields of a Packages stanza that dpkg keeps in its status file (dpkg's
+#: ``lib/dpkg/parse.c`` field table, the ones a Packages index carries).
+STATUS_FIELDS = ("Package", "Essential", "Priority", "Section", "Installed-Size", "Maintainer", "Architecture",
+                 "Multi-Arch", "Source", "Version", "Replaces", "Provides", "Pre-Depends", "Depends",
+                 "Recommends", "Suggests", "Breaks", "Conflicts", "Description", "Homepage")
+
+
+def dpkg_status(stanzas: list[dict[str, str]]) -> bytes:
+    """``var/lib/dpkg/status`` for the unpacked packages, in the given order."""
+    out = []
+    for s in stanzas:
+        lines = []
+        for key in STATUS_FIELDS:
+            if key not in s:
+                continue
+            value = s[key].replace("\n", "\n ").replace("\n \n", "\n .\n")
+            lines.append(f"{key}: {value}")
+            if key == "Package":
+                lines.append("Status: install ok installed")
+        out.append("\n".join(lines) + "\n")
+    return "\n".join(out).encode()

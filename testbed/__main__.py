@@ -1,0 +1,64 @@
+"""``python -m testbed up|down|purge|status|env|build`` (scripts/testbed.sh wraps it)."""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+from testbed import build, node, paths
+
+
+def env_lines(lay: paths.Layout) -> list[str]:
+    p = paths.PORTS
+    pairs = {
+        "KUBECONFIG": str(lay.kubeconfig),
+        "TESTBED_DIR": str(lay.root),
+        "CONTAINERD_ADDRESS": str(lay.containerd_socket),
+        "BOARD_SSH": f"root@127.0.0.1:{p.ssh}",
+        "UPSTREAM": f"127.0.0.1:{p.upstream}",
+        "REGISTRY": f"127.0.0.1:{p.registry}",
+    }
+    try:
+        from testbed import ssh  # part B: BOARD_SSH_KEY, BOARD_KNOWN_HOSTS, ...
+        pairs.update(getattr(ssh, "env", lambda lay: {})(lay))
+    except ImportError:
+        pass
+    # export: tools run after `eval` see them too.
+    return [f"export {k}={shlex.quote(v)}" for k, v in pairs.items()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="testbed", description=__doc__)
+    ap.add_argument("command", choices=["up", "down", "purge", "status", "env", "build"],
+                    help="purge: down, then forget the node's state (datastore, images, kubelet)")
+    ap.add_argument("--dir", help=f"the bed's directory (default {paths.BED})")
+    a = ap.parse_args(argv)
+    root = a.dir
+    lay = paths.layout(root)
+    try:
+        if a.command == "build":
+            build.ensure_all()
+        elif a.command == "up":
+            before, after = node.standin_hooks()
+            node.up(root, before_runtime=before, after_ready=after)
+            # A developer's bed: test sessions leave it running when they end.
+            (lay.run / "started-by-tests").unlink(missing_ok=True)
+        elif a.command == "down":
+            node.down(root)
+        elif a.command == "purge":
+            node.purge(root)
+        elif a.command == "status":
+            st = node.status(root)
+            for name, alive in st.items():
+                print(f"{name:32} {'running' if alive else 'stopped'}")
+            return 0 if st and all(st.values()) else 3
+        elif a.command == "env":
+            print("\n".join(env_lines(lay)))
+    except (node.BedError, build.BuildError) as e:
+        print(f"testbed: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""The node's configuration, rendered: each component's command line and the
+files it reads.  Pure functions of the layout; node.py writes and runs them.
+
+Paths given to components that run inside the board are the board's paths
+(k3s's places) where the board has one, and bed paths otherwise (the bed's
+directory is visible at the same path inside the board).
+"""
+from __future__ import annotations
+
+import json
+
+from testbed import paths
+from testbed.build import by_name
+from testbed.paths import Layout
+
+
+def _bin(component: str, binary: str | None = None) -> str:
+    return str(by_name()[component].path(binary or component))
+
+
+def etcd_argv(lay: Layout) -> list[str]:
+    p = paths.PORTS
+    return [_bin("etcd"), "--name", paths.NODE_NAME, "--data-dir", str(lay.etcd_data),
+            "--listen-client-urls", f"http://127.0.0.1:{p.etcd_client}",
+            "--advertise-client-urls", f"http://127.0.0.1:{p.etcd_client}",
+            "--listen-peer-urls", f"http://127.0.0.1:{p.etcd_peer}",
+            "--initial-advertise-peer-urls", f"http://127.0.0.1:{p.etcd_peer}",
+            "--initial-cluster", f"{paths.NODE_NAME}=http://127.0.0.1:{p.etcd_peer}",
+            "--listen-metrics-urls", "", "--log-level", "warn"]
+
+
+def apiserver_argv(lay: Layout) -> list[str]:
+    k = lay.pki
+    return [
+        _bin("kube-apiserver"),
+        f"--etcd-servers=http://127.0.0.1:{paths.PORTS.etcd_client}",
+        f"--secure-port={paths.PORTS.apiserver}", "--bind-address=0.0.0.0",
+        f"--advertise-address={paths.BOARD_IP}",
+        f"--service-cluster-ip-range={paths.SERVICE_CIDR}",
+        "--service-node-port-range=30000-32767",
+        f"--client-ca-file={k}/ca.crt",
+        f"--tls-cert-file={k}/apiserver.crt", f"--tls-private-key-file={k}/apiserver.key",
+        f"--kubelet-client-certificate={k}/apiserver-kubelet-client.crt",
+        f"--kubelet-client-key={k}/apiserver-kubelet-client.key",
+        "--kubelet-preferred-address-types=InternalIP",
+        f"--service-account-issuer=https://kubernetes.default.svc.{paths.CLUSTER_DOMAIN}",
+        f"--service-account-key-file={k}/sa.pub", f"--service-account-signing-key-file={k}/sa.key",
+        "--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction",
+        "--allow-privileged=true", "--profiling=false", "--anonymous-auth=true",
+        # The aggregation layer, as k3s configures it (pkg/daemons/control/server.go):
+        # front-proxy client certificate and request-header authentication, so an
+        # APIService such as metrics-server's can become Available.
+        f"--requestheader-client-ca-file={k}/front-proxy-ca.crt",
+        "--requestheader-allowed-names=front-proxy-client",
+        "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+        "--requestheader-group-headers=X-Remote-Group",
+        "--requestheader-username-headers=X-Remote-User",
+        f"--proxy-client-cert-file={k}/front-proxy-client.crt",
+        f"--proxy-client-key-file={k}/front-proxy-client.key",
+        "--enable-aggregator-routing=true",
+        "--v=1",
+    ]
+
+
+def _kubeconfig(lay: Layout, user: str) -> str:
+    return str(lay.root / f"{user}.kubeconfig")
+
+
+def controller_manager_argv(lay: Layout) -> list[str]:
+    k = lay.pki
+    kc = _kubeconfig(lay, "controller-manager")
+    return [
+        _bin("kube-controller-manager"), f"--kubeconfig={kc}",
+        f"--authentication-kubeconfig={kc}", f"--authorization-kubeconfig={kc}",
+        "--bind-address=127.0.0.1", "--leader-elect=false",
+        "--allocate-node-cidrs=true", f"--cluster-cidr={paths.CLUSTER_CIDR}", "--node-cidr-mask-size=24",
+        f"--service-cluster-ip-range={paths.SERVICE_CIDR}",
+        f"--cluster-signing-cert-file={k}/ca.crt", f"--cluster-signing-key-file={k}/ca.key",
+        f"--root-ca-file={k}/ca.crt", f"--service-account-private-key-file={k}/sa.key",
+        "--use-service-account-credentials=true", "--configure-cloud-routes=false",
+        "--v=1",
+    ]
+
+
+def scheduler_argv(lay: Layout) -> list[str]:
+    kc = _kubeconfig(lay, "scheduler")
+    return [_bin("kube-scheduler"), f"--kubeconfig={kc}", f"--authentication-kubeconfig={kc}",
+            f"--authorization-kubeconfig={kc}", "--bind-address=127.0.0.1", "--leader-elect=false", "--v=1"]
+
+
+def kube_proxy_config(lay: Layout) -> str:
+    # conntrack: all zero, so kube-proxy leaves the kernel's conntrack sysctls
+    # alone (nf_conntrack_max is global, not the board's to change).
+    return f"""apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection: {{kubeconfig: {_kubeconfig(lay, 'kube-proxy')}}}
+mode: iptables
+clusterCIDR: {paths.CLUSTER_CIDR}
+hostnameOverride: {paths.NODE_NAME}
+metricsBindAddress: 127.0.0.1:10249
+healthzBindAddress: 127.0.0.1:10256
+conntrack: {{maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}}
+"""
+
+
+def kube_proxy_argv(lay: Layout) -> list[str]:
+    return [_bin("kube-proxy"), f"--config={lay.root / 'kube-proxy.yaml'}", "--v=1"]
+
+
+def containerd_argv(lay: Layout) -> list[str]:
+    # k3s passes root, state and address on the command line too
+    # (pkg/agent/containerd/containerd.go), so the config file holds only plugins.
+    return [_bin("containerd"), "--config", paths.BOARD_CONTAINERD_CONFIG,
+            "--address", paths.BOARD_CONTAINERD_SOCKET,
+            "--root", paths.BOARD_CONTAINERD_ROOT, "--state", "/run/k3s/containerd"]
+
+
+def containerd_config(sandbox_image: str = paths.BED_PAUSE_IMAGE, config_path: str | None = None) -> str:
+    """containerd 1.7 configuration (version 2), the shape of k3s's template
+    (pkg/agent/templates/templates_linux.go) plus what this VM needs."""
+    registry = f'\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "{config_path}"\n' \
+        if config_path else ""
+    return f"""version = 2
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{paths.BOARD_VAR_K3S}/agent/containerd"
+
+[plugins."io.containerd.grpc.v1.cri"]
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "10010"
+  enable_selinux = false
+  enable_unprivileged_ports = true
+  enable_unprivileged_icmp = true
+  sandbox_image = "{sandbox_image}"
+  # The VM lacks CAP_SYS_RESOURCE: oom_score_adj may only be raised.
+  restrict_oom_score_adj = true
+
+[plugins."io.containerd.grpc.v1.cri".containerd]
+  snapshotter = "overlayfs"
+  disable_snapshot_annotations = true
+
+[plugins."io.containerd.grpc.v1.cri".cni]
+  bin_dir = "{paths.CNI_BIN}"
+  conf_dir = "{paths.BOARD_CNI_CONF}"
+
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+  runtime_type = "io.containerd.runc.v2"
+
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+  SystemdCgroup = false
+{registry}"""
+
+
+def cni_conflist(pod_cidr: str = "10.42.0.0/24") -> str:
+    """Stock CNI: a bridge with host-local addresses from the node's pod CIDR
+    (the single node gets the first /24 of the cluster CIDR), and portmap."""
+    return json.dumps({
+        "cniVersion": "1.0.0", "name": "cbr0",
+        "plugins": [
+            {"type": "bridge", "bridge": "cni0", "isGateway": True, "ipMasq": False, "hairpinMode": True,
+             "ipam": {"type": "host-local", "ranges": [[{"subnet": pod_cidr}]],
+                      "routes": [{"dst": "0.0.0.0/0"}]}},
+            {"type": "portmap", "capabilities": {"portMappings": True}},
+        ],
+    }, indent=2)
+
+
+def kubelet_config(lay: Layout) -> str:
+    k = lay.pki
+    return f"""apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+authentication:
+  anonymous: {{enabled: false}}
+  webhook: {{enabled: true}}
+  x509: {{clientCAFile: {k}/ca.crt}}
+authorization: {{mode: Webhook}}
+tlsCertFile: {k}/kubelet.crt
+tlsPrivateKeyFile: {k}/kubelet.key
+# This VM: cgroup v1 hybrid, no systemd.
+cgroupDriver: cgroupfs
+failCgroupV1: false
+cgroupRoot: {paths.CGROUP_ROOT}
+clusterDNS: [{paths.CLUSTER_DNS}]
+clusterDomain: {paths.CLUSTER_DOMAIN}
+containerRuntimeEndpoint: unix://{paths.BOARD_CONTAINERD_SOCKET}
+resolvConf: /etc/resolv.conf
+failSwapOn: false
+# The test machine's disk is shared: never evict for disk pressure.
+evictionHard:
+  memory.available: 50Mi
+  nodefs.available: 1%
+  imagefs.available: 1%
+  nodefs.inodesFree: 1%
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+serializeImagePulls: false
+protectKernelDefaults: false
+"""
+
+
+def kubelet_argv(lay: Layout) -> list[str]:
+    return [_bin("kubelet"), f"--config={lay.kubelet_config}",
+            f"--kubeconfig={_kubeconfig(lay, 'kubelet-client')}",
+            f"--hostname-override={paths.NODE_NAME}", f"--node-ip={paths.BOARD_IP}", "--v=1"]
+
+
+def resolv_conf() -> str:
+    # The board has no route out: lookups of public names fail, as they do on a
+    # board whose DNS cannot reach the internet.
+    return "# archport test bed: no resolver is reachable from the board\nnameserver 127.0.0.53\n"

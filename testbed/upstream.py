@@ -1,0 +1,253 @@
+"""The bed's two loopback registries: UPSTREAM, which plays docker.io, and
+REGISTRY, an empty one for ported images.
+
+UPSTREAM serves a stand-in of every image of the k3s v1.24.2 image list
+(shared/k3s/v1.24.2/k3s-images.txt) under its ``rancher/…`` name, for
+linux/amd64 and linux/arm64 only, as upstream publishes them: none has a
+linux/riscv64 entry, so the board's first pull of any of them fails the way a
+real board's does once a mirror points at UPSTREAM.  Their binaries are tiny
+Go programs that say what they are (archport acceptance's stand-ins in
+acceptance/standins.py build the real Go modules when a test needs them); the
+image configs keep upstream's shape (Entrypoint/Cmd/User, binary paths) so
+that archport's port and check see the contract they will see upstream.
+
+Both are Debian's ``docker-registry`` (CNCF distribution) on 127.0.0.1 at the
+ports of :mod:`testbed.paths`; the board reaches them at the same address
+through the bed's forwarders.  Both are supervised like the bed's other processes
+(:mod:`testbed.supervise`), so the bed's ``down`` stops them.
+UPSTREAM's storage is cached on the machine keyed by the image set's version
+(seeded once); REGISTRY's lives in the bed directory and starts empty.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from testbed import paths
+
+REGISTRY_BIN = "/usr/bin/docker-registry"
+# Bump when the stand-in images change: the cache key of UPSTREAM's storage.
+STANDIN_REVISION = "1"
+PLATFORMS = ("amd64", "arm64")
+PATH_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+
+
+@dataclass(frozen=True, slots=True)
+class Standin:
+    """One upstream image as the bed serves it."""
+
+    repository: str             # rancher/…
+    tag: str
+    binary: str                 # where the stand-in program sits in the image
+    config: dict = field(default_factory=dict)
+    program: str = "generic"    # "pause" waits for a signal; "generic" prints what it is
+
+
+# Image shapes (config and binary path), each from the upstream image's own
+# build file; the acceptance script records the same facts for the Go ones.
+_SHAPES: dict[str, tuple[str, dict, str]] = {
+    "rancher/klipper-helm": ("/usr/bin/entry", {"Entrypoint": ["entry"], "Env": PATH_ENV}, "generic"),
+    "rancher/klipper-lb": ("/usr/bin/entry", {"Entrypoint": ["entry"], "Env": PATH_ENV}, "generic"),
+    "rancher/local-path-provisioner": ("/usr/bin/local-path-provisioner",
+                                       {"Cmd": ["local-path-provisioner"], "Env": PATH_ENV}, "generic"),
+    "rancher/mirrored-coredns-coredns": ("/coredns", {"Entrypoint": ["/coredns"], "Env": PATH_ENV}, "generic"),
+    "rancher/mirrored-library-busybox": ("/bin/busybox", {"Cmd": ["sh"], "Env": PATH_ENV}, "generic"),
+    "rancher/mirrored-library-traefik": ("/usr/local/bin/traefik",
+                                         {"Entrypoint": ["/entrypoint.sh"], "Cmd": ["traefik"], "Env": PATH_ENV},
+                                         "generic"),
+    "rancher/mirrored-metrics-server": ("/metrics-server",
+                                        {"Entrypoint": ["/metrics-server"], "User": "65534", "Env": PATH_ENV},
+                                        "generic"),
+    "rancher/mirrored-pause": ("/pause", {"Entrypoint": ["/pause"], "User": "65535:65535", "Env": PATH_ENV},
+                               "pause"),
+}
+
+
+def image_set(images_txt: str) -> list[Standin]:
+    """The k3s image list -> the stand-ins UPSTREAM serves (pure)."""
+    out = []
+    for line in images_txt.splitlines():
+        ref = line.strip()
+        if not ref or ref.startswith("#"):
+            continue
+        name, _, tag = ref.rpartition(":")
+        repo = name.removeprefix("docker.io/")
+        binary, config, program = _SHAPES.get(repo, ("/standin", {"Entrypoint": ["/standin"], "Env": PATH_ENV},
+                                                     "generic"))
+        out.append(Standin(repo, tag, binary, config, program))
+    return out
+
+
+_GENERIC = """package main
+
+// archport test bed: stand-in for an upstream image's binary (not upstream).
+import (
+	"fmt"
+	"os"
+	"runtime"
+)
+
+func main() {
+	fmt.Printf("archport test-bed stand-in for %s (not upstream), %s/%s\\n", os.Getenv("STANDIN_IMAGE"),
+		runtime.GOOS, runtime.GOARCH)
+}
+"""
+
+
+def _go() -> str:
+    for cand in (shutil.which("go"), "/usr/local/go/bin/go"):
+        if cand and os.access(cand, os.X_OK):
+            return cand
+    raise RuntimeError("the Go toolchain (go) is not installed")
+
+
+def _build(program: str, goarch: str, work: Path) -> Path:
+    out = work / f"{program}-{goarch}"
+    if out.exists():
+        return out
+    if program == "pause":
+        from acceptance.standins import build_tiny
+        return build_tiny("pause", goarch, work, dict(os.environ))
+    src = work / f"src-{program}"
+    src.mkdir(parents=True, exist_ok=True)
+    (src / "go.mod").write_text(f"module archport.test/bed/{program}\n\ngo 1.20\n")
+    (src / "main.go").write_text(_GENERIC)
+    env = {**os.environ, "GOOS": "linux", "GOARCH": goarch, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod",
+           "GOPROXY": "off", "GOTOOLCHAIN": "local"}
+    cp = subprocess.run([_go(), "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", str(out), "."],
+                        cwd=src, env=env, capture_output=True, text=True, timeout=600)
+    if cp.returncode != 0:
+        raise RuntimeError(f"stand-in {program} for {goarch} failed:\n{cp.stderr}")
+    return out
+
+
+# -- registry processes -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Served:
+    name: str           # "upstream" | "registry"
+    port: int
+    storage: Path
+    run: Path           # pid file and config live here
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def service(self) -> str:
+        return f"{self.name}-registry"
+
+    @property
+    def config(self) -> Path:
+        return self.run / f"{self.name}-registry.yml"
+
+
+def upstream(layout: paths.Layout) -> Served:
+    return Served("upstream", paths.PORTS.upstream,
+                  paths.component_dir("upstream-registry", f"k3s-v1.24.2-r{STANDIN_REVISION}"), layout.run)
+
+
+def registry(layout: paths.Layout) -> Served:
+    return Served("registry", paths.PORTS.registry, layout.root / "registry", layout.run)
+
+
+def _answers(host: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{host}/v2/", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def start(lay: paths.Layout, s: Served) -> None:
+    """Start (idempotent) a plain-HTTP docker-registry for ``s``, supervised
+    like the bed's other processes (so the bed's ``down`` stops it)."""
+    from testbed import supervise
+    if supervise.alive(lay, s.service) and _answers(s.host):
+        return
+    supervise.stop(lay, s.service)
+    s.run.mkdir(parents=True, exist_ok=True)
+    s.storage.mkdir(parents=True, exist_ok=True)
+    cfg = {"version": 0.1, "log": {"level": "info", "accesslog": {"disabled": True}},
+           "storage": {"filesystem": {"rootdirectory": str(s.storage)}, "delete": {"enabled": True}},
+           "http": {"addr": s.host, "secret": f"archport-bed-{s.name}"}}
+    s.config.write_text(json.dumps(cfg, indent=2))      # JSON is YAML
+    # REGISTRY_* variables would override the file (distribution's config parser).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+    supervise.start(lay, s.service, [REGISTRY_BIN, "serve", str(s.config)], env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if _answers(s.host):
+            return
+        if not supervise.alive(lay, s.service):
+            break
+        time.sleep(0.1)
+    supervise.stop(lay, s.service)
+    raise RuntimeError(f"docker-registry for {s.name} did not answer on {s.host}; see {lay.logs}")
+
+
+def stop(lay: paths.Layout, s: Served) -> None:
+    from testbed import supervise
+    supervise.stop(lay, s.service)
+
+
+def _has(host: str, repo: str, tag: str) -> bool:
+    req = urllib.request.Request(f"http://{host}/v2/{repo}/manifests/{tag}", method="HEAD", headers={
+        "Accept": "application/vnd.oci.image.index.v1+json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def seed(s: Served, standins: list[Standin], work: Path) -> list[str]:
+    """Push every missing stand-in (amd64 + arm64 index) with skopeo; returns
+    what was pushed.  A seeded UPSTREAM is left as is."""
+    from tests.support import images
+
+    missing = [x for x in standins if not _has(s.host, x.repository, x.tag)]
+    work.mkdir(parents=True, exist_ok=True)
+    for x in missing:
+        imgs = []
+        for arch in PLATFORMS:
+            binary = _build(x.program, arch, work).read_bytes()
+            files: dict = {x.binary.lstrip("/"): (binary, 0o755)}
+            cfg = dict(x.config)
+            cfg["Env"] = [*cfg.get("Env", []), f"STANDIN_IMAGE={x.repository}:{x.tag}"]
+            imgs.append(images.make_image(f"linux/{arch}", [images.layer_from_files(files)], config=cfg))
+        top = images.make_index(imgs)
+        layout = images.write_layout(work / f"layout-{x.repository.replace('/', '_')}-{x.tag}", {"t": (top, imgs)})
+        images.push(layout, "t", f"{s.host}/{x.repository}:{x.tag}")
+    return [f"{x.repository}:{x.tag}" for x in missing]
+
+
+def images_txt() -> str:
+    from tests.support import shared
+    return shared.IMAGES_TXT.read_text()
+
+
+def up(layout: paths.Layout) -> dict[str, str]:
+    """Start both registries and seed UPSTREAM (idempotent); returns env values."""
+    u, r = upstream(layout), registry(layout)
+    start(layout, u)
+    seed(u, image_set(images_txt()), paths.component_dir("upstream-standins", f"r{STANDIN_REVISION}"))
+    start(layout, r)
+    return env(layout)
+
+
+def down(layout: paths.Layout) -> None:
+    stop(layout, registry(layout))
+    stop(layout, upstream(layout))
+
+
+def env(layout: paths.Layout) -> dict[str, str]:
+    return {"UPSTREAM": upstream(layout).host, "REGISTRY": registry(layout).host}

@@ -1,0 +1,176 @@
+"""klipper-lb, end to end: a Debian-based stand-in upstream (amd64 + arm64,
+real dpkg database: tests/transplant/standin.py) ported to riscv64 with the
+transplant strategy through the CLI, from the machine's Debian archive.
+
+What is proven: ``port`` builds, checks (the ``entry`` script's ``/bin/sh``,
+and ``iptables`` as a svclb-style container would call it, resolve to
+riscv64 ELFs with their libraries) and smokes the image (the entry script
+runs under containerd + qemu and blocks on its fifo, as it does with no
+``DEST_IPS``); ``iptables -V`` runs and reports the upstream image's legacy
+backend; ``--iptables-backend nft`` changes it, recorded.
+
+Not proven here: klipper-lb's rules in its own network namespace with
+NET_ADMIN (``iptables -t nat -S`` after ``entry``).  ``smoke`` does not grant
+capabilities, and tried by hand (``unshare -n`` + chroot, qemu-riscv64 in
+binfmt_misc) the riscv64 iptables cannot reach the kernel under qemu-user:
+the legacy backend's IPT_SO_GET_INFO answers "iptables who?", the nft
+backend's netfilter netlink "Protocol not supported", while the host's own
+iptables-legacy works in the same kind of namespace.  That proof needs a
+riscv64 kernel (the board, or full-system emulation).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tests.support.cli import archport
+from tests.port.conftest import skopeo_raw, upstream_digests
+from tests.support import skopeo
+
+from .standin import CACHE, push_standin, suite
+
+REF = "rancher/klipper-lb:v0.3.5"
+
+SVCLB = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: svclb-traefik-probe
+  namespace: kube-system
+spec:
+  containers:
+  - name: lb-port-80
+    image: rancher/klipper-lb:v0.3.5
+    env:
+    - {name: SRC_PORT, value: "80"}
+    - {name: DEST_PROTO, value: TCP}
+    - {name: DEST_PORT, value: "80"}
+    - {name: DEST_IPS, value: 10.43.0.10}
+    securityContext:
+      capabilities:
+        add: [NET_ADMIN]
+  - name: rules
+    image: rancher/klipper-lb:v0.3.5
+    command: [iptables, -t, nat, -S]
+  - name: save
+    image: rancher/klipper-lb:v0.3.5
+    command: [ip6tables-save]
+"""
+
+
+@pytest.fixture(scope="module")
+def standin(registry_plain, tmp_path_factory):
+    push_standin(tmp_path_factory.mktemp("klipper-lb"), registry_plain, REF)
+    return registry_plain
+
+
+def _port(reg, dest: str, *extra: str) -> dict:
+    cp = archport("port", REF, "--arch", "riscv64", "--strategy", "transplant", "--to", f"{reg.host}/{dest}",
+                  "--mirror", f"docker.io={reg.host}", "--mirror-only", "--cache-dir", str(CACHE / "port"),
+                  "--debian-suite", suite(),
+                  "--smoke-timeout", "20", "--json", *extra, env=dict(os.environ), expect=None, timeout=1800)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    (r,) = json.loads(cp.stdout)["images"]
+    return r
+
+
+def test_klipper_lb_ported_checked_and_smoked(standin, tmp_path, containerd, binfmt_riscv64):
+    reg = standin
+    r = _port(reg, "ported")
+    assert r["status"] == "ported" and r["strategy"] == "transplant", r
+    assert "iptables legacy" in r["reason"], r
+    assert r["check"].startswith("ok"), r
+    assert r["smoke"].startswith("ok (still running"), r            # entry blocks on /pause
+    notes = " ".join(r["notes"])
+    assert "iptables family → legacy (6 commands), the upstream image's" in notes, notes
+    assert "busybox-static=" in notes and "iptables=" in notes and "libc6=" in notes, notes
+
+    dest = f"{reg.host}/ported/{REF}"
+    index = skopeo_raw(dest)
+    got = {m["platform"]["architecture"]: m["digest"] for m in index["manifests"]}
+    up = upstream_digests(reg, REF)
+    assert got == {"amd64": up["linux/amd64"], "arm64": up["linux/arm64"], "riscv64": r["platformDigest"]}
+
+    man = skopeo_raw(f"{reg.host}/ported/rancher/klipper-lb@{r['platformDigest']}")
+    ann = man["annotations"]
+    assert ann["io.archport.strategy"] == "transplant"
+    assert ann["io.archport.transplant.iptables"].startswith("legacy (the upstream image's")
+    assert "iptables=" in ann["io.archport.transplant.packages"]
+
+    # The config is upstream's with only the platform changed.
+    cfg = skopeo.config(f"docker://{dest}", "--tls-verify=false", arch="riscv64")
+    assert cfg["config"]["Cmd"] == ["entry"] and cfg["architecture"] == "riscv64" and cfg["os"] == "linux"
+    assert "Entrypoint" not in cfg["config"]
+
+    # check: the entry script's interpreter, and iptables as a container calls it.
+    manifests = tmp_path / "svclb.yaml"
+    manifests.write_text(SVCLB)
+    c = json.loads(archport("check", dest, "--manifests", str(manifests), "--image-name", REF, "--json").stdout)
+    assert c["ok"], json.dumps(c, indent=1)[:3000]
+    by_argv = {tuple(o["argv"]): o for o in c["contracts"]}
+    assert set(by_argv) == {("entry",), ("iptables", "-t", "nat", "-S"), ("ip6tables-save",)}, list(by_argv)
+    entry = " ".join(s["path"] + " " + s["note"] for s in by_argv[("entry",)]["resolution"])
+    assert "/usr/bin/entry" in entry and "interpreter /bin/sh" in entry and "riscv64" in entry, entry
+    rules = " ".join(s["path"] + " " + s["note"] for s in by_argv[("iptables", "-t", "nat", "-S")]["resolution"])
+    assert "xtables-legacy-multi" in rules and "riscv64" in rules, rules
+    save = " ".join(s["path"] + " " + s["note"] for s in by_argv[("ip6tables-save",)]["resolution"])
+    assert "ip6tables-legacy-save" in save and "xtables-legacy-multi" in save, save
+
+    # smoke: iptables runs under containerd + qemu and names its backend; the
+    # directories it needs (its lock is /run/xtables.lock) came from upstream.
+    s = archport("smoke", dest, "--containerd-address", containerd.address, "--expect", r"\(legacy\)",
+                 "--json", "--", "sh", "-c", "test -d /run && test -d /tmp && iptables -V", expect=None, timeout=600)
+    assert s.returncode == 0, s.stdout + s.stderr
+    assert "legacy" in json.loads(s.stdout)["stdout"]
+
+
+def test_the_backend_flag_changes_it_and_says_so(standin):
+    r = _port(standin, "ported-nft", "--iptables-backend", "nft", "--no-smoke")
+    assert r["status"] == "ported" and "iptables nft" in r["reason"], r
+    notes = " ".join(r["notes"])
+    assert "iptables family → nft" in notes and "--iptables-backend; the upstream image runs legacy" in notes
+
+
+
+
+def test_an_interrupted_port_pushes_nothing_and_exits_130(standin, containerd, binfmt_riscv64):
+    """Ctrl-C (or SIGTERM) while the smoke runs: the smoke is a failed smoke,
+    port stops, nothing reaches the destination, exit 130."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+    from tests.support.cli import SRC
+
+    reg = standin
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    proc = subprocess.Popen([sys.executable, "-m", "archport.cli.main", "port", REF, "--arch", "riscv64",
+                             "--strategy", "transplant", "--to", f"{reg.host}/interrupted",
+                             "--mirror", f"docker.io={reg.host}", "--mirror-only", "--cache-dir", str(CACHE / "port"),
+                             "--debian-suite", suite(), "--smoke-timeout", "600"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    seen: list[str] = []
+
+    def read():
+        for line in proc.stderr:
+            seen.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 900
+    while not any("running in containerd" in line for line in seen):
+        assert proc.poll() is None, "".join(seen)
+        assert time.monotonic() < deadline, "".join(seen)
+        time.sleep(0.2)
+    time.sleep(3)                                   # the entry script is blocking on its fifo now
+    proc.send_signal(signal.SIGTERM)
+    rc = proc.wait(timeout=120)
+    reader.join(timeout=10)
+    out = proc.stdout.read()
+    assert rc == 130, (rc, out, "".join(seen))
+    assert "ported" not in out and "Traceback" not in "".join(seen)
+    assert skopeo_raw(f"{reg.host}/interrupted/{REF}") is None        # nothing pushed
