@@ -204,7 +204,7 @@ def _etcd(work: Path, out: Path) -> None:
     import httpx
     from archport.fetch import debian
     with httpx.Client(timeout=120, follow_redirects=True) as http:
-        arch = debian.Archive(paths.DEBIAN_ARCHIVE, work / "apt", http)
+        arch = debian.Archive(paths.debian_archive(), work / "apt", http)
         rel = arch.release(paths.ETCD_SUITE)
         stanza = debian.find_package(arch.packages(rel, paths.ETCD_SUITE, "amd64"), "etcd-server")
         if stanza is None:

@@ -17,7 +17,17 @@ STAGING = "v0.34.4"
 CONTAINERD = "v1.7.28"
 CRI_TOOLS = "v1.34.0"
 ETCD_SUITE = "trixie"          # Debian suite whose amd64 etcd-server package we run
-DEBIAN_ARCHIVE = "http://deb.debian.org/debian"   # InRelease checked against debian-archive-keyring
+
+
+def debian_archive() -> str:
+    """The Debian archive this machine's apt uses (its first ``deb`` source,
+    as the deb strategy chooses it; never a host written here).  What it
+    serves is checked against debian-archive-keyring through InRelease."""
+    from archport.fetch.debian import apt_sources
+    found = apt_sources()
+    if not found:
+        raise RuntimeError("no Debian archive in this machine's apt sources (/etc/apt/sources.list*)")
+    return found[0].uri.rstrip("/")
 K3S_VERSION = "v1.24.2+k3s1"   # what the board's stand-in reports
 
 # -- k3s's defaults (k3s pkg/cli/cmds/server.go: ClusterCIDR, ServiceCIDR, ClusterDNS)

@@ -69,8 +69,11 @@ def ensure(cache: Path) -> Path:
         return out
     env = {**os.environ, "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": "amd64",
            "GOTOOLCHAIN": TOOLCHAIN}
-    env["GOPROXY"] = ",".join(p for p in env.get("GOPROXY", "https://proxy.golang.org").split(",")
-                              if p not in ("direct", "off")) or "https://proxy.golang.org"
+    # The go command's own proxy setting (its default unless the user set one),
+    # without "direct": everything comes through the module proxy.
+    proxy = env.get("GOPROXY") or subprocess.run([_go(), "env", "GOPROXY"], capture_output=True, text=True,
+                                                 env=env, timeout=60).stdout.strip()
+    env["GOPROXY"] = ",".join(p for p in proxy.split(",") if p not in ("direct", "off"))
     cp = subprocess.run([_go(), "mod", "download", "-json", f"{MODULE}@{VERSION}"], capture_output=True, text=True,
                         env=env, timeout=1800)
     try:

@@ -13,10 +13,10 @@ from archport.cli.main import main
 
 REG = "127.0.0.1:5000"
 USER_REGISTRIES = """\
-# Lab mirrors: keep the quay.io cache first.
+# Lab mirrors: keep the mirror-src.example.org cache first.
 mirrors:
-  # quay through the lab cache
-  quay.io:
+  # the other registry through the lab cache
+  mirror-src.example.org:
     endpoint:
       - "https://cache.lab.internal:5000"   # the lab's pull-through cache
 configs:
@@ -61,9 +61,9 @@ def test_dry_run_keeps_the_users_mirrors_and_comments(board, capsys):
     assert rc == 0, out.err
     text = (board.root / "etc/rancher/k3s/registries.yaml").read_text()
     assert text.startswith(USER_REGISTRIES.splitlines()[0])
-    assert "# quay through the lab cache" in text and "# the lab's pull-through cache" in text
+    assert "# the other registry through the lab cache" in text and "# the lab's pull-through cache" in text
     doc = registries(board)
-    assert doc["mirrors"]["quay.io"]["endpoint"][0] == "https://cache.lab.internal:5000"
+    assert doc["mirrors"]["mirror-src.example.org"]["endpoint"][0] == "https://cache.lab.internal:5000"
     assert doc["mirrors"]["docker.io"]["endpoint"] == ["http://127.0.0.1:5000"]
     assert doc["configs"]["cache.lab.internal:5000"] == {"tls": {"insecure_skip_verify": True}}
 

@@ -105,9 +105,9 @@ def test_stale_upstream_lookups_in_containerd_log_do_not_outrank_the_kubelet():
     from archport.doctor import kube
 
     stale = ('time="2026-11-20T08:00:00Z" level=info msg="trying next host" error="failed to do request: Head '
-             '\\"https://registry-1.docker.io/v2/rancher/mirrored-metrics-server/manifests/v0.5.2\\": dial tcp: '
-             'lookup registry-1.docker.io: no such host" host=registry-1.docker.io')
-    mirror_down = stale.replace("registry-1.docker.io", "127.0.0.1:15001").replace(
+             '\\"https://upstream.example.invalid/v2/rancher/mirrored-metrics-server/manifests/v0.5.2\\": dial tcp: '
+             'lookup upstream.example.invalid: no such host" host=upstream.example.invalid')
+    mirror_down = stale.replace("upstream.example.invalid", "127.0.0.1:15001").replace(
         "lookup 127.0.0.1:15001: no such host", "connect: connection refused")
     pod = kube.Pod("kube-system", "metrics-server-668d979685-zt5lw", phase="Pending",
                    containers=(kube.Container("metrics-server", "rancher/mirrored-metrics-server:v0.5.2",
