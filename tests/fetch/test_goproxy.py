@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from archport.fetch.goproxy import ModuleUnavailable, download_module, escape, proxy_list, read_member
+from archport.fetch.goproxy import (ModuleInfo, ModuleUnavailable, download_module, escape, module_info, parse_info,
+                                    proxy_list, read_member)
 
 MOD, VER = "example.test/Tool", "v1.0.0"
 
@@ -67,3 +68,30 @@ def test_download_module_refused_names_the_module(tmp_path):
     env = _go_env(tmp_path, _proxy(tmp_path))
     with pytest.raises(ModuleUnavailable, match=r"go mod download example.test/Tool@v9.9.9: "):
         download_module(shutil.which("go", path=env["PATH"]), env, MOD, "v9.9.9", tmp_path / "scratch")
+
+
+# -- a version's .info ------------------------------------------------------------
+
+HASH = "0123456789abcdef0123456789abcdef01234567"
+INFO = {"Version": VER, "Time": "2021-03-04T05:06:07.5+02:00",
+        "Origin": {"VCS": "git", "URL": "https://example.test/tool", "Hash": HASH, "Ref": f"refs/tags/{VER}"}}
+
+
+def test_parse_info_gives_the_commit_and_the_utc_time():
+    info = parse_info(INFO)
+    assert (info.version, info.commit, info.time) == (VER, HASH, "2021-03-04T03:06:07Z")
+    # Before Go 1.19 proxies record no Origin: no commit, never a guess.
+    assert parse_info({"Version": VER, "Time": "2020-01-01T00:00:00Z"}) == ModuleInfo(VER, "2020-01-01T00:00:00Z", "")
+    assert parse_info({"Version": VER, "Time": "yesterday"}).time == ""
+
+
+def test_module_info_reads_the_info_without_the_zip(tmp_path):
+    proxy = _proxy(tmp_path)
+    (tmp_path / "proxy" / escape(MOD) / "@v" / f"{VER}.info").write_text(json.dumps(INFO))
+    env = _go_env(tmp_path, proxy)
+    info = module_info(shutil.which("go", path=env["PATH"]), env, MOD, VER, tmp_path / "scratch")
+    assert (info.commit, info.time) == (HASH, "2021-03-04T03:06:07Z")
+    cached = tmp_path / "modcache" / "cache" / "download" / escape(MOD) / "@v"
+    assert (cached / f"{VER}.info").is_file() and not (cached / f"{VER}.zip").exists()
+    with pytest.raises(ModuleUnavailable, match=r"go list -m example.test/Tool@v9.9.9: "):
+        module_info(shutil.which("go", path=env["PATH"]), env, MOD, "v9.9.9", tmp_path / "scratch")

@@ -44,7 +44,9 @@ def register(sub) -> None:
     p.add_argument("--airgap", metavar="FILE", help="also write an airgap archive (.tar, .tar.gz, .tar.zst) "
                                                     "with the target platform of every image")
     p.add_argument("--strategy", choices=STRATEGIES, default="auto", help="restrict to one strategy (default auto)")
-    p.add_argument("--explain", action="store_true", help="print each strategy's decision and reason; build nothing")
+    p.add_argument("--explain", action="store_true",
+                   help="print each strategy's decision and reason, which one wins, and what DEST (without --to: "
+                        "each kind of destination) would get; build nothing")
     p.add_argument("--rebuild", action="store_true",
                    help="build the platform even when the tag has it, and replace it in the destination's index "
                         "(e.g. binaries from Go <= 1.19, which crash on Sv57 kernels); other platforms stay "
@@ -108,11 +110,12 @@ def run(args, ctx) -> int:
         raise BadInput("name IMAGE… or --k3s VERSION, not both")
     if not (args.images or args.k3s or args.manifests):
         raise BadInput("name IMAGE…, --k3s VERSION, or --manifests DIR (the images its manifests run)")
-    if not args.dest:
+    if not args.dest and not args.explain:
         raise BadInput("--to DEST is required: REGISTRY[/PREFIX] or oci:DIR")
     if args.rebuild and args.strategy == "mirror":
         raise BadInput("--rebuild builds the platform again; --strategy mirror copies someone else's build")
-    dest = parse_destination(args.dest)
+    # --explain without --to says what would happen at each kind of destination.
+    dest = parse_destination(args.dest) if args.dest else None
     if args.arch and args.platform:
         raise BadInput("--arch ARCH is short for --platform linux/ARCH: give one of them")
     wanted = args.platform or args.arch or "riscv64"
@@ -194,8 +197,13 @@ def render(ctx, results, ok: bool, args) -> None:
             for name, applies, reason in r.decisions:
                 mark = "[green]applies[/]" if applies else "[dim]no[/]"
                 out.print(f"  {name:8} {mark}  {escape(reason)}", highlight=False)
-            if not r.decisions:
-                out.print(f"  {escape(r.reason)}", highlight=False)
+            if r.status != "explained":
+                colour = "green" if r.ok else "red"
+                out.print(f"  [{colour}]{r.status}[/]: {escape(r.reason)}", highlight=False)
+                if r.next_step:
+                    out.print(f"  next: {escape(r.next_step)}", highlight=False)
+            for note in r.notes:
+                out.print(f"  {escape(note)}", highlight=False)
         return
     t = Table(show_lines=False)
     for col in ("image", "status", "strategy / why", "fixups", "check", "smoke", "digest", "time"):

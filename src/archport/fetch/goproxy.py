@@ -9,13 +9,17 @@ HTTP range requests a single small file of a large module (pause.c in
 
 Whole modules go through ``go mod download`` instead, so that the go command
 checks them against go.sum and the checksum database (GOSUMDB) as a build
-would.
+would.  A version's ``.info`` (its commit time and, from proxies that record
+it, the commit: ``Origin``, Go 1.19+) comes through ``go list -m -json``,
+which fetches the ``.info`` and ``.mod`` but not the zip.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import dataclass
+from datetime import datetime, timezone
 import tempfile
 import zipfile
 from pathlib import Path
@@ -137,3 +141,60 @@ def download_module(go: str, go_env: Mapping[str, str], module: str, version: st
     if doc.get("Error") or not doc.get("Dir"):
         raise ModuleUnavailable(f"go mod download {module}@{version}: {doc.get('Error') or 'no Dir'}")
     return Path(doc["Dir"])
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleInfo:
+    """A version's ``.info`` (go.dev/ref/mod#goproxy-protocol): ``Time`` is the
+    commit time; ``Origin.Hash`` the commit, when the proxy recorded one."""
+
+    version: str
+    time: str = ""                   # RFC 3339 UTC, seconds: 2022-01-31T12:00:00Z ("" when absent)
+    commit: str = ""                 # full VCS hash ("" when the proxy gave no Origin)
+
+
+def parse_info(doc: Mapping) -> ModuleInfo:
+    """A :class:`ModuleInfo` from a parsed ``.info`` (or ``go list -m -json``) document."""
+    origin = doc.get("Origin") or {}
+    return ModuleInfo(str(doc.get("Version") or ""), _utc(str(doc.get("Time") or "")),
+                      str(origin.get("Hash") or "") if isinstance(origin, Mapping) else "")
+
+
+def _utc(text: str) -> str:
+    # The proxy may give an offset or fractional seconds; builds stamp
+    # dates as `date -u +%Y-%m-%dT%H:%M:%SZ` (RFC 3339, UTC, whole seconds).
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=timezone.utc)
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def module_info(go: str, go_env: Mapping[str, str], module: str, version: str, scratch: Path,
+                timeout: float = 300) -> ModuleInfo:
+    """``module@version``'s ``.info`` through ``go list -m -json`` (the proxy
+    settings of ``go_env`` apply; the module cache keeps it for later runs)."""
+    env = {k: v for k, v in go_env.items() if k != "GOFLAGS"}
+    cmd = [go, "list", "-m", "-json", f"{module}@{version}"]
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="archport-gomod-", dir=scratch) as d:
+        try:
+            cp = subprocess.run(cmd, cwd=d, env=env, capture_output=True, text=True, timeout=timeout)
+            out, err = cp.stdout, cp.stderr
+        except subprocess.TimeoutExpired:
+            out, err = "", f"{' '.join(cmd)} timed out after {timeout:g}s"
+        except OSError as e:
+            out, err = "", str(e)
+    try:
+        doc = json.loads(out)
+    except json.JSONDecodeError:
+        lines = [ln for ln in (out + err).strip().splitlines() if ln.strip()]
+        doc = {"Error": "\n".join(lines[-5:]) or "no output"}
+    error = doc.get("Error")
+    if isinstance(error, Mapping):
+        error = error.get("Err")
+    if error:
+        raise ModuleUnavailable(f"go list -m {module}@{version}: {error}")
+    return parse_info(doc)

@@ -9,7 +9,7 @@ from typing import Callable
 from .. import reference
 from ..check import Contract, check_image
 from ..copy import transfer
-from ..errors import ArchportError, BadInput, NotFound
+from ..errors import ArchportError, BadInput, NotFound, TransportError
 from ..images import Pinned, open_source
 from ..oci import Index, Manifest, read_config
 from ..platform import Platform, normalize
@@ -41,7 +41,7 @@ class Session:
     (``env.registry``, ``env.log``): one bag for everyone."""
 
     env: Env
-    dest: Destination
+    dest: Destination | None          # None: ``--explain`` without ``--to``
     airgap: Sink | None = None
 
 
@@ -88,7 +88,7 @@ def port_image(s: Session, ref: Reference, opts: Options, *, from_release: bool 
         component = catalog.component(str(ref))
     except BadInput:
         component = None
-    res = ImageResult(ref.familiar(), s.dest.describe(ref))
+    res = ImageResult(ref.familiar(), s.dest.describe(ref) if s.dest is not None else "")
     try:
         _port(s, ref, component, target, opts, res, from_release)
     except NotPortable as e:
@@ -101,7 +101,8 @@ def port_image(s: Session, ref: Reference, opts: Options, *, from_release: bool 
         # oci: copy) says it; otherwise a rerun continues where this one stopped.
         res.next_step = getattr(e, "next_step", "") or res.next_step or \
             "fix the cause and run the same command again: finished images stay done"
-        if getattr(e, "domain", None) and e.domain == s.dest.domain:   # HostUnreachable: where we push, not pull
+        # HostUnreachable: where we push, not pull
+        if getattr(e, "domain", None) and s.dest is not None and e.domain == s.dest.domain:
             res.next_step = f"check the --to registry name {e.domain}: this machine must reach where it pushes"
     res.seconds = time.monotonic() - started
     return res
@@ -109,25 +110,29 @@ def port_image(s: Session, ref: Reference, opts: Options, *, from_release: bool 
 
 def _port(s: Session, ref: Reference, component, target: Platform, opts: Options, res: ImageResult,
           from_release: bool) -> None:
+    if s.dest is None:                  # explain without --to: nothing to consult
+        return _explain(s, None, ref, component, target, opts, res, from_release)
     tag = DestTag(s.dest, s.env.registry, s.env.cache_dir, ref)
-    if not opts.explain and not opts.rebuild:
+    if not opts.rebuild:
+        # Explain consults the destination too: a tag that has the platform
+        # needs nothing, whatever strategy would apply upstream.
+        # An unreadable --to fails explain too: it cannot say whether the port
+        # is done there (without --to, explain says what each kind would get).
         done = tag.done(target)
         if done is not None:
             res.status, res.reason = "done", f"{res.destination} already has {target}"
             res.digest, res.platform_digest = done
+            if opts.explain:
+                res.notes += (f"read live from {res.destination}: it has {target}; no strategy considered",)
+                return
             _airgap(s, tag, target)
             return
-    try:
-        up = open_upstream(s, ref, component, target)
-    except NotFound as e:
-        if component is None:
-            raise BadInput(f"unknown image {ref.familiar()}: not in the catalog, and upstream says {e}") from None
-        if not from_release:
-            raise BadInput(f"unknown version {ref.familiar()}: {e}") from None
-        raise
-    if opts.rebuild and not opts.explain and _already_rebuilt(s, tag, up, target, res):
+    if opts.explain:
+        return _explain(s, tag, ref, component, target, opts, res, from_release)
+    up = _open(s, ref, component, target, from_release)
+    if opts.rebuild and _already_rebuilt(s, tag, up, target, res):
         return
-    base = up if opts.explain else tag.base(up, opts.overwrite)
+    base = tag.base(up, opts.overwrite)
     outcome = _choose(s, up, target, opts, res)
     if outcome is None:
         return
@@ -157,6 +162,79 @@ def _port(s: Session, ref: Reference, component, target: Platform, opts: Options
     _airgap(s, tag, target)
 
 
+def _open(s: Session, ref: Reference, component, target: Platform, from_release: bool) -> Upstream:
+    try:
+        return open_upstream(s, ref, component, target)
+    except NotFound as e:
+        if component is None:
+            raise BadInput(f"unknown image {ref.familiar()}: not in the catalog, and upstream says {e}") from None
+        if not from_release:
+            raise BadInput(f"unknown version {ref.familiar()}: {e}") from None
+        raise
+
+
+def _explain(s: Session, tag: DestTag | None, ref: Reference, component, target: Platform, opts: Options,
+             res: ImageResult, from_release: bool) -> None:
+    """``--explain``: each strategy's decision, which one wins, and what would
+    happen at the destination (or at each kind of destination without ``--to``)."""
+    try:
+        up = _open(s, ref, component, target, from_release)
+    except TransportError as e:
+        if component is None:
+            raise
+        _from_catalog(component, ref, target, opts, res)
+        res.notes += (f"upstream unreachable ({str(e).splitlines()[0]}): every fact above is the catalog's; "
+                      "nothing was read live",)
+    else:
+        _choose(s, up, target, opts, res)
+        res.notes += (f"read live from upstream: {ref.familiar()}'s platforms "
+                      f"({', '.join(str(p) for p in up.platforms)}) and config; the rest is the catalog's",)
+    if res.status != "explained":
+        return
+    if tag is None:
+        res.notes += (f"at a destination that already has {target}: done, nothing to do",
+                      f"at any other destination: {res.strategy} would build and push {target}")
+    else:
+        res.notes += (f"{res.destination} has no {target}: {res.strategy} would build and push it",)
+
+
+def _from_catalog(comp, ref: Reference, target: Platform, opts: Options, res: ImageResult) -> None:
+    """Explain offline: what the catalog alone says each strategy would use.
+    Nothing here was checked, so every reason says whose word it is."""
+    tag, arch = ref.tag or "", target.architecture
+    go, c, deb, distro = comp.go_build(tag), comp.c_build(tag), comp.deb_package(tag, arch), comp.distro_for(tag)
+    asset = comp.release_asset(tag, arch) if target.os == "linux" else None
+    facts = {
+        "present": (False, "not checked: needs the upstream index"),
+        "mirror": (False, "not checked: needs the upstream image's contract"),
+        "go": (go is not None, f"the catalog names Go module {go.module}; not checked" if go is not None else
+               f"the catalog names no Go build of {comp.name} {tag}"),
+        "release": (asset is not None, f"the catalog names {asset.urls(tag, arch)[0]}; not checked"
+                    if asset is not None else f"the catalog names no {arch} release asset of {comp.name} {tag}"),
+        "c": (c is not None, f"the catalog names C source of {comp.name} {tag}; not checked" if c is not None
+              else f"the catalog names no C build of {comp.name} {tag}"),
+        "deb": (deb is not None, f"the catalog names a Debian package of {comp.name} for {arch}; not checked"
+                if deb is not None else f"the catalog names no Debian package of {comp.name} for {arch}"),
+        "transplant": (distro is not None, f"the catalog says {comp.name}'s userland is {distro.base}; not checked"
+                       if distro is not None else f"the catalog builds {comp.name} as {comp.kind}, not from a "
+                                                  "distribution"),
+    }
+    applicable = []
+    for st in load_strategies(opts.strategies, opts.rebuild):
+        applies, reason = facts.get(st.name, (False, "not checked"))
+        res.decisions.append((st.name, applies, reason))
+        if applies:
+            applicable.append(st.name)
+    if not applicable:
+        res.status = "unsupported"
+        res.reason = f"not supported yet: the catalog names no way to build {comp.name} {tag} for {target}"
+        return
+    res.status, res.strategy = "explained", applicable[0]
+    res.reason = next(r for n, a, r in res.decisions if a)
+    res.notes += (f"{res.strategy} would be tried first (auto's order)"
+                  + (f"; then {', '.join(applicable[1:])}" if len(applicable) > 1 else ""),)
+
+
 def _already_rebuilt(s: Session, tag: DestTag, up: Upstream, target: Platform, res: ImageResult) -> bool:
     """``--rebuild`` is done once the destination's platform image is not the
     upstream's own: a rerun then changes nothing, like any other port."""
@@ -184,10 +262,16 @@ def _choose(s: Session, up: Upstream, target: Platform, opts: Options, res: Imag
         res.decisions.append((st.name, d.applies, d.reason))
         if d.applies:
             applicable.append((st, d))
-    if opts.explain:
+    if opts.explain and applicable:
         res.status = "explained"
-        res.strategy = applicable[0][0].name if applicable else ""
-        res.reason = next((r for n, a, r in res.decisions if a), _unsupported(up, target)[0])
+        res.strategy, res.reason = applicable[0][0].name, applicable[0][1].reason
+        if len(applicable) > 1:
+            # auto tries them in ORDER and keeps the first that builds.
+            others = ", ".join(st.name for st, _ in applicable[1:])
+            res.notes += (f"{res.strategy} wins: first of the applicable strategies in auto's order; "
+                          f"{others} would be tried only if it fails",)
+        else:
+            res.notes += (f"{res.strategy} wins: the only strategy that applies",)
         return None
     if not applicable:
         res.status = "unsupported"

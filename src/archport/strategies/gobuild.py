@@ -1,7 +1,8 @@
 """``go``: rebuild the same Go module at the same version for the target.
 
     upstream binary ──read_buildinfo──► module@version, -ldflags, -tags, CGO
-        (or the catalog's [[go]] table when the binary cannot be read)
+        (or the catalog's [[go]] table when the binary cannot be read or its
+        -ldflags went unrecorded; its {commit}/{date} from the module's .info)
     go mod download -json MODULE@VERSION   (GOPROXY/GOSUMDB/GOFLAGS/GOPRIVATE as given)
     copy to a writable tree ─► proactive fixups ─► go build ─► reactive fixups ─► rebuild
     assemble: the binary at the upstream path, the upstream config, provenance
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import shlex
 import shutil
 import subprocess
@@ -30,7 +32,7 @@ from ..binaries.buildinfo import BuildInfo
 from ..build.layer import FileSpec
 from ..catalog import versions
 from ..errors import ArchportError, BadInput
-from ..fetch.goproxy import ModuleUnavailable, download_module
+from ..fetch.goproxy import ModuleInfo, ModuleUnavailable, download_module, module_info
 from ..oci import Manifest, read_config
 from ..platform import Platform, normalize
 from . import Decision, Env, NotPortable, Outcome, Prepared, Product, Upstream, run_staged
@@ -61,6 +63,9 @@ class Recipe:
     # to read (Go < 1.18, or the catalog's recipe) archport trims: the binary
     # then records no paths of the machine that built it.
     trimpath: bool = True
+    # What the result should say about the recipe (which -X values came
+    # from the module's .info rather than from upstream's build).
+    notes: tuple[str, ...] = ()
 
 
 class GoStrategy:
@@ -103,7 +108,7 @@ class GoStrategy:
         steps = [fx.Step(**s) for s in product.record.get("steps", [])]
         built = _assemble(up, normalize(target), env, recipe, go, steps, product.files["binary"])
         why = f"rebuilt {recipe.module}@{recipe.version} with {go.version} ({recipe.origin})"
-        notes = (f"toolchain {go.version}",)
+        notes = (f"toolchain {go.version}",) + recipe.notes
         if not recipe.trimpath:
             notes += ("built without -trimpath, as upstream was (its build info has no -trimpath=true): "
                       "the binary records the build's directories",)
@@ -130,6 +135,7 @@ def recover(up: Upstream, env: Env) -> Recipe:
             why_not = f"{wanted} is not a Go binary with build info" if info is None else ""
         except ArchportError as e:
             why_not = f"could not read {wanted}: {e}"
+    notes: tuple[str, ...] = ()
     if info is not None and info.main.path:
         origin = f"build info of {path} ({info.go_version})"
         version = info.main.version
@@ -142,26 +148,27 @@ def recover(up: Upstream, env: Env) -> Recipe:
             # cmd/go leaves -ldflags out of the build info of a -trimpath build,
             # and Go < 1.18 records no build settings at all: the -X values
             # then come from the catalog.
-            ldflags = shlex.join(gb.ldflags_for(_values(tag, comp.upstream_version(tag))))
+            values, notes = _values_for(gb, tag, comp.upstream_version(tag), env)
+            ldflags = shlex.join(gb.ldflags_for(values))
             why = ("the build info of Go < 1.18 has no build settings" if not info.settings
                    else "not recorded under -trimpath")
             origin += f"; -ldflags from the catalog ({why})"
         if version not in ("", "(devel)"):
             return Recipe(info.main.path, version, info.path or info.main.path, ldflags, info.tags,
-                          path, origin, info.cgo_enabled, trimpath_of(info))
+                          path, origin, info.cgo_enabled, trimpath_of(info), notes)
         why_not = f"{path} was built from a checkout ((devel)) and the catalog does not name its version"
     if gb is None:
         raise NotPortable(f"cannot tell which Go module to build: {why_not}, and the catalog has no [[go]] "
                           f"table for {up.ref.familiar()}",
                           "add the component to the catalog (--catalog EXTRA.toml) with its module and -X flags")
     version = comp.upstream_version(tag)
-    values = _values(tag, version)
+    values, notes = _values_for(gb, tag, version, env)
     pkg = gb.module if gb.package in ("", ".") else f"{gb.module}/{gb.package.removeprefix('./')}"
     binary = path or (contract.binary if contract is not None else "") or (entry[0] if entry else "")
     if not binary.startswith("/"):
         binary = f"/usr/bin/{binary or gb.module.rsplit('/', 1)[-1]}"
     return Recipe(gb.module, version, pkg, shlex.join(gb.ldflags_for(values)), gb.tags, binary,
-                  f"catalog ({why_not})", gb.cgo)
+                  f"catalog ({why_not})", gb.cgo, notes=notes)
 
 
 def trimpath_of(info: BuildInfo | None) -> bool:
@@ -172,8 +179,48 @@ def trimpath_of(info: BuildInfo | None) -> bool:
     return info.trimpath
 
 
-def _values(tag: str, version: str) -> dict[str, str]:
-    return {"tag": tag, "version": version.removeprefix("v"), "commit": "", "date": ""}
+def _values(tag: str, version: str, info: ModuleInfo | None = None) -> dict[str, str]:
+    return {"tag": tag, "version": version.removeprefix("v"),
+            "commit": info.commit if info else "", "date": info.time if info else ""}
+
+
+# Template names whose values only the module's .info knows: the commit
+# (Origin.Hash, recorded by proxies since Go 1.19) and its time.
+_INFO_FIELDS = {"commit": "Origin.Hash", "date": "Time"}
+
+
+def _values_for(gb, tag: str, version: str, env: Env) -> tuple[dict[str, str], tuple[str, ...]]:
+    """The catalog's template values for ``gb``'s -X flags, and notes saying
+    which came from the module's .info.  The proxy is asked only when a
+    template names {commit} or {date}; without an answer they stay empty,
+    as a build from the module zip (no VCS checkout) would leave them."""
+    wanted = {var: names for var, template in gb.x
+              if (names := set(re.findall(r"\{(\w+)\}", template)) & _INFO_FIELDS.keys())}
+    if not wanted:
+        return _values(tag, version), ()
+    go = _go_binary(env.go_env)
+    try:
+        if go is None:
+            raise ArchportError("no go command on PATH")
+        info = module_info(go, env.go_env, gb.module, version, Path(env.workdir))
+    except ArchportError as e:
+        return _values(tag, version), (f"-X {', '.join(wanted)} left empty: the module's .info could not be read ({e})",)
+    values = _values(tag, version, info)
+    notes = []
+    for var, names in wanted.items():
+        missing = [_INFO_FIELDS[n] for n in sorted(names) if not values[n]]
+        if missing:
+            notes.append(f"-X {var} left empty: {gb.module}@{version}'s .info has no {', '.join(missing)}")
+        else:
+            said = ", ".join(_INFO_FIELDS[n] + (" (the commit's time, not upstream's build time)" if n == "date" else "")
+                             for n in sorted(names))
+            notes.append(f"-X {var} from {gb.module}@{version}'s .info: {said}")
+    return values, tuple(notes)
+
+
+def _go_binary(go_env) -> str | None:
+    found = shutil.which("go", path=go_env.get("PATH")) or shutil.which("go") or "/usr/local/go/bin/go"
+    return found if os.path.exists(found) else None
 
 
 # -- the toolchain -----------------------------------------------------------------
@@ -191,8 +238,8 @@ class Toolchain:
             v = env.go_version if env.go_version.startswith("go") else "go" + env.go_version
             base["GOTOOLCHAIN"] = v
         base.setdefault("GOTOOLCHAIN", "local")
-        go = shutil.which("go", path=base.get("PATH")) or shutil.which("go") or "/usr/local/go/bin/go"
-        if not os.path.exists(go):
+        go = _go_binary(base)
+        if go is None:
             raise ArchportError("the go strategy needs the Go toolchain (go) on PATH")
         with tempfile.TemporaryDirectory(prefix="archport-goenv-") as d:
             cp = _run([go, "env", "GOVERSION"], Path(d), base, timeout=900)

@@ -1,0 +1,86 @@
+"""port --explain: honest about what it checked, where it would go, and who wins."""
+
+from __future__ import annotations
+
+import json
+
+from archport.platform import parse as parse_platform
+from archport.strategies.release import ReleaseStrategy
+from tests.port.conftest import CA_BUNDLE, archport, push_image
+from tests.strategies.helpers import env, tiny_elf, upstream
+
+HELLO = "rancher/mirrored-example-hello:v1.2.3"
+
+
+def _explain(reg, catalog, tmp_path, go_env, *extra: str, image: str = HELLO):
+    cp = archport("port", image, "--mirror", f"docker.io={reg.host}", "--mirror-only", "--catalog", str(catalog),
+                  "--explain", "--json", "--cache-dir", str(tmp_path / "cache"), *extra, env=go_env)
+    return cp, json.loads(cp.stdout) if cp.stdout.strip() else None
+
+
+def test_explain_without_to_says_what_each_destination_gets(hello_upstream, hello_catalog, go_env,
+                                                             registry_plain, tmp_path):
+    cp, doc = _explain(registry_plain, hello_catalog, tmp_path, go_env)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert doc["complete"] is True and doc["destination"] is None
+    (r,) = doc["images"]
+    assert r["status"] == "explained" and r["strategy"] == "go", r
+    notes = "\n".join(r["notes"])
+    assert "already has linux/riscv64: done" in notes and "go would build and push" in notes, notes
+    assert "read live from upstream" in notes and "the catalog's" in notes, notes
+
+
+def test_explain_says_which_strategy_wins(hello_upstream, hello_catalog, go_env, registry_plain, tmp_path):
+    cp, doc = _explain(registry_plain, hello_catalog, tmp_path, go_env, "--to", f"{registry_plain.host}/nowhere")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    (r,) = doc["images"]
+    assert any(n.startswith("go wins") for n in r["notes"]), r
+    assert any("has no linux/riscv64: go would build" in n for n in r["notes"]), r
+
+
+def test_explain_says_done_for_a_ported_image(hello_upstream, hello_catalog, go_env, registry_plain, tmp_path):
+    reg = registry_plain
+    files = {"hello": (tiny_elf("riscv64"), 0o755), "etc/ssl/certs/ca-certificates.crt": CA_BUNDLE}
+    push_image(tmp_path, f"already/{HELLO}", reg, {"amd64": files, "riscv64": files}, {"Entrypoint": ["/hello"]})
+    cp, doc = _explain(reg, hello_catalog, tmp_path, go_env, "--to", f"{reg.host}/already")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    (r,) = doc["images"]
+    assert r["status"] == "done" and "already has linux/riscv64" in r["reason"], r
+    assert r["decisions"] == [], r     # no strategy "applies" to an image that needs nothing
+    # The human view says it too.
+    cp = archport("port", HELLO, "--mirror", f"docker.io={reg.host}", "--mirror-only", "--catalog",
+                  str(hello_catalog), "--explain", "--cache-dir", str(tmp_path / "cache"), "--to",
+                  f"{reg.host}/already", env=go_env)
+    assert cp.returncode == 0 and "done" in cp.stdout and "applies" not in cp.stdout, cp.stdout + cp.stderr
+
+
+def test_explain_of_an_unsupported_image_is_not_ok(go_env, registry_plain, tmp_path):
+    # The catalog builds pause from C only from 3.1 on: for 3.0 nothing applies.
+    reg = registry_plain
+    push_image(tmp_path, "rancher/mirrored-pause:3.0", reg, {"amd64": {"pause": (tiny_elf("amd64"), 0o755)}},
+               {"Entrypoint": ["/pause"]})
+    cp = archport("port", "rancher/mirrored-pause:3.0", "--mirror", f"docker.io={reg.host}", "--mirror-only",
+                  "--explain", "--json", "--cache-dir", str(tmp_path / "cache"), env=go_env)
+    assert cp.returncode == 1, cp.stdout + cp.stderr
+    doc = json.loads(cp.stdout)
+    (r,) = doc["images"]
+    assert doc["complete"] is False and r["ok"] is False and r["status"] == "unsupported", r
+    assert not any(d["applies"] for d in r["decisions"]), r
+
+
+def test_release_reason_does_not_claim_an_unchecked_asset(tmp_path):
+    up = upstream("rancher/mirrored-coredns-coredns:1.11.1", "coredns", {"Entrypoint": ["/coredns"]})
+    d = ReleaseStrategy().consider(up, parse_platform("linux/riscv64"), env(tmp_path))
+    assert d.applies and d.reason.startswith("the catalog names ") and d.reason.endswith("; not checked"), d.reason
+
+
+def test_explain_offline_from_the_catalog(hello_catalog, go_env, tmp_path):
+    # Nothing answers on port 9: upstream is unreachable, the catalog still speaks.
+    cp = archport("port", HELLO, "--mirror", "docker.io=127.0.0.1:9", "--mirror-only", "--catalog",
+                  str(hello_catalog), "--explain", "--json", "--cache-dir", str(tmp_path / "cache"), env=go_env)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    (r,) = json.loads(cp.stdout)["images"]
+    assert r["status"] == "explained" and r["strategy"] == "go", r
+    go = next(d for d in r["decisions"] if d["strategy"] == "go")
+    assert go["applies"] and go["reason"] == "the catalog names Go module example.test/hello; not checked", go
+    assert any("upstream unreachable" in n and "nothing was read live" in n for n in r["notes"]), r
