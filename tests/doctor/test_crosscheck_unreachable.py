@@ -4,12 +4,10 @@ plain words, one try per host, and the node's own evidence beside it."""
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 from pathlib import Path
 
-import pytest
 
 from archport.doctor import analyze, collect, crosscheck
 from archport.platform import parse as P
@@ -62,7 +60,6 @@ def test_the_report_says_it_in_plain_words_and_points_at_the_nodes_own_evidence(
             assert entry["unreachable"] == DEFAULT_DOMAIN and "see the note below" in entry["error"]
 
 
-@pytest.mark.skipif(shutil.which("unshare") is None, reason="util-linux unshare not installed")
 def test_doctor_offline_is_fast_and_plain(tmp_path):
     t = time.monotonic()
     p = archport("doctor", "--from", str(FIX / "broken-riscv64"), wrap=("unshare", "-n"), expect=1)

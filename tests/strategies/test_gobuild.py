@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from archport.binaries.buildinfo import BuildInfo, Module, read_buildinfo
-from archport.strategies.gobuild import Recipe, build_command, trimpath_of
+from archport.strategies.gobuild import trimpath_of
+from archport.strategies.gocompile import Recipe, build_command
 
 
 def _recipe(**kw) -> Recipe:

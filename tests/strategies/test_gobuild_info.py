@@ -13,43 +13,15 @@ from pathlib import Path
 from archport.catalog import load
 from archport.port.catalog_extra import with_extras
 from archport.platform import Platform
-from archport.strategies.gobuild import Toolchain, build_binary, recover
+from archport.strategies.gobuild import recover
+from archport.strategies.gocompile import Toolchain, build_binary
 from tests.strategies.helpers import env, upstream
+from tests.port.conftest import HELLO_CATALOG
 from tests.support import goproxy
 from tests.support.gobuild import go_binary
 
 REF = "rancher/mirrored-example-hello:v1.2.3"
 HASH = "fedcba9876543210fedcba9876543210fedcba98"
-CATALOG = """
-name = "example-hello"
-description = "The fixture module example.test/hello."
-kind = "go"
-module_version = "{tag}"
-
-[[image]]
-repository = "rancher/mirrored-example-hello"
-source = "https://example.test/hello"
-
-[[go]]
-versions = ">=1.0.0"
-module = "example.test/hello"
-package = "."
-x = { "main.version" = "%s" }
-cgo = false
-source = "https://example.test/hello"
-
-[[fixup]]
-id = "netx-linkname-recvmsg"
-module = "example.test/netx"
-bad = "<v0.1.0"
-good = "v0.1.0"
-go = ">=1.23"
-symptom = "link: example.test/netx: invalid reference to syscall.recvmsg"
-action = "require"
-alternative = "-ldflags=-checklinkname=0"
-components = ["example-hello"]
-source = "https://github.com/golang/go/issues/67401"
-"""
 
 
 def _setup(tmp_path: Path, template: str, origin: bool = True):
@@ -59,7 +31,8 @@ def _setup(tmp_path: Path, template: str, origin: bool = True):
         info["Origin"] = {"VCS": "git", "URL": "https://example.test/hello", "Hash": HASH, "Ref": "refs/tags/v1.2.3"}
     (proxy / "example.test" / "hello" / "@v" / "v1.2.3.info").write_text(json.dumps(info))
     cat_file = tmp_path / "hello.toml"
-    cat_file.write_text(CATALOG % template)
+    # The port tests' fixture component, its -X template replaced by the one under test.
+    cat_file.write_text(HELLO_CATALOG.replace('"main.version" = "{version}"', f'"main.version" = "{template}"'))
     catalog = with_extras(load(), [str(cat_file)])
     go = go_binary()
     shared = {n: subprocess.run([go, "env", n], capture_output=True, text=True, check=True).stdout.strip()

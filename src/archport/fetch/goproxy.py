@@ -119,13 +119,11 @@ class ModuleUnavailable(ArchportError):
     the checksum database disagreed, the network failed)."""
 
 
-def download_module(go: str, go_env: Mapping[str, str], module: str, version: str, scratch: Path,
-                    timeout: float = 900) -> Path:
-    """``module@version`` into the module cache through ``go`` (the proxy and
-    checksum settings of ``go_env`` apply); returns its read-only directory."""
-    # GOFLAGS such as -mod=vendor are for builds and make "go mod download" refuse.
+def _go_json(cmd: list[str], go_env: Mapping[str, str], scratch: Path, timeout: float) -> dict:
+    """Run a go module command that prints JSON, in an empty directory under
+    ``scratch``; its document, or ``{"Error": …}`` with the last lines it said."""
+    # GOFLAGS such as -mod=vendor are for builds and make the module commands refuse.
     env = {k: v for k, v in go_env.items() if k != "GOFLAGS"}
-    cmd = [go, "mod", "download", "-json", f"{module}@{version}"]
     scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="archport-gomod-", dir=scratch) as d:
         try:
@@ -133,11 +131,21 @@ def download_module(go: str, go_env: Mapping[str, str], module: str, version: st
             out, err = cp.stdout, cp.stderr
         except subprocess.TimeoutExpired:
             out, err = "", f"{' '.join(cmd)} timed out after {timeout:g}s"
+        except OSError as e:
+            out, err = "", str(e)
     try:
         doc = json.loads(out)
     except json.JSONDecodeError:
         lines = [ln for ln in (out + err).strip().splitlines() if ln.strip()]
-        doc = {"Error": "\n".join(lines[-5:])}
+        return {"Error": "\n".join(lines[-5:]) or "no output"}
+    return doc if isinstance(doc, dict) else {"Error": "not a JSON object"}
+
+
+def download_module(go: str, go_env: Mapping[str, str], module: str, version: str, scratch: Path,
+                    timeout: float = 900) -> Path:
+    """``module@version`` into the module cache through ``go`` (the proxy and
+    checksum settings of ``go_env`` apply); returns its read-only directory."""
+    doc = _go_json([go, "mod", "download", "-json", f"{module}@{version}"], go_env, scratch, timeout)
     if doc.get("Error") or not doc.get("Dir"):
         raise ModuleUnavailable(f"go mod download {module}@{version}: {doc.get('Error') or 'no Dir'}")
     return Path(doc["Dir"])
@@ -176,22 +184,7 @@ def module_info(go: str, go_env: Mapping[str, str], module: str, version: str, s
                 timeout: float = 300) -> ModuleInfo:
     """``module@version``'s ``.info`` through ``go list -m -json`` (the proxy
     settings of ``go_env`` apply; the module cache keeps it for later runs)."""
-    env = {k: v for k, v in go_env.items() if k != "GOFLAGS"}
-    cmd = [go, "list", "-m", "-json", f"{module}@{version}"]
-    scratch.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="archport-gomod-", dir=scratch) as d:
-        try:
-            cp = subprocess.run(cmd, cwd=d, env=env, capture_output=True, text=True, timeout=timeout)
-            out, err = cp.stdout, cp.stderr
-        except subprocess.TimeoutExpired:
-            out, err = "", f"{' '.join(cmd)} timed out after {timeout:g}s"
-        except OSError as e:
-            out, err = "", str(e)
-    try:
-        doc = json.loads(out)
-    except json.JSONDecodeError:
-        lines = [ln for ln in (out + err).strip().splitlines() if ln.strip()]
-        doc = {"Error": "\n".join(lines[-5:]) or "no output"}
+    doc = _go_json([go, "list", "-m", "-json", f"{module}@{version}"], go_env, scratch, timeout)
     error = doc.get("Error")
     if isinstance(error, Mapping):
         error = error.get("Err")

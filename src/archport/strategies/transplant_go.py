@@ -32,9 +32,10 @@ from ..transplant import substitute
 from . import Env, NotPortable, Upstream
 from . import fixups as fx
 from .contract import tag_of
-from .gobuild import Recipe, Toolchain, trimpath_of
+from .gobuild import trimpath_of
+from .gocompile import Recipe, Toolchain
 # The go strategy's build step, used per binary: an image may hold several.
-from .gobuild import build_binary as go_build
+from .gocompile import build_binary as go_build
 
 CACHE_KIND = "transplant-go"
 
