@@ -17,7 +17,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "archport"
 
 # Bottom to top.  A unit is a top-level module or package of ``archport``.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "redaction", "temps"),
+    ("errors", "redaction", "temps", "progress"),
     ("platform", "reference", "streams", "zstd"),
     ("oci",),
     ("store", "location", "write"),

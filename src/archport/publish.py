@@ -19,7 +19,7 @@ from .oci.edit import add_platform
 from .platform import Platform
 from .reference import Reference
 from .store import Sink, Source
-from .write import Part, write
+from .write import Part, Reporter, write
 
 
 class TagExists(ArchportError):
@@ -99,7 +99,8 @@ def index_add(client, target: Reference, child_source: Source, *, platform: Plat
 
 
 def append_platform(sink: Sink, name: str | None, top: Manifest | Index, top_source: Source, child: Manifest,
-                    child_source: Source, platform: Platform, *, replace: bool = False, workers: int = 4):
+                    child_source: Source, platform: Platform, *, replace: bool = False, workers: int = 4,
+                    reporter: Reporter | None = None):
     """Copy ``top`` (every existing child byte for byte) and ``child`` to any
     :class:`~archport.store.Sink`, then the index with ``child`` appended, and
     only then the tag.  Returns the :class:`~archport.oci.edit.Edit`; the
@@ -113,5 +114,5 @@ def append_platform(sink: Sink, name: str | None, top: Manifest | Index, top_sou
     p = plan(top_source, workers=workers)
     images = tuple(m for m in p.images if m.digest not in gone)
     write(sink, edit.index, [Part(top_source, images, tuple(p.indexes)), Part(child_source, (child,))],
-          name=name, workers=workers)
+          name=name, workers=workers, reporter=reporter)
     return edit

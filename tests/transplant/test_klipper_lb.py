@@ -151,7 +151,7 @@ def test_an_interrupted_port_pushes_nothing_and_exits_130(standin, containerd, b
     proc = subprocess.Popen([sys.executable, "-m", "archport.cli.main", "port", REF, "--arch", "riscv64",
                              "--strategy", "transplant", "--to", f"{reg.host}/interrupted",
                              "--mirror", f"docker.io={reg.host}", "--mirror-only", "--cache-dir", str(CACHE / "port"),
-                             "--debian-suite", suite(), "--smoke-timeout", "600"],
+                             "--debian-suite", suite(), "--smoke-timeout", "600", "--debug"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     seen: list[str] = []
 

@@ -17,6 +17,7 @@ from .. import reference
 from ..errors import ArchportError, BadInput
 from . import versions
 from .model import Binary, Substitute
+from .smoke import RecipeError, parse as parse_smoke
 from .model import (Alternative, Catalog, CBuild, Component, ImageContract, DebPackage, Distro, Fixup, GoBuild,
                     Image, Knob, Missing, K3sRelease, ReleaseAsset, Provenance)
 
@@ -153,7 +154,7 @@ def _fixup(t, where) -> Fixup:
 def _component(d: dict, name: str) -> Component:
     where = f"catalog {name}"
     _keys(d, {"name", "description", "kind", "module_version", "image", "go", "c", "deb", "distro",
-              "contract", "release", "alternative", "knob", "substitute", "binary"}, name)
+              "contract", "release", "alternative", "knob", "substitute", "binary", "smoke"}, name)
     kind = _str(d, "kind", name)
     if kind not in KINDS:
         raise CatalogError(f"{where}: kind must be one of {', '.join(KINDS)}")
@@ -168,6 +169,7 @@ def _component(d: dict, name: str) -> Component:
         distro=each("distro", _distro), contracts=each("contract", _contract),
         releases=each("release", _asset), alternatives=each("alternative", _alternative),
         knobs=each("knob", _knob), substitutes=each("substitute", _substitute), binaries=each("binary", _binary),
+        smokes=each("smoke", _smoke),
     )
     if not comp.images:
         raise CatalogError(f"{where}: a component needs at least one [[image]]")
@@ -236,6 +238,13 @@ def _binary(t, where) -> Binary:
         versions.parse(version)
     return Binary(_range(t, where), path, _str(t, "module", where), version, _str(t, "package", where, "."),
                   _strs(t, "ldflags", where), tuple(x.items()), _strs(t, "tags", where), _source(t, where))
+
+
+def _smoke(t, where):
+    try:
+        return parse_smoke(t, where, _source(t, where))
+    except RecipeError as e:
+        raise CatalogError(str(e)) from None
 
 
 def _substitute(t, where) -> Substitute:

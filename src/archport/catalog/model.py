@@ -202,6 +202,7 @@ class Component:
     knobs: tuple[Knob, ...] = ()
     substitutes: tuple[Substitute, ...] = ()
     binaries: tuple[Binary, ...] = ()
+    smokes: tuple = ()              # catalog.smoke.Recipe (that module imports this one)
 
     def matches(self, ref: reference.Reference) -> bool:
         return any(i.matches(ref) for i in self.images)
@@ -235,6 +236,12 @@ class Component:
 
     def contract(self, tag: str) -> ImageContract | None:
         return _first(self.contracts, tag)
+
+    def smoke_recipe(self, tag: str, built_as: str | None = None):
+        """The :class:`~.smoke.Recipe` for image tag ``tag`` (expect filled, with
+        ``built_as`` when the program was rebuilt at another version), or None."""
+        found = _first(self.smokes, tag)
+        return found.for_tag(tag, built_as) if found is not None else None
 
     def release_asset(self, tag: str, arch: str) -> ReleaseAsset | None:
         return next((r for r in _all(self.releases, tag) if arch in r.architectures), None)

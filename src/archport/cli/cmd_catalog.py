@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from rich.table import Table
+from rich.markup import escape
 
+from .. import reference
 from ..catalog import load
 from ..errors import BadInput
+from .render import Notes, first_sentence, table
 
 
 def register(sub) -> None:
@@ -50,19 +52,21 @@ def _list(catalog, ctx) -> int:
             "fixups": [f.id for f in catalog.fixups],
         })
         return 0
-    t = Table(title="k3s releases")
-    for col in ("release", "kubernetes", "images", "list"):
-        t.add_column(col)
+    t = table("release", "kubernetes", "images", "list", right=("images",), title="k3s releases")
     for r in catalog.releases:
         t.add_row(r.version, r.kubernetes, str(len(r.images)), "verified" if r.source.verified else "inferred")
     ctx.console.print(t)
-    t = Table(title="components")
-    for col in ("name", "kind", "images", "description"):
-        t.add_column(col)
+    # Each description's first sentence as a note: the cells stay one line
+    # at 80 columns (``catalog show NAME`` has the rest).
+    notes = Notes()
+    t = table("name", "kind", "images", wide=("images",), title="components")
     for c in catalog.components:
-        t.add_row(c.name, c.kind, ", ".join(i.repository for i in c.images), c.description)
+        t.add_row(f"{escape(c.name)} {notes.mark(first_sentence(c.description))}".strip(), c.kind,
+                  escape(", ".join(i.repository for i in c.images)))
     ctx.console.print(t)
-    ctx.console.print("fixups: " + ", ".join(f.id for f in catalog.fixups), highlight=False)
+    notes.print(ctx.console)
+    ctx.console.print()
+    ctx.console.print("fixups: " + ", ".join(f.id for f in catalog.fixups), highlight=False, soft_wrap=False)
     return 0
 
 
@@ -77,15 +81,15 @@ def _release(release, chosen_because: str, catalog, ctx) -> int:
         return 0
     if chosen_because:
         ctx.err.print(chosen_because, markup=False, highlight=False)
-    t = Table(title=f"k3s {release.version} (Kubernetes {release.kubernetes})")
-    for col in ("image", "component", "kind"):
-        t.add_column(col)
+    t = table("image", "component", "kind", wide=("image",),
+              title=f"k3s {release.version} (Kubernetes {release.kubernetes})")
     for row in rows:
-        t.add_row(row["reference"], row["component"], row["kind"])
+        # The familiar name (as docker prints it) keeps the row on one line.
+        t.add_row(escape(reference.parse(row["reference"]).familiar()), escape(row["component"]), row["kind"])
     ctx.console.print(t)
     ctx.console.print(f"source: {_mark(release.source)}", highlight=False)
     if release.source.note:
-        ctx.console.print(f"note: {release.source.note}", highlight=False)
+        ctx.console.print(f"note: {release.source.note}", highlight=False, soft_wrap=False)
     return 0
 
 

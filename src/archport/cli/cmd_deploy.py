@@ -9,7 +9,6 @@ import sys
 import threading
 
 from rich.markup import escape
-from rich.table import Table
 
 from ..deploy import fleet, inputs
 from ..deploy.plan import Desired
@@ -17,6 +16,7 @@ from ..errors import BadInput
 from ..reference import is_loopback_host
 from ..remote import SSH
 from . import args as argtypes
+from .render import Notes, table
 from . import boards as board_options
 
 
@@ -101,7 +101,7 @@ def run(args, ctx) -> int:
         lock = threading.Lock()
 
         def progress(board: str, message: str) -> None:
-            if not ctx.json:
+            if ctx.interactive or (ctx.debug and not ctx.json):     # a terminal, or --debug's log
                 with lock:
                     ctx.err.print(f"[dim]{escape(board)}: {escape(message)}[/]", highlight=False)
 
@@ -149,11 +149,12 @@ def show_plan(row: fleet.Row, console) -> None:
 
 
 def show_table(rows, console) -> None:
-    table = Table(show_header=True, header_style="bold")
-    table.add_column("board")
-    table.add_column("status")
-    table.add_column("reason", overflow="fold")
+    # Short cells at 80 columns: each board's reason is a numbered note under the table.
+    notes = Notes()
+    t = table("board", "status", wide=("board",))
     colors = {"changed": "green", "unchanged": "blue", "planned": "yellow", "failed": "red"}
     for r in rows:
-        table.add_row(escape(r.board), f"[{colors.get(r.status, 'white')}]{r.status}[/]", escape(r.reason))
-    console.print(table)
+        mark = notes.mark(r.reason)
+        t.add_row(escape(r.board), f"[{colors.get(r.status, 'white')}]{r.status}[/]" + (f" {mark}" if mark else ""))
+    console.print(t)
+    notes.print(console)

@@ -7,13 +7,13 @@ import sys
 import tempfile
 
 from rich.markup import escape
-from rich.table import Table
 
 from .. import platform as plat
 from ..doctor import analyze, collect, crosscheck, sv57, text
 from ..remote import SSH, Local, parse_host
 from ..errors import BadInput
 from . import args as argtypes
+from .render import table
 
 
 def add_source_options(p) -> None:
@@ -115,14 +115,11 @@ def render(report, console) -> None:
         console.print("[green]healthy[/]: no failing pods and no node problems found")
     colors = {"error": "red", "warning": "yellow", "info": "blue"}
     if report.groups:
-        table = Table(show_header=True, header_style="bold")
-        table.add_column("#", justify="right")
-        table.add_column("pods", justify="right")
-        table.add_column("root cause", overflow="fold")
+        t = table("#", "pods", "root cause", wide=("root cause",), right=("#", "pods"))
         for i, g in enumerate(report.groups, 1):
-            table.add_row(str(i), str(len(g.pods)) if g.pods else "node",
-                          f"[{colors[g.severity]}]{escape(g.title)}[/]")
-        console.print(table)
+            t.add_row(str(i), str(len(g.pods)) if g.pods else "node",
+                      f"[{colors[g.severity]}]{escape(g.title)}[/]")
+        console.print(t)
     for i, g in enumerate(report.groups, 1):
         console.print(f"\n[bold {colors[g.severity]}]{i}. {escape(g.title)}[/]")
         if g.pods:

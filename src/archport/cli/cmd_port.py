@@ -8,13 +8,13 @@ from pathlib import Path
 from types import MappingProxyType
 
 from rich.markup import escape
-from rich.table import Table
 
 from .. import platform as platforms, reference
 from ..errors import BadInput
 from ..port import Options, Session, parse_destination, port_all
 from ..strategies import Env
 from . import args as argtypes
+from .render import Notes, activity_for, seconds, table
 
 STRATEGIES = ("auto", "mirror", "go", "release", "c", "deb", "transplant")
 # Passed through to the go command: the user's proxy, checksum DB and
@@ -77,10 +77,12 @@ def register(sub) -> None:
                         "helper pod, HelmChart values); always check the command/args of the containers "
                         "running each image")
     p.add_argument("--smoke-args", metavar="ARGS", type=argtypes.shell_words, help="arguments for the smoke run (one shell-quoted string, e.g. "
-                                                        "'--help'): they replace the Cmd when the image has an "
-                                                        "Entrypoint, else follow the Cmd's program")
+                                                        "'--help'): they replace the catalog's smoke recipe, and the Cmd when the "
+                                                        "image has an Entrypoint, else follow the Cmd's program")
     p.add_argument("--smoke-timeout", type=argtypes.seconds, default=60, metavar="S",
-                   help="a smoke run still going after S seconds counts as a running server (default 60)")
+                   help="the longest a smoke run may take (default 60); it ends as soon as the catalog recipe's "
+                        "readiness signal is seen, and without a signal a run still going then counts as a "
+                        "running server")
     p.add_argument("--no-smoke", action="store_true", help="skip the emulated run (check still runs)")
     # Blobs a registry already holds are read back and hashed (--no-verify-blobs to skip).
     p.set_defaults(run=run, verify_blobs_default=True)
@@ -139,7 +141,9 @@ def run(args, ctx) -> int:
     images = [reference.parse(i) for i in names]
     cache_dir = Path(args.cache_dir or ctx.cache_dir())
     go_env = {k: v for k, v in ctx.env.items() if k in GO_ENV}
-    say = (lambda m: None) if ctx.json else (lambda m: ctx.err.print(f"[dim]{escape(m)}…[/]", highlight=False))
+    # Phases (go mod download, go build, check, smoke) and pushes, live on a
+    # terminal's stderr; nothing under --json or in a pipe.
+    activity = activity_for(ctx)
     opts = Options(target=target, strategies=None if args.strategy == "auto" else (args.strategy,),
                    explain=args.explain, rebuild=args.rebuild, overwrite=args.overwrite,
                    manifests=args.manifests, smoke=not args.no_smoke,
@@ -151,15 +155,15 @@ def run(args, ctx) -> int:
         airgap = AirgapSink(args.airgap)
     import httpx
     with tempfile.TemporaryDirectory(prefix="archport-port-") as work, \
-            httpx.Client(timeout=60, follow_redirects=True) as http:
+            httpx.Client(timeout=60, follow_redirects=True) as http, activity:
         env = Env(workdir=Path(work), cache_dir=cache_dir, catalog=catalog,
                   registry=ctx.registry(), http=http, go_env=MappingProxyType(go_env), go_version=args.go_version,
                   allow_unverified=args.allow_unverified, debian_archive=args.debian_archive,
                   debian_keyring=args.debian_keyring, debian_suite=args.debian_suite,
                   iptables_backend=args.iptables_backend,
                   substitutes=MappingProxyType(_substitutes(args.substitute)),
-                  process_env=MappingProxyType(dict(ctx.env)), log=say)
-        session = Session(env=env, dest=dest, airgap=airgap)
+                  process_env=MappingProxyType(dict(ctx.env)), log=activity.log)
+        session = Session(env=env, dest=dest, airgap=airgap, reporter=activity)
         try:
             results = port_all(session, images, opts, from_release=bool(args.k3s))
             # An airgap file exists only when it holds an image: none ported
@@ -205,17 +209,17 @@ def render(ctx, results, ok: bool, args) -> None:
             for note in r.notes:
                 out.print(f"  {escape(note)}", highlight=False)
         return
-    t = Table(show_lines=False)
-    for col in ("image", "status", "strategy / why", "fixups", "check", "smoke", "digest", "time"):
-        t.add_column(col, overflow="fold")
+    # At 80 columns the table keeps to short cells; reasons, fixups, the
+    # smoke's details and notes go under it as numbered notes.
+    notes = Notes()
+    t = table("image", "status", "strategy", "time", wide=("image",))
     for r in results:
         colour = "green" if r.ok else "red"
-        t.add_row(escape(r.image), f"[{colour}]{r.status}[/]",
-                  "(below)" if not r.ok and r.reason else
-                  escape(f"{r.strategy}: {r.reason}" if r.strategy else r.reason.splitlines()[0] if r.reason else ""),
-                  escape("\n".join(r.fixups)), escape(r.check), escape(r.smoke),
-                  escape(r.digest[:19] if r.digest else ""), f"{r.seconds:.1f}s")
+        mark = notes.mark(_details(r))
+        t.add_row(escape(r.image), f"[{colour}]{escape(r.status)}[/]" + (f" {mark}" if mark else ""),
+                  escape(r.strategy or "-"), seconds(r.seconds))
     out.print(t)
+    notes.print(out)
     # Errors go to stderr, once per distinct failure: eight images failing
     # the same way (a registry this machine cannot reach) say it once.
     failures: dict[tuple[str, str], list[str]] = {}
@@ -236,3 +240,21 @@ def render(ctx, results, ok: bool, args) -> None:
     else:
         out.print(f"[bold red]partial port: {done} of {len(results)} images done"
                   f"{'; rerun to continue' if rerun else ''}[/]", highlight=False)
+
+
+def _details(r) -> str:
+    """What a row's note says: why (the strategy's reason, or the first line
+    of the failure, whose whole text goes to stderr), then what was done."""
+    lines = []
+    if r.ok:
+        lines.append(f"{r.strategy}: {r.reason}" if r.strategy and r.reason else r.reason)
+    elif r.reason:
+        lines.append(f"{r.reason.splitlines()[0]} (details on stderr)")
+    if r.fixups:
+        lines.append("fixups: " + "; ".join(r.fixups))
+    if r.check:
+        lines.append(f"check: {r.check}; smoke: {r.smoke or '-'}")
+    lines += r.notes
+    if r.digest:
+        lines.append(r.digest)
+    return "\n".join(x for x in lines if x)

@@ -10,9 +10,12 @@ from contextlib import contextmanager
 
 from .. import platform as platforms
 from ..errors import BadInput
+from ..progress import phase
 from ..smoke.containerd import DEFAULT_ADDRESS
-from ..smoke.run import DEFAULT_MAX_EXTRACT, Options, smoke
+from ..smoke.compare import smoke_compared
+from ..smoke.run import DEFAULT_MAX_EXTRACT, Options
 from . import args as argtypes
+from .render import activity_for
 
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
@@ -41,6 +44,11 @@ def register(sub) -> None:
     p.add_argument("--max-extract-size", default=str(DEFAULT_MAX_EXTRACT >> 30) + "G", metavar="SIZE",
                    help="what one layer may expand to and what the qemu fallback may write to disk "
                         f"(default {DEFAULT_MAX_EXTRACT >> 30}G; suffixes K, M, G, T)")
+    p.add_argument("--no-recipe", action="store_true",
+                   help="without ARGS and --expect, IMAGE's catalog smoke recipe (arguments, files, readiness "
+                        "signal) is used when the catalog knows the image; this runs its own Cmd instead")
+    p.add_argument("--no-compare", action="store_true",
+                   help="when the smoke fails, do not run the index's host platform the same way to compare")
     p.set_defaults(run=run)
 
 
@@ -49,6 +57,25 @@ def parse_size(text: str) -> int:
     if not m or float(m.group(1)) <= 0:
         raise BadInput(f"--max-extract-size {text!r}: expected a positive size such as 8G or 512M")
     return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def _with_recipe(opts: Options, image: str) -> Options:
+    """``opts`` with the catalog's smoke recipe for ``image`` (by its name
+    and tag), when the catalog knows it."""
+    from .. import reference
+    from ..catalog import load
+    from ..smoke.recipe import apply
+    try:
+        ref = reference.parse(image)
+        component = load().component(str(ref))
+    except BadInput:
+        return opts
+    return apply(opts, component.smoke_recipe(ref.tag or ""))
+
+
+def _smoke(source, opts, *, progress):
+    from ..smoke.run import smoke
+    return smoke(source, opts, progress=progress)
 
 
 @contextmanager
@@ -83,10 +110,16 @@ def run(args, ctx) -> int:
         max_extract=parse_size(getattr(args, "max_extract_size", None) or f"{DEFAULT_MAX_EXTRACT}"),
         tool_env=tuple(os.environ.items()),
     )
+    if not (extra or args.expect or getattr(args, "no_recipe", False)):
+        opts = _with_recipe(opts, args.image)
     source = ctx.open_source(args.image)
-    progress = None if ctx.json else (lambda msg: ctx.err.print(f"[dim]{msg}…[/]", markup=True, highlight=False))
-    with _sigterm_interrupts():
-        result = smoke(source, opts, progress=progress)
+    # A spinner with the elapsed seconds while the image runs (a terminal's
+    # stderr only); the smoke's own steps show beside it.
+    activity = activity_for(ctx)
+    with _sigterm_interrupts(), activity, \
+            phase(activity.log, f"smoke {opts.platform} (at most {args.timeout:g}s)"):
+        result = smoke_compared(source, opts, progress=activity.log) if not getattr(args, "no_compare", False) \
+            else _smoke(source, opts, progress=activity.log)
     if ctx.json:
         ctx.emit(result.to_dict())
         return 0 if result.ok else 1

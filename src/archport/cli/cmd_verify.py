@@ -8,12 +8,12 @@ import shlex
 import shutil
 
 from rich.markup import escape
-from rich.table import Table
 
 from ..errors import ArchportError, BadInput, MissingDependency
 from ..remote import Local
 from ..verify import Kubectl, Options, verify
 from . import args as argtypes
+from .render import Notes, table
 from . import boards as board_options
 
 
@@ -68,21 +68,25 @@ def run(args, ctx) -> int:
         for r in rows:
             _render(r, ctx.console)
         if len(rows) > 1:
-            t = Table(title="boards")
-            for col in ("board", "result", "failed checks"):
-                t.add_column(col)
-            for r in rows:
-                failed = [c["name"] for c in r["checks"] if not c["ok"]]
-                t.add_row(escape(r["board"]), "ok" if r["ok"] else "failed",
-                          escape(r.get("error") or ", ".join(failed)))
-            ctx.console.print(t)
+            show_boards(rows, ctx.console)
     return 0 if ok else 1
 
 
+def show_boards(rows: list[dict], console) -> None:
+    # An error is a numbered note under the table: cells stay short at 80 columns.
+    notes = Notes()
+    t = table("board", "result", "failed checks", wide=("board", "failed checks"), title="boards")
+    for r in rows:
+        failed = [c["name"] for c in r["checks"] if not c["ok"]]
+        mark = notes.mark(r.get("error") or "")
+        t.add_row(escape(r["board"]), ("ok" if r["ok"] else "failed") + (f" {mark}" if mark else ""),
+                  escape(", ".join(failed)))
+    console.print(t)
+    notes.print(console)
+
+
 def _render(row: dict, console) -> None:
-    t = Table(title=f"verify {escape(row['board'])}")
-    for col in ("check", "result", "time"):
-        t.add_column(col)
+    t = table("check", "result", "time", right=("time",), title=f"verify {escape(row['board'])}")
     for c in row["checks"]:
         result = "skipped" if c.get("skipped") else ("ok" if c["ok"] else "FAILED")
         t.add_row(c["name"], result, f"{c['seconds']:.0f}s")

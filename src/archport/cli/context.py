@@ -90,7 +90,16 @@ class Context:
 
     @property
     def interactive(self) -> bool:
-        return not self.json and self.err.is_terminal
+        """Someone watches stderr, so progress is drawn there: a real
+        terminal, not just colour asked for (rich's ``is_terminal`` also
+        honours FORCE_COLOR and TTY_COMPATIBLE, which CI logs set), nor
+        TERM=dumb; never under ``--json``."""
+        if self.json or self.err.is_dumb_terminal:
+            return False
+        try:
+            return self.err.file.isatty() and self.err.is_terminal
+        except (AttributeError, ValueError):      # no file, or closed
+            return False
 
     # -- clients --------------------------------------------------------------
     def registry(self):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from .. import reference
 from ..check import Contract, check_image
@@ -13,6 +13,7 @@ from ..errors import ArchportError, BadInput, NotFound, TransportError
 from ..images import Pinned, open_source
 from ..oci import Index, Manifest, read_config
 from ..platform import Platform, normalize
+from ..progress import phase
 from ..publish import append_platform
 from ..reference import Reference
 from ..store import Sink, Source
@@ -38,11 +39,13 @@ ORDER: tuple[Strategy, ...] = (Present(), Mirror(), Cached(GoStrategy()), Releas
 class Session:
     """What the CLI (the composition root) hands the orchestration.  The
     registry client and the progress callback are the strategies' own
-    (``env.registry``, ``env.log``): one bag for everyone."""
+    (``env.registry``, ``env.log``): one bag for everyone.  ``reporter``
+    (:class:`archport.write.Reporter`) hears the pushes' bytes."""
 
     env: Env
     dest: Destination | None          # None: ``--explain`` without ``--to``
     airgap: Sink | None = None
+    reporter: Any = None
 
 
 #: Skipped by ``--rebuild``: it exists to replace the platform image the tag
@@ -139,18 +142,18 @@ def _port(s: Session, ref: Reference, component, target: Platform, opts: Options
     res.strategy, res.reason, res.fixups = outcome.strategy, outcome.reason, outcome.fixups
     res.notes = tuple(outcome.notes)
     child_source, child = _materialize(s, outcome, ref)
-    if not _verify(s, ref, child_source, child, target, opts, res):
+    if not _verify(s, ref, child_source, child, target, opts, res, up):
         res.status = "failed"
         res.next_step = res.next_step or "nothing was pushed; inspect the image with archport check/smoke"
         return
     sink, name = tag.sink()
     try:
         if outcome.strategy == "present":
-            r = transfer(up.source, sink, name=name, workers=opts.workers)
+            r = transfer(up.source, sink, name=name, workers=opts.workers, reporter=s.reporter)
             res.digest, res.status = r.digest, "present"
         else:
             edit = append_platform(sink, name, base.top, base.source, child, child_source, target,
-                                   replace=opts.rebuild, workers=opts.workers)
+                                   replace=opts.rebuild, workers=opts.workers, reporter=s.reporter)
             res.digest, res.status = str(edit.index.digest), "ported"
             res.notes += tuple(f"replaced upstream's {target} image {d.digest}" for d in edit.replaced)
         sink.commit()
@@ -332,8 +335,9 @@ def _contracts(s: Session, ref: Reference, opts: Options) -> list[Contract]:
 
 
 def _verify(s: Session, ref: Reference, source: Source, child: Manifest, target: Platform, opts: Options,
-            res: ImageResult) -> bool:
-    report = check_image(source, target, _contracts(s, ref, opts))
+            res: ImageResult, up: Upstream | None = None) -> bool:
+    with phase(s.env.log, "check"):
+        report = check_image(source, target, _contracts(s, ref, opts))
     if report.ok:
         res.check = f"ok ({len(report.outcomes)} contract{'s' if len(report.outcomes) != 1 else ''})"
     else:
@@ -344,30 +348,45 @@ def _verify(s: Session, ref: Reference, source: Source, child: Manifest, target:
     if not opts.smoke:
         res.smoke = "skipped (--no-smoke)"
         return True
-    from ..smoke.run import Options as SmokeOptions, smoke
+    from ..smoke import recipe as smoke_recipe
+    from ..smoke.compare import smoke_compared
+    from ..smoke.run import Options as SmokeOptions
     args = opts.smoke_args
     if args is not None and report.config is not None and not report.config.entrypoint:
         args = (*(report.config.cmd or ()), *args)    # no Entrypoint: the args follow the Cmd's program
-    r = smoke(source, SmokeOptions(platform=target, args=args, timeout=opts.smoke_timeout,
-                                   tmp_parent=str(s.env.workdir)), progress=s.env.log)
+    with phase(s.env.log, f"smoke {target} (at most {opts.smoke_timeout:g}s)"):
+        # The catalog's recipe (arguments, files, readiness signal) unless
+        # --smoke-args; a failure is run again on upstream's host platform.
+        built_as = _built_as(child, ref.tag or "") if res.strategy == "go" else None
+        recipe = (up.component.smoke_recipe(ref.tag or "", built_as)
+                  if up is not None and up.component else None)
+        sopts = smoke_recipe.apply(SmokeOptions(platform=target, args=args, timeout=opts.smoke_timeout,
+                                                tmp_parent=str(s.env.workdir)), recipe)
+        r = smoke_compared(source, sopts, upstream=up.source if up is not None else None, progress=s.env.log,
+                           timeout_passes=True)
     res.smoke_output = (r.stdout + r.stderr)[-2000:]
-    if r.error:
-        res.smoke = f"failed: {r.error}"
-    elif r.timed_out:
-        res.smoke = f"ok (still running after {opts.smoke_timeout:g}s, a server)"
-    elif r.exit_code == 0:
-        res.smoke = f"ok (exit 0 via {r.path})"
-    else:
-        res.smoke = f"failed: exit {r.exit_code}"
-    if res.smoke.startswith("failed"):
-        res.next_step = "the image does not run under emulation; nothing was pushed"
+    res.smoke, step = smoke_recipe.summary(r, opts.smoke_timeout)
+    if step:
+        res.next_step = step
         return False
     return True
 
 
+def _built_as(child: Manifest, tag: str) -> str | None:
+    """The version a rebuilt Go program says it is, when not the tag's: the
+    provenance the go strategy records (its module version, from the
+    upstream binary's build info or ``--substitute``)."""
+    from ..build.assemble import ANN_VERSION
+    version = (child.annotations or {}).get(ANN_VERSION, "")
+    if not version or version.removeprefix("v") == tag.removeprefix("v") or not version.startswith("v"):
+        return None
+    return version
+
+
 def _airgap(s: Session, tag: DestTag, target: Platform) -> None:
     if s.airgap is not None:
-        transfer(tag.source(), s.airgap, name=tag.ref.normalized(), platforms=[target], keep_index=True)
+        transfer(tag.source(), s.airgap, name=tag.ref.normalized(), platforms=[target], keep_index=True,
+                 reporter=s.reporter)
 
 
 # -- many images ---------------------------------------------------------------

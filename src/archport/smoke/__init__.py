@@ -19,4 +19,15 @@ and :mod:`archport.imagefs` (the image's files):
 - :mod:`.run` — the orchestration, returning a :class:`~.run.SmokeResult` that
   says which path ran, the exit code and the output.  An interrupted run is
   never a result: :class:`KeyboardInterrupt` propagates after clean-up.
+
+A run ends as soon as its readiness signal is seen (the catalog's recipe for
+the component, :mod:`archport.catalog.smoke`): an exit, an output line, an
+HTTP(S) health endpoint or a DNS answer on the container's own loopback.
+:mod:`.watch` reads the output as it comes and starts :mod:`._probe` inside
+the program's network namespace (never the image inside the host's);
+:mod:`.mounts` places the recipe's files and writable directories;
+:mod:`.recipe` turns a recipe into options and a run into port's one line.
+A failed run is judged by :mod:`.compare`: the index's host platform (amd64
+here) run the same way either fails like it (the recipe is wrong) or passes
+(the image does not run under emulation).
 """

@@ -72,6 +72,18 @@ def real_dir(name: str) -> bool:
     return stat.S_ISDIR(st.st_mode)
 
 
+def loopback_up() -> None:
+    """Bring ``lo`` of the new network namespace up (netdevice(7):
+    SIOCGIFFLAGS/SIOCSIFFLAGS with IFF_UP), for a readiness probe to reach."""
+    import fcntl
+    import socket
+    import struct
+    SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        flags = struct.unpack("16sh", fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sh", b"lo", 0)))[1]
+        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sh", b"lo", flags | IFF_UP))
+
+
 def enter_root(root: str) -> None:
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount(root, root, None, MS_BIND | MS_REC)
@@ -103,6 +115,8 @@ def main() -> None:
         else:
             unshare(CLONE_NEWUSER | rest, "user, mount, pid, net, ipc, uts")
             map_ids(os.geteuid(), os.getegid())
+        if spec.get("loopback"):
+            loopback_up()
         child = os.fork()       # the first child is pid 1 of the new PID namespace
     except OSError as e:
         os.write(status, str(e).encode())

@@ -37,11 +37,14 @@ from ..errors import ArchportError, BadInput
 from ..imagefs import RootFS, TooLarge, apply_layer, extract, remove_tree
 from ..oci import Index, Manifest, mediatypes as mt
 from ..oci.config import ImageConfig, read_config
+from ..catalog.smoke import Signal
 from ..platform import Platform, RISCV64
 from ..store import Source
 from . import sandbox
 from .containerd import DEFAULT_ADDRESS, ContainerdError, Endpoint, Private
+from .mounts import mount_args, stage_files
 from .target import find_exec
+from .watch import Watched, watch
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SMOKE_NAMESPACE = "archport-smoke"  # never the kubelet's k8s.io on a shared containerd
@@ -62,6 +65,15 @@ class Options:
     tmp_parent: str | None = None
     max_extract: int = DEFAULT_MAX_EXTRACT
     tool_env: tuple[tuple[str, str], ...] = ()   # environment for ctr (the CLI passes its own)
+    signal: Signal | None = None          # what proves it runs; the run ends when it is seen
+    files: tuple[tuple[str, str], ...] = ()   # path in the container -> text, mounted read-only
+    writable: tuple[str, ...] = ()        # empty writable directories (a pod's emptyDir)
+
+    @property
+    def effective_expect(self) -> str | None:
+        if self.expect is not None:
+            return self.expect
+        return self.signal.expect if self.signal is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +90,19 @@ class SmokeResult:
     matched: bool | None = None
     error: str = ""               # why it failed before or instead of running
     notes: tuple[str, ...] = ()
+    signal: str = ""              # the readiness signal waited for ("" none: exit or timeout)
+    ready: bool | None = None     # None: no signal but the exit (and expect)
+    said: str = ""                # what the signal answered, or why it did not
+    seconds: float = 0.0          # from start to ready, exit or timeout
+    upstream: "SmokeResult | None" = None   # the same smoke of a platform the host runs (see compare)
+    verdict: str = ""             # when it failed: like upstream, or only emulated (see compare)
 
     @property
     def ok(self) -> bool:
         if self.error:
             return False
+        if self.ready is not None:
+            return self.ready
         if self.timed_out:  # a server that printed what we wanted, then kept running
             return bool(self.matched)
         return self.exit_code == 0 and self.matched is not False
@@ -91,7 +111,10 @@ class SmokeResult:
         return {"image": self.image, "platform": self.platform, "path": self.path, "argv": list(self.argv),
                 "ok": self.ok, "exitCode": self.exit_code, "timedOut": self.timed_out,
                 "expect": self.expect, "matched": self.matched, "error": self.error,
-                "stdout": self.stdout, "stderr": self.stderr, "notes": list(self.notes)}
+                "stdout": self.stdout, "stderr": self.stderr, "notes": list(self.notes),
+                "signal": self.signal or None, "ready": self.ready, "said": self.said,
+                "seconds": round(self.seconds, 2), "verdict": self.verdict or None,
+                "upstream": self.upstream.to_dict() if self.upstream is not None else None}
 
 
 def select(source: Source, platform: Platform) -> tuple[Manifest, ImageConfig]:
@@ -165,34 +188,37 @@ def compile_expect(expect: str | None) -> None:
 
 
 def run_in_containerd(ep: Endpoint, archive: Path, name: str, opts: Options, argv: tuple[str, ...],
-                      namespace: str) -> tuple[int | None, str, str, bool]:
+                      namespace: str, mounts: Path | None = None) -> Watched:
     plat = str(opts.platform)
     ep.ctr("images", "import", "--platform", plat, str(archive), namespace=namespace, timeout=300)
     cid = "archport-smoke-" + uuid.uuid4().hex[:10]
     cmd = ["ctr", "--address", ep.address, "--namespace", namespace, "run", "--rm", "--platform", plat,
-           name, cid, *argv]
-    done = False
+           *mount_args(opts.files, opts.writable, mounts), name, cid, *argv]
     try:
         # A session of its own: ``ctr run`` forwards the signals it gets to the
         # container, and a terminal's Ctrl-C must not become the container's
-        # (often clean) way out.
+        # (often clean) way out.  No --net-host: the container keeps a network
+        # namespace of its own (runc brings its loopback up), and a network
+        # signal is asked from inside that namespace (see .watch).
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env=ep.environ(namespace), start_new_session=True)
-        try:
-            out, err = proc.communicate(timeout=opts.timeout)
-            done = True
-            return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"), False
-        except subprocess.TimeoutExpired:
-            _stop_task(ep, cid, namespace, proc)
-            out, err = proc.communicate()
-            done = True
-            return None, out.decode(errors="replace"), err.decode(errors="replace"), True
-        finally:
-            if not done:            # interrupted: the task must not outlive us
-                _stop_task(ep, cid, namespace, proc)
-                proc.communicate()
+        return watch(proc, opts.timeout, opts.signal, netns_pid=lambda: _task_pid(ep, cid, namespace),
+                     stop=lambda: _stop_task(ep, cid, namespace, proc))
     finally:
         ep.ctr("images", "rm", "--sync", name, namespace=namespace, check=False, timeout=60)
+
+
+def _task_pid(ep: Endpoint, cid: str, namespace: str) -> int | None:
+    """The task's init pid once it runs (``ctr tasks ls``: TASK PID STATUS)."""
+    try:
+        out = ep.ctr("tasks", "ls", namespace=namespace, check=False, timeout=10).stdout
+    except ContainerdError:
+        return None
+    for line in out.splitlines():
+        cols = line.split()
+        if len(cols) >= 3 and cols[0] == cid and cols[2] == "RUNNING" and cols[1].isdigit() and cols[1] != "0":
+            return int(cols[1])
+    return None
 
 
 def _stop_task(ep: Endpoint, cid: str, namespace: str, proc: subprocess.Popen) -> None:
@@ -229,16 +255,27 @@ def smoke(source: Source, opts: Options, *, progress: Callable[[str], None] | No
     """Run ``source``'s ``opts.platform`` image once; never raises for what
     the image does (that is the result), only for what stops us from trying."""
     say = progress or (lambda _msg: None)
-    compile_expect(opts.expect)
+    compile_expect(opts.effective_expect)
     if opts.mode not in ("auto", "containerd", "qemu"):
         raise BadInput(f"unknown smoke mode {opts.mode!r}")
     m, config = select(source, opts.platform)
     argv = process_argv(config, opts.args)
     notes: list[str] = []
 
-    def result(path: str, code=None, out="", err="", timed_out=False, error="") -> SmokeResult:
-        return SmokeResult(source.name, str(opts.platform), path, argv, code, out, err, timed_out, opts.expect,
-                           None if error else _match(opts.expect, out + err), error, tuple(notes))
+    expect = opts.effective_expect
+
+    def result(path: str, code=None, out="", err="", timed_out=False, error="", w: Watched | None = None
+               ) -> SmokeResult:
+        if w is not None:
+            code, out, err, timed_out = w.exit_code, w.stdout, w.stderr, w.timed_out
+            if w.ready is not None:
+                notes.append(f"ready after {w.seconds:.1f}s ({w.said}); stopped" if w.ready else
+                             f"never ready ({opts.signal.describe()}): {w.said or 'no answer'}")
+        return SmokeResult(source.name, str(opts.platform), path, argv, code, out, err, timed_out, expect,
+                           None if error else _match(expect, out + err), error, tuple(notes),
+                           opts.signal.describe() if opts.signal is not None else "",
+                           None if error else (w.ready if w is not None else None),
+                           w.said if w is not None else "", w.seconds if w is not None else 0.0)
 
     tmp = Path(tempfile.mkdtemp(prefix="archport-smoke-", dir=opts.tmp_parent))
     private: Private | None = None
@@ -283,9 +320,10 @@ def smoke(source: Source, opts: Options, *, progress: Callable[[str], None] | No
         if ep is not None:
             archive = tmp / "image.tar"
             _tar(tmp / "layout", archive)
-            say("running in containerd")
-            code, out, err, to = run_in_containerd(ep, archive, name, opts, argv, SMOKE_NAMESPACE)
-            return result("containerd", code, out, err, to)
+            stage_files(opts.files, tmp / "files")
+            say("running in containerd" + (f", until {opts.signal.describe()}" if opts.signal else ""))
+            w = run_in_containerd(ep, archive, name, opts, argv, SMOKE_NAMESPACE, tmp / "files")
+            return result("containerd", w=w)
         if opts.mode == "containerd":
             raise ArchportError(f"cannot run in containerd: {why_not}")
         if why_not:
@@ -303,10 +341,11 @@ def smoke(source: Source, opts: Options, *, progress: Callable[[str], None] | No
             notes += extract(layers, root, max_size=opts.max_extract, owner=sandbox.owner())
         except TooLarge as e:
             raise TooLarge(f"{e}; raise the cap with --max-extract-size", e.limit) from None
+        stage_files(opts.files, root, opts.writable)
         say(f"running under {Path(qemu).name}, confined")
-        code, out, err, to = sandbox.run(qemu, root, target.path, argv, _env_of(config),
-                                         config.working_dir or "/", opts.timeout)
-        return result("qemu", code, out, err, to)
+        w = sandbox.run(qemu, root, target.path, argv, _env_of(config), config.working_dir or "/", opts.timeout,
+                        opts.signal)
+        return result("qemu", w=w)
     finally:
         if private is not None:
             private.stop()

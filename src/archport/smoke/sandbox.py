@@ -30,7 +30,9 @@ import time
 from pathlib import Path
 
 from ..binaries.elf import read_elf
+from ..catalog.smoke import Signal
 from ..errors import ArchportError, BadInput
+from .watch import Watched, watch
 
 NOBODY = 65534
 INSIDE = "/.archport-qemu"          # where qemu is placed in the image's root
@@ -62,15 +64,20 @@ def _static_qemu(qemu: str) -> None:
 
 
 def run(qemu: str, root: Path, target: str, argv: tuple[str, ...], env: dict[str, str], workdir: str,
-        timeout: float) -> tuple[int | None, str, str, bool]:
+        timeout: float, signal: Signal | None = None) -> Watched:
     """Run ``target`` (a path inside ``root``) as ``argv`` under ``qemu``,
-    confined; (exit code, stdout, stderr, timed out)."""
+    confined, until ``signal``, its exit or the timeout (:func:`.watch.watch`).
+
+    A network signal brings the jail's loopback up (it stays a network
+    namespace of its own: the program reaches nothing else) and is asked
+    from inside that namespace, joined through the jail's first process."""
     _static_qemu(qemu)
     shutil.copyfile(qemu, root / INSIDE.lstrip("/"))
     os.chmod(root / INSIDE.lstrip("/"), 0o755)
     ids = owner() or (os.geteuid(), os.getegid())
     spec = {"root": str(root), "workdir": workdir or "/", "uid": ids[0], "gid": ids[1], "env": env,
-            "argv": [INSIDE, "-0", argv[0], target, *argv[1:]]}
+            "argv": [INSIDE, "-0", argv[0], target, *argv[1:]],
+            "loopback": bool(signal is not None and signal.network)}
     r, w = os.pipe()
     try:
         proc = subprocess.Popen([sys.executable, "-I", "-S", _JAIL, json.dumps(spec), str(w)], pass_fds=(w,),
@@ -84,13 +91,7 @@ def run(qemu: str, root: Path, target: str, argv: tuple[str, ...], env: dict[str
         if why:
             proc.communicate()
             raise Unconfined(f"refusing to run the image unconfined: {why}; {_HINT}")
-        try:
-            out, err = proc.communicate(timeout=timeout)
-            return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"), False
-        except subprocess.TimeoutExpired:
-            _kill(proc)
-            out, err = proc.communicate()
-            return None, out.decode(errors="replace"), err.decode(errors="replace"), True
+        return watch(proc, timeout, signal, netns_pid=lambda: proc.pid, stop=lambda: _kill(proc))
     except BaseException:
         _kill(proc)      # Ctrl-C, SIGTERM turned into KeyboardInterrupt, or our own error
         proc.communicate()

@@ -89,7 +89,9 @@ class Env:
     # The environment of other programs a strategy runs (C compilers: PATH,
     # HOME for zig's cache, SOURCE_DATE_EPOCH).
     process_env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    log: Callable[[str], None] = lambda _msg: None   # progress lines; the CLI renders them
+    # Progress: lines of text, and archport.progress.Phase events (a step's
+    # start and end, str() a line too); the CLI renders them.
+    log: Callable[[Any], None] = lambda _msg: None
 
 
 @dataclass(frozen=True, slots=True)

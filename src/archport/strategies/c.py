@@ -32,6 +32,7 @@ from ..binaries.elf import read_elf
 from ..build.layer import FileSpec
 from ..errors import ArchportError
 from ..platform import Platform, normalize
+from ..progress import phase
 from . import Decision, Env, NotPortable, Outcome, Prepared, Product, Upstream, require, run_staged
 from .compilers import Compiler, find as find_compiler, install_hint
 from .contract import binary_path, reference_config, tag_of
@@ -92,8 +93,8 @@ class C:
         p.work.mkdir(parents=True, exist_ok=True)
         sources, origin, notes, upstream = self._sources(p.comp, p.cb, env, p.work)
         out = p.work / p.output
-        env.log(f"c: {p.cc.description} {' '.join(p.cflags)} ({origin})")
-        p.cc.compile(sources, out, p.cflags, env.process_env)
+        with phase(env.log, f"c: {p.cc.description} {' '.join(p.cflags)} ({origin})"):
+            p.cc.compile(sources, out, p.cflags, env.process_env)
         with open(out, "rb") as fh:
             info = read_elf(fh)
         if info is None or info.goarch != arch or not info.static:

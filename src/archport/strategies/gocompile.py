@@ -22,6 +22,7 @@ from ..catalog import versions
 from ..errors import ArchportError, BadInput
 from ..fetch.goproxy import ModuleUnavailable, download_module
 from ..platform import Platform
+from ..progress import Phase, phase
 from . import Env, NotPortable
 from . import fixups as fx
 
@@ -74,7 +75,9 @@ class Toolchain:
         go = go_binary(base)
         if go is None:
             raise ArchportError("the go strategy needs the Go toolchain (go) on PATH")
-        with tempfile.TemporaryDirectory(prefix="archport-goenv-") as d:
+        # With --go-version the go command may first download that toolchain.
+        with tempfile.TemporaryDirectory(prefix="archport-goenv-") as d, \
+                phase(env.log if env.go_version else (lambda _e: None), f"go toolchain {base['GOTOOLCHAIN']}"):
             cp = _run([go, "env", "GOVERSION"], Path(d), base, timeout=900)
         if cp.returncode != 0:
             raise ArchportError(f"go env GOVERSION failed ({base['GOTOOLCHAIN']}): {_tail(cp.stdout + cp.stderr, 3)}")
@@ -108,7 +111,8 @@ def build_binary(recipe: Recipe, target: Platform, go: Toolchain, fixups: tuple,
     ``target``, applying fixups (proactively, then reactively on a known
     failure); the go strategy and transplant's unowned binaries both use it."""
     work = Path(tempfile.mkdtemp(prefix="go-", dir=env.workdir))
-    src = _download(recipe, go, work)
+    with phase(env.log, f"go mod download {recipe.module}@{recipe.version}"):
+        src = _download(recipe, go, work)
     pkg = recipe.package
     rel = "." if pkg == recipe.module else "./" + pkg[len(recipe.module):].lstrip("/")
     # Module zips leave vendor/ out but for modules.txt (go.dev/ref/mod#zip-files):
@@ -124,12 +128,15 @@ def build_binary(recipe: Recipe, target: Platform, go: Toolchain, fixups: tuple,
 
     graph = fx.module_graph(src)
     for step in fx.proactive(fixups, graph, go.version, target.architecture):
-        _apply(step, src, go, vendored, fixups, steps, extra)
+        with phase(env.log, f"fixup {step.fixup}"):
+            _apply(step, src, go, vendored, fixups, steps, extra)
     output = ""
     for _ in range(MAX_BUILDS):
         cmd = build_command(go.go, recipe, out, rel, vendored, extra)
-        env.log(f"go: building {recipe.module}@{recipe.version} for {target}")
+        building = Phase(f"go build {recipe.module}@{recipe.version} for {target}")
+        env.log(building)
         cp = _run(cmd, src, build_env)
+        env.log(building.end(failed=cp.returncode != 0))
         if cp.returncode == 0:
             return out, steps
         output = cp.stdout + cp.stderr
@@ -137,7 +144,8 @@ def build_binary(recipe: Recipe, target: Platform, go: Toolchain, fixups: tuple,
         if not more:
             break
         for step in more:
-            _apply(step, src, go, vendored, fixups, steps, extra)
+            with phase(env.log, f"fixup {step.fixup}"):
+                _apply(step, src, go, vendored, fixups, steps, extra)
     tried = "; ".join(s.describe() for s in steps) or "none matched the error"
     raise NotPortable(f"go build of {recipe.module}@{recipe.version} for {target} failed:\n{_tail(output, 15)}\n"
                       f"fixups tried: {tried}", fx.next_steps(fixups, fx.module_graph(src), steps))

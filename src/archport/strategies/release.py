@@ -22,6 +22,7 @@ from ..binaries.elf import read_elf
 from ..build.layer import FileSpec
 from ..errors import ArchportError, BadInput, DigestMismatch
 from ..platform import Platform, normalize
+from ..progress import phase
 from . import Decision, Env, NotPortable, Outcome, Upstream, require
 from .contract import binary_path, reference_config, tag_of
 from ..fetch.http import DownloadError, fetch, fetch_bytes, http_client, parse_checksum
@@ -63,8 +64,8 @@ class ReleaseStrategy:
         try:
             with http_client(env.http) as http:
                 expected = self._checksum(http, sum_url, name, env, notes)
-                env.log(f"release: downloading {url}")
-                got = fetch(http, url, work / name, sha256=expected)
+                with phase(env.log, f"release: download {name}"):
+                    got = fetch(http, url, work / name, sha256=expected)
                 binary = self._extract(work / name, asset.archive, asset.member, work / "binary")
         except DigestMismatch as e:
             raise NotPortable(f"{name} does not match its published checksum ({sum_url}): expected "
