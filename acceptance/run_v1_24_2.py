@@ -35,9 +35,6 @@ if not K3S.is_dir():
 MANIFESTS = K3S / "server-manifests"
 TARGET = "linux/riscv64"
 DEST_PREFIX = "k3s-riscv64"
-CERTS = Path("/etc/ssl/certs/ca-certificates.crt")
-PASSWD = "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n"
-GROUP = "root:x:0:\nnobody:x:65534:\n"
 
 
 @dataclass(frozen=True)
@@ -166,18 +163,13 @@ def helper_pod(work: Path) -> Path:
     return out
 
 
-def file_bytes(kind: str) -> bytes:
-    return {"certs": CERTS.read_bytes() if CERTS.exists() else b"", "passwd": PASSWD.encode(),
-            "group": GROUP.encode()}[kind]
-
-
 # -- one component ------------------------------------------------------------------------
 
 def standin(spec: Spec, work: Path, registry, env: dict, row: dict) -> None:
     from acceptance import standins
     work.mkdir(parents=True, exist_ok=True)
     repo_tag = f"{spec.repository}:{spec.tag}"
-    extra = {p: (v if v.startswith("->") else (file_bytes(v), 0o644)) for p, v in spec.files.items()}
+    extra = {p: (v if v.startswith("->") else (standins.file_bytes(v), 0o644)) for p, v in spec.files.items()}
     if spec.kind == "go":
         version = spec.module_version.format(tag=spec.tag)
         info = standins.download(spec.module, version, env, work)

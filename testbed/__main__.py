@@ -27,11 +27,27 @@ def env_lines(lay: paths.Layout) -> list[str]:
     return [f"export {k}={shlex.quote(v)}" for k, v in pairs.items()]
 
 
+DISABLE_FILE = "00-testbed-disable.yaml"
+
+
+def write_disable(lay: paths.Layout, names: list[str]) -> None:
+    """The board's k3s ``disable`` list as ``up --disable`` gave it (none: no file)."""
+    f = lay.etc_k3s / "config.yaml.d" / DISABLE_FILE
+    if not names:
+        f.unlink(missing_ok=True)
+        return
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text("disable:\n" + "".join(f"- {n}\n" for n in names))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="testbed", description=__doc__)
     ap.add_argument("command", choices=["up", "down", "purge", "status", "env", "build"],
                     help="purge: down, then forget the node's state (datastore, images, kubelet)")
     ap.add_argument("--dir", help=f"the bed's directory (default {paths.BED})")
+    ap.add_argument("--disable", action="append", default=[], metavar="NAME",
+                    help="up: k3s's --disable for the board (e.g. traefik), written to its config.yaml.d; "
+                         "like k3s's own flag it shapes a new node: purge first")
     a = ap.parse_args(argv)
     root = a.dir
     lay = paths.layout(root)
@@ -39,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         if a.command == "build":
             build.ensure_all()
         elif a.command == "up":
+            write_disable(lay, a.disable)
             before, after = node.standin_hooks()
             node.up(root, before_runtime=before, after_ready=after)
             # A developer's bed: test sessions leave it running when they end.

@@ -183,7 +183,7 @@ cgroupRoot: {paths.CGROUP_ROOT}
 clusterDNS: [{paths.CLUSTER_DNS}]
 clusterDomain: {paths.CLUSTER_DOMAIN}
 containerRuntimeEndpoint: unix://{paths.BOARD_CONTAINERD_SOCKET}
-resolvConf: /etc/resolv.conf
+resolvConf: {kubelet_resolv_conf(resolv_conf())[0]}
 failSwapOn: false
 # The test machine's disk is shared: never evict for disk pressure.
 evictionHard:
@@ -202,6 +202,34 @@ def kubelet_argv(lay: Layout) -> list[str]:
     return [_bin("kubelet"), f"--config={lay.kubelet_config}",
             f"--kubeconfig={_kubeconfig(lay, 'kubelet-client')}",
             f"--hostname-override={paths.NODE_NAME}", f"--node-ip={paths.BOARD_IP}", "--v=1"]
+
+
+def kubelet_resolv_conf(board_resolv: str) -> tuple[str, str | None]:
+    """The resolv.conf k3s gives its kubelet (pure): the board's own when every
+    nameserver in it is a global unicast address, else a file of its own with
+    ``nameserver 8.8.8.8`` (k3s pkg/agent/config, locateOrGenerateResolvConf;
+    /run/systemd/resolve/resolv.conf, its second choice, does not exist on the
+    board).  Pods with dnsPolicy Default (coredns) read it: with the board's
+    loopback stub, coredns's ``forward . /etc/resolv.conf`` would reach itself
+    and its loop plugin stops it.  The board has no route out, so lookups sent
+    to that address fail at once and nothing leaves the machine.  (Where k3s
+    writes the file moved between releases; the rule is the same.)
+    Returns (path on the board, content to write or None)."""
+    servers = [line.split()[1] for line in board_resolv.splitlines()
+               if line.startswith("nameserver") and len(line.split()) > 1]
+    if servers and all(_global_unicast(x) for x in servers):
+        return "/etc/resolv.conf", None
+    return f"{paths.BOARD_VAR_K3S}/agent/etc/resolv.conf", "nameserver 8.8.8.8\n"
+
+
+def _global_unicast(text: str) -> bool:
+    import ipaddress
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return not (ip.is_loopback or ip.is_multicast or ip.is_link_local or ip.is_unspecified
+                or (ip.version == 4 and ip == ipaddress.IPv4Address("255.255.255.255")))
 
 
 def resolv_conf() -> str:

@@ -92,6 +92,11 @@ def _prepare_dirs(lay: Layout) -> None:
         if not decoy.exists():
             decoy.write_text(Path(f"/proc/sys/{name}").read_text())
     (lay.upper_etc / "resolv.conf").write_text(config.resolv_conf())
+    board_path, generated = config.kubelet_resolv_conf(config.resolv_conf())
+    if generated is not None:
+        rel = Path(board_path).relative_to(paths.BOARD_VAR_K3S)
+        (lay.var_k3s / rel).parent.mkdir(parents=True, exist_ok=True)
+        (lay.var_k3s / rel).write_text(generated)
 
 
 def start_board(lay: Layout) -> None:
@@ -368,14 +373,18 @@ def stop_all(lay: Layout) -> None:
 def purge(root: Path | None = None) -> None:
     """``down``, then forget the node's state: the datastore, containerd's
     images and snapshots, kubelet's and CNI's state, the overlays' upper
-    directories.  Certificates and the k3s files under /etc/rancher/k3s and
+    directories, and what REGISTRY holds (it starts empty with the new
+    board).  Certificates and the k3s files under /etc/rancher/k3s and
     server/manifests, agent/images stay."""
     import shutil
+
+    from testbed import upstream
     lay = paths.layout(root)
     if not lay.root.exists():
         return
     with Locked(lay):
         stop_all(lay)
         for d in (lay.etcd_data, lay.var_k3s / "agent" / "containerd", lay.kubelet_dir, lay.pods_logs,
-                  lay.cni_state, lay.run_k3s, lay.upper_etc, lay.upper_var, lay.overlay_work):
+                  lay.cni_state, lay.run_k3s, lay.upper_etc, lay.upper_var, lay.overlay_work,
+                  upstream.registry(lay).storage):
             shutil.rmtree(d, ignore_errors=True)

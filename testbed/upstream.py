@@ -5,11 +5,20 @@ UPSTREAM serves a stand-in of every image of the k3s v1.24.2 image list
 (shared/k3s/v1.24.2/k3s-images.txt) under its ``rancher/…`` name, for
 linux/amd64 and linux/arm64 only, as upstream publishes them: none has a
 linux/riscv64 entry, so the board's first pull of any of them fails the way a
-real board's does once a mirror points at UPSTREAM.  Their binaries are tiny
-Go programs that say what they are (archport acceptance's stand-ins in
-acceptance/standins.py build the real Go modules when a test needs them); the
-image configs keep upstream's shape (Entrypoint/Cmd/User, binary paths) so
-that archport's port and check see the contract they will see upstream.
+real board's does once a mirror points at UPSTREAM.
+
+The three Go components (coredns, local-path-provisioner, metrics-server)
+are the REAL modules, built for amd64 and arm64 with upstream's flags
+(recipes in acceptance/standins.py), so ``archport port`` rebuilds them for
+riscv64 from what their build info says, and the journey runs real programs.
+Where the module proxy refuses the tag's version, the nearest served version
+is built under the tag k3s names; its build info (``go install MOD@VERSION``)
+and the image's ``org.archport.testbed.standin`` label say which.  The other
+binaries are tiny Go programs that say what they are: archport builds pause
+from source and busybox from Debian, and the distro-based images are not
+rebuilt from theirs.  Every image config keeps upstream's shape
+(Entrypoint/Cmd/User, binary paths) so that port and check see the contract
+they will see upstream.
 
 Both are Debian's ``docker-registry`` (CNCF distribution) on 127.0.0.1 at the
 ports of :mod:`testbed.paths`; the board reaches them at the same address
@@ -34,7 +43,7 @@ from testbed import paths
 
 REGISTRY_BIN = "/usr/bin/docker-registry"
 # Bump when the stand-in images change: the cache key of UPSTREAM's storage.
-STANDIN_REVISION = "1"
+STANDIN_REVISION = "2"
 PLATFORMS = ("amd64", "arm64")
 PATH_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
 
@@ -128,6 +137,49 @@ def _build(program: str, goarch: str, work: Path) -> Path:
     return out
 
 
+@dataclass(frozen=True)
+class RealBuild:
+    binaries: dict[str, Path]       # arch -> binary
+    files: dict                     # the image's other files (layer_from_files form)
+    label: str                      # what the stand-in is, for the image's label
+
+
+def _real_module(x: Standin, work: Path) -> RealBuild | None:
+    """The real module of a Go component, built for every platform of
+    UPSTREAM (cached in ``work``); None for the other images."""
+    from acceptance import standins
+    recipe = standins.GO_RECIPES.get(x.repository)
+    if recipe is None:
+        return None
+    where = work / f"module-{x.repository.replace('/', '_')}"
+    where.mkdir(parents=True, exist_ok=True)
+    env = standins.go_env(dict(os.environ))
+    wanted = x.tag if x.tag.startswith("v") else f"v{x.tag}"
+    record = where / "built.json"
+    if record.exists():
+        done = json.loads(record.read_text())
+    else:
+        version, why = standins.served_version(recipe.module, wanted, env, where)
+        done = {"version": version, "why": why, "seconds": {}}
+    binaries = {}
+    for arch in PLATFORMS:
+        out = where / f"{arch}.bin"
+        if not out.exists():
+            built = standins.install_module(recipe.module, done["version"], where, package=recipe.package,
+                                            ldflags=recipe.ldflags.format(version=done["version"]),
+                                            trimpath=recipe.trimpath, toolchain=recipe.toolchain, goarch=arch,
+                                            env=env)
+            built.binary.rename(out)
+            done["seconds"][arch] = round(built.seconds, 1)
+            record.write_text(json.dumps(done, indent=2))
+        binaries[arch] = out
+    label = f"{recipe.module}@{done['version']} built for the archport test bed (not upstream's binary)"
+    if done["version"] != wanted:
+        label += f"; {done['why']}"
+    files = {path: (standins.file_bytes(kind), 0o644) for path, kind in recipe.files}
+    return RealBuild(binaries, files, label)
+
+
 # -- registry processes -----------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -167,11 +219,20 @@ def _answers(host: str) -> bool:
         return False
 
 
+def _serves_from(s: Served) -> str | None:
+    """The storage the running registry was started with (another revision
+    of the stand-in set lives elsewhere)."""
+    try:
+        return json.loads(s.config.read_text())["storage"]["filesystem"]["rootdirectory"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def start(lay: paths.Layout, s: Served) -> None:
     """Start (idempotent) a plain-HTTP docker-registry for ``s``, supervised
     like the bed's other processes (so the bed's ``down`` stops it)."""
     from testbed import supervise
-    if supervise.alive(lay, s.service) and _answers(s.host):
+    if supervise.alive(lay, s.service) and _answers(s.host) and _serves_from(s) == str(s.storage):
         return
     supervise.stop(lay, s.service)
     s.run.mkdir(parents=True, exist_ok=True)
@@ -218,16 +279,65 @@ def seed(s: Served, standins: list[Standin], work: Path) -> list[str]:
     work.mkdir(parents=True, exist_ok=True)
     for x in missing:
         imgs = []
+        real = _real_module(x, work)
         for arch in PLATFORMS:
-            binary = _build(x.program, arch, work).read_bytes()
-            files: dict = {x.binary.lstrip("/"): (binary, 0o755)}
             cfg = dict(x.config)
-            cfg["Env"] = [*cfg.get("Env", []), f"STANDIN_IMAGE={x.repository}:{x.tag}"]
+            if real is None:
+                files: dict = {x.binary.lstrip("/"): (_build(x.program, arch, work).read_bytes(), 0o755)}
+                cfg["Env"] = [*cfg.get("Env", []), f"STANDIN_IMAGE={x.repository}:{x.tag}"]
+            else:
+                files = {x.binary.lstrip("/"): (real.binaries[arch].read_bytes(), 0o755), **real.files}
+                cfg["Labels"] = {"org.archport.testbed.standin": real.label}
             imgs.append(images.make_image(f"linux/{arch}", [images.layer_from_files(files)], config=cfg))
         top = images.make_index(imgs)
         layout = images.write_layout(work / f"layout-{x.repository.replace('/', '_')}-{x.tag}", {"t": (top, imgs)})
         images.push(layout, "t", f"{s.host}/{x.repository}:{x.tag}")
     return [f"{x.repository}:{x.tag}" for x in missing]
+
+
+METRICS_RBAC = "testbed-metrics-server-nodes-metrics.yaml"
+
+
+def standin_manifests(lay: paths.Layout, work: Path) -> None:
+    """What the bed's stand-in metrics-server needs beyond k3s v1.24.2's
+    manifests.  Those grant nodes/stats, which metrics-server v0.5.2 reads
+    (the kubelet's /stats/summary); from v0.6.0 it reads /metrics/resource,
+    which the kubelet authorizes as nodes/metrics.  When the module proxy
+    refuses v0.5.2 and the stand-in is a newer version, the board gets that
+    one permission more, as a manifest of its own in server/manifests (the
+    k3s way to add objects), never an edit of k3s's files."""
+    f = lay.var_k3s / "server" / "manifests" / METRICS_RBAC
+    record = work / "module-rancher_mirrored-metrics-server" / "built.json"
+    version = json.loads(record.read_text())["version"] if record.exists() else "v0.5.2"
+    from acceptance.standins import semver
+    if semver(version) < (0, 6, 0):
+        f.unlink(missing_ok=True)
+        return
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text(f"""# archport test bed: the stand-in metrics-server is {version} (the module proxy
+# refuses v0.5.2); since v0.6.0 it reads the kubelet's /metrics/resource.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: testbed:metrics-server-nodes-metrics
+rules:
+- apiGroups: [""]
+  resources: [nodes/metrics]
+  verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: testbed:metrics-server-nodes-metrics
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: testbed:metrics-server-nodes-metrics
+subjects:
+- kind: ServiceAccount
+  name: metrics-server
+  namespace: kube-system
+""")
 
 
 def images_txt() -> str:
@@ -239,7 +349,9 @@ def up(layout: paths.Layout) -> dict[str, str]:
     """Start both registries and seed UPSTREAM (idempotent); returns env values."""
     u, r = upstream(layout), registry(layout)
     start(layout, u)
-    seed(u, image_set(images_txt()), paths.component_dir("upstream-standins", f"r{STANDIN_REVISION}"))
+    work = paths.component_dir("upstream-standins", f"r{STANDIN_REVISION}")
+    seed(u, image_set(images_txt()), work)
+    standin_manifests(layout, work)
     start(layout, r)
     return env(layout)
 

@@ -8,3 +8,8 @@ pytest_plugins = [
     "tests.support.sshd",
     "tests.support.bed",
 ]
+
+
+def pytest_collection_modifyitems(config, items):
+    """The journey (tests/journey) runs last: it starts the bed's node afresh."""
+    items.sort(key=lambda item: item.get_closest_marker("journey") is not None)

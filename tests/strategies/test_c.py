@@ -152,3 +152,23 @@ def test_the_image_does_not_depend_on_the_run(tmp_path):
     assert any(str(other) in n for n in elsewhere.notes)                  # the run is in the notes...
     assert first.built.manifest.digest == again.built.manifest.digest == elsewhere.built.manifest.digest
     assert proxy not in json.dumps(dict(first.built.manifest.annotations))   # ...not in the image
+
+
+def test_from_the_build_cache_in_a_new_run(tmp_path):
+    """A later run (its own, new work directory, the same cache) takes the
+    binary from the build cache and still writes the image's layer."""
+    import shutil
+
+    from archport.strategies.cached import Cached
+
+    content = (resources.files("archport") / "data" / "pause.c").read_bytes()
+    mod, ver, proxy = _file_proxy(tmp_path, content)
+    up = upstream(REF, _pause(module=mod, module_version=ver, sha256=()), {"Entrypoint": ["/pause"]})
+    cached = Cached(C(prefer="gcc"))
+    first_env = env(tmp_path / "a", go_env={"GOPROXY": proxy})
+    first = cached.build(up, RISCV, first_env)
+    shutil.rmtree(first_env.workdir)                       # that run is over; its work directory is gone
+    later = dataclasses.replace(first_env, workdir=tmp_path / "b" / "work")
+    again = cached.build(up, RISCV, later)
+    assert any(n.startswith("from the build cache") for n in again.notes)
+    assert again.built.manifest.digest == first.built.manifest.digest

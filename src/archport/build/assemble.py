@@ -281,6 +281,9 @@ def _write_layer(files: Sequence[FileSpec], workdir: str | None, mtime: int, lev
         buf = io.BytesIO()
         res = build_layer(files, buf, mtime=mtime, compresslevel=level)
         return Blob(Descriptor(media, res.digest, res.size), data=buf.getvalue()), res
+    # A staged strategy served from the build cache never ran the step that
+    # made its work directory; the layer is still written there.
+    os.makedirs(workdir, exist_ok=True)
     tmp = os.path.join(workdir, temps.name(".layer"))     # a dead run's is reclaimable
     try:
         with open(tmp, "xb") as out:

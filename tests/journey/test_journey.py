@@ -1,0 +1,242 @@
+"""The whole story on the test bed's riscv64 board, through the CLI only:
+doctor → audit → port → deploy → verify, then again (nothing changes), then
+the same through an airgap tarball instead of a registry.
+
+The board is a fresh k3s v1.24.2 node (its packaged manifests from
+shared/k3s/v1.24.2) whose system images come from docker.io, which this
+machine reaches only as the bed's UPSTREAM: amd64 and arm64 only.  UPSTREAM's
+coredns, local-path-provisioner and metrics-server are the real Go modules
+(testbed/upstream.py; where the module proxy refuses the tag's version, the
+nearest served one, which its build info names).  ``port`` rebuilds them for
+riscv64 from that build info, pause from source and busybox from Debian.
+
+What the bed cannot do is said, not passed:
+
+* klipper-helm, klipper-lb and traefik are distro-based: ``port`` names them
+  as not portable yet, with the reason.  traefik's install needs klipper-helm
+  (the helm-install job) and traefik's chart, which k3s serves from its own
+  binary and which is not reachable here; so the journey's board runs k3s
+  with ``disable: [traefik]``, as many RISC-V users do, and verify reports its
+  ingress check as not run because traefik is disabled.  With no
+  LoadBalancer Service, ServiceLB starts no svclb pod.
+
+The journey runs last in the session (tests/conftest.py): it starts the node
+afresh (``purge``), as a new board, and puts the bed back the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from acceptance.standins import go_env
+from testbed import node, upstream
+from testbed import ssh as bed_ssh
+from tests.support.cli import archport
+from tests.support.shared import IMAGES_TXT, MANIFESTS
+
+pytestmark = pytest.mark.journey
+
+PORTED = ("rancher/mirrored-coredns-coredns", "rancher/local-path-provisioner", "rancher/mirrored-metrics-server",
+          "rancher/mirrored-pause", "rancher/mirrored-library-busybox")
+NOT_YET = ("rancher/klipper-helm", "rancher/klipper-lb", "rancher/mirrored-library-traefik")
+RUNNING = ("rancher/mirrored-coredns-coredns", "rancher/local-path-provisioner", "rancher/mirrored-metrics-server")
+K3S_IMAGES = [line.strip() for line in IMAGES_TXT.read_text().splitlines() if line.strip()]
+DISABLE = "disable:\n- traefik\n"
+
+
+def _bring_up(bed) -> None:
+    before, after = node.standin_hooks()
+    node.up(before_runtime=before, after_ready=after)
+
+
+@pytest.fixture(scope="module")
+def fresh_board(bed, tmp_path_factory):
+    """A new board: the node's state purged, no registries.yaml, no airgap
+    images, k3s configured with ``disable: [traefik]``.  Put back as found."""
+    keep = tmp_path_factory.mktemp("journey-board-files")
+    etc, images_dir = bed.lay.etc_k3s, bed.lay.var_k3s / "agent" / "images"
+    moved = []
+    for p in [etc / "registries.yaml", etc / "config.yaml", *sorted((etc / "config.yaml.d").glob("*")),
+              *sorted(images_dir.glob("*"))]:
+        if p.is_file():
+            dest = keep / str(len(moved))
+            p.rename(dest)
+            moved.append((p, dest))
+    mine = etc / "config.yaml.d" / "50-journey.yaml"
+    mine.parent.mkdir(parents=True, exist_ok=True)
+    mine.write_text(DISABLE)
+    t0 = time.monotonic()
+    node.purge()
+    _bring_up(bed)
+    bed.record("journey: fresh board up", time.monotonic() - t0)
+    yield bed
+    mine.unlink(missing_ok=True)
+    for p in [etc / "registries.yaml", *images_dir.glob("*")]:
+        p.unlink(missing_ok=True)
+    for p, dest in moved:
+        dest.rename(p)
+    node.purge()
+    _bring_up(bed)
+
+
+@pytest.fixture(scope="module")
+def reg(fresh_board) -> str:
+    """The bed's REGISTRY, empty on a new board (``purge``), as in the README's demo."""
+    return upstream.registry(fresh_board.lay).host
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory) -> dict:
+    """One archport cache for the whole journey (the second port and the
+    airgap one find the first one's builds); go through the module proxy."""
+    e = go_env({**os.environ, "PATH": f"/usr/local/go/bin:{os.environ.get('PATH', '')}"})
+    e["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("journey-cache"))
+    return e
+
+
+def board(bed) -> list[str]:
+    e = bed_ssh.env(bed.lay)
+    return ["--host", e["BOARD_SSH"], "-i", e["BOARD_SSH_KEY"], "-o", f"UserKnownHostsFile={e['BOARD_KNOWN_HOSTS']}",
+            "-o", "IdentitiesOnly=yes"]
+
+
+def step(bed, name: str, *args: str, env: dict, expect: int | None = 0, timeout: float = 1800):
+    t0 = time.monotonic()
+    cp = archport(*args, env=env, expect=expect, timeout=timeout)
+    bed.record(f"journey: {name}", time.monotonic() - t0)
+    return cp
+
+
+def _system_pods(bed) -> list[dict]:
+    return [p for p in bed.kubectl_json("-n", "kube-system", "get", "pods")["items"]
+            if not p["metadata"].get("deletionTimestamp")]
+
+
+def _stuck(p: dict) -> bool:
+    """Waiting on an image: its own, or the sandbox's (ContainerCreating)."""
+    waits = [((c.get("state") or {}).get("waiting") or {}).get("reason", "")
+             for c in (p["status"].get("containerStatuses") or [])]
+    return any(w in ("ImagePullBackOff", "ErrImagePull") for w in waits) or (
+        p["status"].get("phase") == "Pending" and (not waits or "ContainerCreating" in waits))
+
+
+def _running_riscv64(bed, repo: str) -> bool:
+    for p in _system_pods(bed):
+        for cs in p["status"].get("containerStatuses") or []:
+            if repo in cs.get("image", "") and cs.get("ready") and "running" in (cs.get("state") or {}):
+                return True
+    return False
+
+
+def _first_state(bed) -> None:
+    def settled():
+        pods = [p for p in _system_pods(bed) if "helper-pod" not in p["metadata"]["name"]]
+        return len(pods) >= 3 and all(_stuck(p) for p in pods)
+    from tests.testbed.board import wait
+    wait("every kube-system pod stuck on an image", settled, 300)
+
+
+def _port(bed, reg_or_oci: str, env: dict, name: str, *extra: str) -> dict:
+    up = upstream.upstream(bed.lay).host
+    cp = step(bed, name, "port", "--k3s", "v1.24.2", "--arch", "riscv64", "--to", reg_or_oci, "--mirror",
+              f"docker.io={up}", "--mirror-only", "--manifests", str(MANIFESTS), *extra,
+              "--json", env=env, expect=None)
+    doc = json.loads(cp.stdout)
+    assert cp.returncode == 1, cp.stderr       # three images are not portable yet: the run is incomplete
+    rows = {r["image"].split(":")[0].removeprefix("docker.io/"): r for r in doc["images"]}
+    assert set(rows) == set(PORTED) | set(NOT_YET), sorted(rows)
+    for repo in PORTED:
+        assert rows[repo]["ok"], (repo, rows[repo])
+    for repo in NOT_YET:
+        # named with the reason: the catalog's transplant finds no userland it can carry over
+        assert not rows[repo]["ok"] and rows[repo]["status"] in ("unsupported", "failed"), (repo, rows[repo])
+        assert rows[repo]["reason"] and rows[repo]["nextStep"], (repo, rows[repo])
+    return {repo: rows[repo] for repo in rows}
+
+
+def _deploy(bed, env: dict, name: str, *source: str) -> dict:
+    cp = step(bed, name, "deploy", *board(bed), *source, "--restart-pods", "--yes", "--timeout", "300", "--json",
+              env=env)
+    return json.loads(cp.stdout)["boards"][0]
+
+
+def _all_running(bed, name: str) -> None:
+    from tests.testbed.board import wait
+    t0 = time.monotonic()
+    wait("coredns, local-path-provisioner and metrics-server running from riscv64 images",
+         lambda: all(_running_riscv64(bed, r) for r in RUNNING), 600, every=3)
+    bed.record(f"journey: {name}", time.monotonic() - t0)
+
+
+def _verify(bed, env: dict, name: str) -> dict:
+    cp = step(bed, name, "verify", *board(bed), "--timeout", "300", "--json", env=env, expect=None)
+    doc = json.loads(cp.stdout)
+    checks = {c["name"]: c for c in doc["boards"][0]["checks"]}
+    assert cp.returncode == 0, json.dumps(checks, indent=1)
+    for c in ("nodes", "pods", "dns", "storage", "metrics"):
+        assert checks[c]["ok"] and not checks[c].get("skipped"), checks[c]
+    assert checks["ingress"]["skipped"].startswith("traefik is disabled"), checks["ingress"]
+    return checks
+
+
+def test_journey_registry_then_airgap(fresh_board, reg, env, tmp_path):
+    bed = fresh_board
+    _first_state(bed)
+
+    # 1. doctor names the cause of every stuck pod; audit lists the eight images, none with riscv64.
+    failing = {f"kube-system/{p['metadata']['name']}" for p in _system_pods(bed) if _stuck(p)}
+    cp = step(bed, "doctor", "doctor", *board(bed), "--no-registry", "--json", env=env, expect=1)
+    named = {p: g["cause"] for g in json.loads(cp.stdout)["groups"] for p in g["pods"]}
+    assert failing <= set(named), sorted(failing - set(named))
+    assert all(named[p] == "network" for p in failing), named       # docker.io does not resolve on the board
+    up = upstream.upstream(bed.lay).host
+    cp = step(bed, "audit", "audit", *board(bed), "--mirror", f"docker.io={up}", "--mirror-only", "--json",
+              env=env, expect=1)
+    rows = {i["image"]: i for i in json.loads(cp.stdout)["images"]}
+    for ref in K3S_IMAGES:
+        if ref in rows:
+            assert rows[ref]["platforms"] == ["linux/amd64", "linux/arm64"], rows[ref]
+    needed = {ref for ref in K3S_IMAGES if "traefik" not in ref and "klipper-helm" not in ref}
+    assert needed <= set(rows), sorted(needed - set(rows))
+
+    # 2. port: five of eight built, checked and smoked; the three distro-based ones named.
+    first = _port(bed, reg, env, "port (registry)")
+    for repo in PORTED:
+        assert first[repo]["status"] == "ported", first[repo]
+
+    # 3. deploy points the board at the registry and restarts the stuck pods.
+    row = _deploy(bed, env, "deploy (registry)", "--registry", reg)
+    assert row["status"] == "changed" and row["restarted"] is True, row
+    _all_running(bed, "pods running (registry)")
+
+    # 4. verify: nodes, pods, DNS by the riscv64 coredns, a PVC by the riscv64
+    # local-path-provisioner and busybox helper, metrics by the riscv64 metrics-server.
+    checks = _verify(bed, env, "verify (registry)")
+    assert any("linux/riscv64" in e for e in checks["pods"]["evidence"]), checks["pods"]
+
+    # 5. again: nothing changes, nothing restarts.
+    again = _port(bed, reg, env, "port again")
+    for repo in PORTED:
+        assert again[repo]["status"] == "done", again[repo]
+    row = _deploy(bed, env, "deploy again", "--registry", reg)
+    assert row["status"] == "unchanged" and row["restarted"] is False, row
+    _verify(bed, env, "verify again")
+
+    # 6. the same through an airgap tarball: a new board, no registry.
+    (bed.lay.etc_k3s / "registries.yaml").unlink()
+    node.purge()
+    _bring_up(bed)
+    _first_state(bed)
+    tarball = tmp_path / "k3s-riscv64.tar.zst"
+    _port(bed, f"oci:{tmp_path / 'oci'}", env, "port (airgap)", "--airgap", str(tarball))
+    assert tarball.stat().st_size > 0
+    row = _deploy(bed, env, "deploy (airgap)", "--airgap", str(tarball))
+    assert row["status"] == "changed" and row["restarted"] is True, row
+    assert not (bed.lay.etc_k3s / "registries.yaml").exists()
+    _all_running(bed, "pods running (airgap)")
+    _verify(bed, env, "verify (airgap)")
