@@ -20,18 +20,20 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
+from dataclasses import replace
 from pathlib import Path
 
 from ..build.assemble import ANN_CHANGES, Base, assemble, provenance
 from ..binaries.buildinfo import BuildInfo
 from ..build.layer import FileSpec
 from ..errors import ArchportError
-from ..fetch.goproxy import ModuleInfo, module_info
+from ..fetch.goproxy import ModuleInfo, ModuleUnavailable, download_module, module_info
 from ..oci import Manifest, read_config
 from ..platform import Platform, normalize
 from . import Decision, Env, NotPortable, Outcome, Prepared, Product, Upstream, run_staged
 from . import fixups as fx
 from .gocompile import Recipe, Toolchain, build_binary, go_binary
+from ..transplant import substitute
 from .imagefile import find_binary
 
 ANN_MODULE = "io.archport.go.module"
@@ -57,8 +59,8 @@ class GoStrategy:
 
     def prepare(self, up: Upstream, target: Platform, env: Env, decision: Decision | None) -> Prepared:
         target = normalize(target)
-        recipe = recover(up, env)
         go = Toolchain.for_env(env)
+        recipe = substituted(recover(up, env), env, go)
         graph_fixups = tuple(env.catalog.fixups)
         inputs = {
             "v": 1, "module": recipe.module, "version": recipe.version, "package": recipe.package,
@@ -79,7 +81,7 @@ class GoStrategy:
         steps = [fx.Step(**s) for s in product.record.get("steps", [])]
         built = _assemble(up, normalize(target), env, recipe, go, steps, product.files["binary"])
         why = f"rebuilt {recipe.module}@{recipe.version} with {go.version} ({recipe.origin})"
-        notes = (f"toolchain {go.version}",) + recipe.notes
+        notes = (f"toolchain {go.version}",) + recipe.notes + ((recipe.substituted,) if recipe.substituted else ())
         if not recipe.trimpath:
             notes += ("built without -trimpath, as upstream was (its build info has no -trimpath=true): "
                       "the binary records the build's directories",)
@@ -89,6 +91,28 @@ class GoStrategy:
 
 
 # -- recovering the recipe ---------------------------------------------------------
+
+def substituted(recipe: Recipe, env: Env, go: Toolchain) -> Recipe:
+    """``--substitute NAME=VERSION`` for this module: used only when its exact
+    version cannot be fetched (a proxy may refuse it outright), recorded in
+    the recipe; ``-X`` values that carried the old version carry the new one.
+    Without the flag nothing is looked up here: a build from archport's cache
+    needs no network, and a refusal at download time names the flag."""
+    given = substitute.chosen(env.substitutes, recipe.module, recipe.binary)
+    if given is None:
+        return recipe
+    name, version = given
+    try:
+        download_module(go.go, go.env, recipe.module, recipe.version, Path(env.workdir) / "go-modules")
+    except ModuleUnavailable as e:
+        problem = str(e).splitlines()[0] if str(e) else "refused"
+        record = (f"{recipe.binary}: built {recipe.module}@{version} instead of {recipe.version} "
+                  f"(--substitute {name}={version}; {recipe.version} could not be fetched: {problem})")
+        return replace(recipe, version=version, ldflags=substitute.reversion(recipe.ldflags, recipe.version, version),
+                       origin=f"{recipe.origin}; version {version} by --substitute", substituted=record)
+    env.log(f"go: --substitute {name}={version} not used: {recipe.module}@{recipe.version} itself can be fetched")
+    return recipe
+
 
 def recover(up: Upstream, env: Env) -> Recipe:
     comp, tag = up.component, up.ref.tag or ""
@@ -206,6 +230,8 @@ def _assemble(up: Upstream, target: Platform, env: Env, recipe: Recipe, go: Tool
     ann.update({ANN_MODULE: f"{recipe.module}@{recipe.version}", ANN_GO: go.version})
     if ids:
         ann[ANN_FIXUPS] = ids
+    if recipe.substituted:
+        ann[substitute.ANNOTATION] = recipe.substituted
     files = [FileSpec(recipe.binary, source=str(binary), mode=0o755)]
     if base is None and up.manifest is not None and up.source is not None:
         from .carry import carry

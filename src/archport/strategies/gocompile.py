@@ -50,6 +50,8 @@ class Recipe:
     # What the result should say about the recipe (which -X values came
     # from the module's .info rather than from upstream's build).
     notes: tuple[str, ...] = ()
+    # --substitute: what was built instead of what, and why ("" when exact).
+    substituted: str = ""
 
 
 def go_binary(go_env) -> str | None:
@@ -169,7 +171,9 @@ def _download(recipe: Recipe, go: Toolchain, work: Path) -> Path:
     try:
         module_dir = download_module(go.go, go.env, recipe.module, recipe.version, work)
     except ModuleUnavailable as e:
-        raise NotPortable(str(e), "check GOPROXY/GOPRIVATE/GONOSUMDB, or whether this version exists upstream") from None
+        from ..transplant.substitute import refusal_hint
+        raise NotPortable(str(e), "check GOPROXY/GOPRIVATE/GONOSUMDB; if the proxy refuses this version, "
+                                  + refusal_hint(None, recipe.module, recipe.version, recipe.binary)) from None
     return writable_copy(module_dir, work / "src")
 
 

@@ -25,7 +25,7 @@ from ..fetch.debian import DEB_ARCH, KEYRING, Archive, apt_sources, find_package
 from ..fetch.http import http_client
 from ..imagefs import extract, remove_tree
 from ..platform import Platform, normalize
-from ..transplant import classify, load_map
+from ..transplant import classify, load_map, substitute
 from ..transplant import configure, upstream as upstream_fs
 from ..transplant.compose import alias_links, compose, moved_by_target
 from ..transplant.debs import dpkg_list, unpack
@@ -43,7 +43,7 @@ BACKENDS = ("legacy", "nft")
 ANN_PACKAGES = "io.archport.transplant.packages"
 ANN_IPTABLES = "io.archport.transplant.iptables"
 ANN_CONFIGURE = "io.archport.transplant.configure"
-ANN_SUBSTITUTED = "io.archport.substituted"
+ANN_SUBSTITUTED = substitute.ANNOTATION
 ANN_REBUILT = "io.archport.transplant.rebuilt"
 
 

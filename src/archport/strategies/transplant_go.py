@@ -94,7 +94,6 @@ def substitutes(recipes: list[Recipe], target: Platform, go: Toolchain, env: Env
         if cache.get(_inputs(r, target, go, env)) is not None:
             out.append(r)
             continue
-        keys = substitute.names(r.module, r.binary)
         given = substitute.chosen(env.substitutes, r.module, r.binary)
         try:
             download_module(go.go, go.env, r.module, r.version, scratch)
@@ -102,11 +101,7 @@ def substitutes(recipes: list[Recipe], target: Platform, go: Toolchain, env: Env
             problem = str(e).splitlines()[0] if str(e) else "refused"
             if given is None:
                 refused.append(f"{r.binary}: {r.module}@{r.version} cannot be fetched ({problem})")
-                short = keys[min(1, len(keys) - 1)]
-                prop = substitute.proposal(env.catalog, r.module, r.version)
-                hints.append(f"the catalog proposes {r.module} {prop.version} ({prop.reason}): pass "
-                             f"--substitute {short}={prop.version}" if prop else
-                             f"pass --substitute {short}=VERSION to build another version (recorded)")
+                hints.append(substitute.refusal_hint(env.catalog, r.module, r.version, r.binary))
                 continue
             name, version = given
             substituted.append(f"{r.binary}: built {r.module}@{version} instead of {r.version} "

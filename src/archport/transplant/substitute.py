@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+#: The image annotation that records what was built instead of what, and why.
+ANNOTATION = "io.archport.substituted"
+
 
 def names(module: str, binary: str = "") -> tuple[str, ...]:
     """What ``--substitute NAME=`` may call a module: its path, its last
@@ -44,3 +47,14 @@ def reversion(ldflags: str, old: str, new: str) -> str:
     if not ldflags:
         return ldflags
     return ldflags.replace(old, new).replace(old.removeprefix("v"), new.removeprefix("v"))
+
+
+def refusal_hint(catalog: Any, module: str, version: str, binary: str = "") -> str:
+    """What to pass when ``module@version`` cannot be fetched: the catalog's
+    proposal when it has one, else the form of ``--substitute``."""
+    keys = names(module, binary)
+    short = keys[min(1, len(keys) - 1)]
+    prop = proposal(catalog, module, version)
+    if prop is not None:
+        return f"the catalog proposes {module} {prop.version} ({prop.reason}): pass --substitute {short}={prop.version}"
+    return f"pass --substitute {short}=VERSION to build another version (recorded in the result and the image)"
