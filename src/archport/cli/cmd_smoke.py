@@ -133,7 +133,11 @@ def run(args, ctx) -> int:
     if result.error:
         out.print(f"  error     {result.error}", highlight=False, markup=False)
     else:
-        code = "timed out" if result.timed_out else str(result.exit_code)
+        if result.ready is not None and result.exit_code is None:
+            # stopped by archport once its readiness signal was seen (or never seen)
+            code = f"stopped after {result.seconds:.1f}s, {'ready' if result.ready else 'never ready'}"
+        else:
+            code = "timed out" if result.timed_out else str(result.exit_code)
         out.print(f"  exit      {code}", highlight=False)
         for label, text in (("stdout", result.stdout), ("stderr", result.stderr)):
             for i, line in enumerate(text.rstrip("\n").splitlines()[-40:]):

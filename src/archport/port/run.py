@@ -6,14 +6,11 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .. import reference
-from ..check import Contract, check_image
 from ..copy import transfer
 from ..errors import ArchportError, BadInput, NotFound, TransportError
 from ..images import Pinned, open_source
 from ..oci import Index, Manifest, read_config
 from ..platform import Platform, normalize
-from ..progress import phase
 from ..publish import append_platform
 from ..reference import Reference
 from ..store import Sink, Source
@@ -28,6 +25,7 @@ from ..strategies.release import ReleaseStrategy
 from ..strategies.transplant import Transplant
 from .destination import DestTag
 from .model import Destination, ImageResult, Options
+from .proof import prove
 
 #: The strategies, in the order ``auto`` tries them.  The ones that compile
 #: keep their outputs by their inputs (the build cache wraps them).
@@ -142,7 +140,7 @@ def _port(s: Session, ref: Reference, component, target: Platform, opts: Options
     res.strategy, res.reason, res.fixups = outcome.strategy, outcome.reason, outcome.fixups
     res.notes = tuple(outcome.notes)
     child_source, child = _materialize(s, outcome, ref)
-    if not _verify(s, ref, child_source, child, target, opts, res, up):
+    if not prove(s.env, ref, child_source, child, target, opts, res, up):
         res.status = "failed"
         res.next_step = res.next_step or "nothing was pushed; inspect the image with archport check/smoke"
         return
@@ -315,72 +313,6 @@ def _materialize(s: Session, outcome: Outcome, ref: Reference) -> tuple[Source, 
     if outcome.manifest is None or outcome.source is None:
         raise ArchportError(f"strategy {outcome.strategy} produced nothing")
     return Pinned(outcome.source, outcome.manifest), outcome.manifest
-
-
-def _contracts(s: Session, ref: Reference, opts: Options) -> list[Contract]:
-    contracts = [Contract()]
-    if not opts.manifests:
-        return contracts
-    from ..k3s import containers, load_documents, using_image
-    found = containers(load_documents(opts.manifests))
-    chosen = using_image(found, ref)
-    if not chosen:
-        # The manifests name the upstream image (docker.io/rancher/x:TAG); ref may
-        # be a mirror's or a prefixed name, or another tag: the contract is the same.
-        def same_path(c) -> bool:
-            p = reference.parse(c.image).path
-            return ref.path == p or ref.path.endswith("/" + p)
-        chosen = [c for c in found if same_path(c)]
-    return contracts + [Contract(c.describe(), c.command, c.args, c.working_dir, c.env) for c in chosen]
-
-
-def _verify(s: Session, ref: Reference, source: Source, child: Manifest, target: Platform, opts: Options,
-            res: ImageResult, up: Upstream | None = None) -> bool:
-    with phase(s.env.log, "check"):
-        report = check_image(source, target, _contracts(s, ref, opts))
-    if report.ok:
-        res.check = f"ok ({len(report.outcomes)} contract{'s' if len(report.outcomes) != 1 else ''})"
-    else:
-        bad = [f.message for f in report.all_findings() if f.is_error]
-        res.check = "failed: " + "; ".join(bad[:3])
-        res.next_step = "the image breaks its contract; nothing was pushed"
-        return False
-    if not opts.smoke:
-        res.smoke = "skipped (--no-smoke)"
-        return True
-    from ..smoke import recipe as smoke_recipe
-    from ..smoke.compare import smoke_compared
-    from ..smoke.run import Options as SmokeOptions
-    args = opts.smoke_args
-    if args is not None and report.config is not None and not report.config.entrypoint:
-        args = (*(report.config.cmd or ()), *args)    # no Entrypoint: the args follow the Cmd's program
-    with phase(s.env.log, f"smoke {target} (at most {opts.smoke_timeout:g}s)"):
-        # The catalog's recipe (arguments, files, readiness signal) unless
-        # --smoke-args; a failure is run again on upstream's host platform.
-        built_as = _built_as(child, ref.tag or "") if res.strategy == "go" else None
-        recipe = (up.component.smoke_recipe(ref.tag or "", built_as)
-                  if up is not None and up.component else None)
-        sopts = smoke_recipe.apply(SmokeOptions(platform=target, args=args, timeout=opts.smoke_timeout,
-                                                tmp_parent=str(s.env.workdir)), recipe)
-        r = smoke_compared(source, sopts, upstream=up.source if up is not None else None, progress=s.env.log,
-                           timeout_passes=True)
-    res.smoke_output = (r.stdout + r.stderr)[-2000:]
-    res.smoke, step = smoke_recipe.summary(r, opts.smoke_timeout)
-    if step:
-        res.next_step = step
-        return False
-    return True
-
-
-def _built_as(child: Manifest, tag: str) -> str | None:
-    """The version a rebuilt Go program says it is, when not the tag's: the
-    provenance the go strategy records (its module version, from the
-    upstream binary's build info or ``--substitute``)."""
-    from ..build.assemble import ANN_VERSION
-    version = (child.annotations or {}).get(ANN_VERSION, "")
-    if not version or version.removeprefix("v") == tag.removeprefix("v") or not version.startswith("v"):
-        return None
-    return version
 
 
 def _airgap(s: Session, tag: DestTag, target: Platform) -> None:

@@ -99,7 +99,7 @@ def unreachable_error(host: str, domain: str, *, mirror_for: str = "", redirecte
         return HostUnreachable(
             f"cannot reach mirror {host} (--mirror {mirror_for}={host}): its name does not resolve from this "
             f"machine", host, domain,
-            f"check the --mirror value, or this machine's network and DNS")
+            "check the --mirror value, or this machine's network and DNS")
     if redirected:
         what = f"cannot reach {host}, where registry {domain} sends us (for a token or a download): its name does not resolve " \
                f"from this machine"

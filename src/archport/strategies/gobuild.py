@@ -272,5 +272,4 @@ def _base(up: Upstream, target: Platform, env: Env) -> tuple[Base | None, str]:
         return None, f"built on scratch: the base {name} could not be read ({e})"
 
 
-__all__ = ["GoStrategy", "Recipe", "recover", "trimpath_of", "build_command", "Toolchain",
-           "writable_copy"]
+__all__ = ["GoStrategy", "Recipe", "recover", "substituted", "trimpath_of", "Toolchain"]

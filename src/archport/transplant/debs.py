@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..build.layer import FileSpec
-from ..errors import BadInput
 from ..fetch.debian import open_data
 from ..imagefs import TooLarge, parse_name
 from ..imagefs.paths import ENTRY
