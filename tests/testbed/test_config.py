@@ -43,3 +43,35 @@ def test_kube_proxy_leaves_conntrack_sysctls_alone():
     cfg = _yaml(config.kube_proxy_config(paths.layout()))
     assert cfg["conntrack"]["maxPerCore"] == 0 and cfg["conntrack"]["min"] == 0
     assert cfg["clusterCIDR"] == "10.42.0.0/16"
+
+
+def test_the_kubelet_gets_k3s_generated_resolv_conf_when_the_boards_is_a_loopback_stub():
+    # the board's own: a loopback stub resolver, as systemd-resolved writes
+    assert "nameserver 127.0.0.53" in config.resolv_conf()
+    path, content = config.kubelet_resolv_conf(config.resolv_conf())
+    assert path == "/var/lib/rancher/k3s/agent/etc/resolv.conf" and content == "nameserver 8.8.8.8\n"
+    assert _yaml(config.kubelet_config(paths.layout()))["resolvConf"] == path
+    # a real resolver is used as it is; any non-global address among them is not
+    assert config.kubelet_resolv_conf("search lan\nnameserver 192.0.2.53\n") == ("/etc/resolv.conf", None)
+    for bad in ("nameserver 192.0.2.53\nnameserver ::1\n", "nameserver 224.0.0.251\n", "nameserver fe80::1\n",
+                "# no nameserver\n", "nameserver not-an-ip\n"):
+        assert config.kubelet_resolv_conf(bad)[1] == "nameserver 8.8.8.8\n", bad
+
+
+def test_the_metrics_permission_follows_the_stand_in_version(tmp_path):
+    import json
+
+    from testbed import upstream
+    lay = paths.layout(tmp_path / "bed")
+    work = tmp_path / "standins"
+    record = work / "module-rancher_mirrored-metrics-server" / "built.json"
+    record.parent.mkdir(parents=True)
+    made = lay.var_k3s / "server" / "manifests" / upstream.METRICS_RBAC
+    record.write_text(json.dumps({"version": "v0.8.0"}))
+    upstream.standin_manifests(lay, work)
+    docs = list(YAML(typ="safe").load_all(made.read_text()))
+    assert docs[0]["rules"] == [{"apiGroups": [""], "resources": ["nodes/metrics"], "verbs": ["get"]}]
+    assert docs[1]["subjects"] == [{"kind": "ServiceAccount", "name": "metrics-server", "namespace": "kube-system"}]
+    record.write_text(json.dumps({"version": "v0.5.2"}))      # k3s v1.24.2's own grants are enough
+    upstream.standin_manifests(lay, work)
+    assert not made.exists()

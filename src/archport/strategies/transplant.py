@@ -68,8 +68,10 @@ class Transplant:
             return Decision(False, "no Debian archive: the machine's apt sources name none; pass --debian-archive URL")
         suite = self._suite(up, env)
         what = f"{comp.name}'s" if comp is not None else "the upstream image's"
+        # consider stays cheap: the layers are read only when it builds.
         return Decision(True, f"rebuild {what} userland from Debian {suite} for {DEB_ARCH[target.architecture]}, "
-                              f"carrying the rest", plan=(url, keyring, suite))
+                              f"carrying the rest (its package database is read when it builds; not checked yet)",
+                        plan=(url, keyring, suite))
 
     def build(self, up: Upstream, target: Platform, env: Env, decision: Decision | None = None) -> Outcome:
         target, decision = require(self, up, target, env, decision)
