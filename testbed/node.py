@@ -373,9 +373,10 @@ def stop_all(lay: Layout) -> None:
 def purge(root: Path | None = None) -> None:
     """``down``, then forget the node's state: the datastore, containerd's
     images and snapshots, kubelet's and CNI's state, the overlays' upper
-    directories, and what REGISTRY holds (it starts empty with the new
-    board).  Certificates and the k3s files under /etc/rancher/k3s and
-    server/manifests, agent/images stay."""
+    directories, what REGISTRY holds (it starts empty with the new board),
+    and what a user or an earlier session put on the board for k3s:
+    registries.yaml, config.yaml, config.yaml.d and agent/images.
+    Certificates, k3s.yaml and server/manifests stay."""
     import shutil
 
     from testbed import upstream
@@ -386,5 +387,7 @@ def purge(root: Path | None = None) -> None:
         stop_all(lay)
         for d in (lay.etcd_data, lay.var_k3s / "agent" / "containerd", lay.kubelet_dir, lay.pods_logs,
                   lay.cni_state, lay.run_k3s, lay.upper_etc, lay.upper_var, lay.overlay_work,
-                  upstream.registry(lay).storage):
+                  upstream.registry(lay).storage, lay.etc_k3s / "config.yaml.d", lay.var_k3s / "agent" / "images"):
             shutil.rmtree(d, ignore_errors=True)
+        for f in (*lay.etc_k3s.glob("registries.yaml*"), lay.etc_k3s / "config.yaml"):
+            f.unlink(missing_ok=True)

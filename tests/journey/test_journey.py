@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 
 import pytest
@@ -55,31 +56,34 @@ def _bring_up(bed) -> None:
 
 @pytest.fixture(scope="module")
 def fresh_board(bed, tmp_path_factory):
-    """A new board: the node's state purged, no registries.yaml, no airgap
-    images, k3s configured with ``disable: [traefik]``.  Put back as found."""
+    """A new board (``purge``: no registries.yaml, no config, no airgap
+    images, an empty REGISTRY) whose k3s runs with ``disable: [traefik]``.
+    What earlier tests left on the board is put back afterwards."""
     keep = tmp_path_factory.mktemp("journey-board-files")
     etc, images_dir = bed.lay.etc_k3s, bed.lay.var_k3s / "agent" / "images"
     moved = []
-    for p in [etc / "registries.yaml", etc / "config.yaml", *sorted((etc / "config.yaml.d").glob("*")),
+    for p in [*etc.glob("registries.yaml*"), etc / "config.yaml", *sorted((etc / "config.yaml.d").glob("*")),
               *sorted(images_dir.glob("*"))]:
         if p.is_file():
             dest = keep / str(len(moved))
-            p.rename(dest)
+            shutil.copy2(p, dest)
             moved.append((p, dest))
-    mine = etc / "config.yaml.d" / "50-journey.yaml"
-    mine.parent.mkdir(parents=True, exist_ok=True)
-    mine.write_text(DISABLE)
     t0 = time.monotonic()
-    node.purge()
-    _bring_up(bed)
+    _new_board(bed)
     bed.record("journey: fresh board up", time.monotonic() - t0)
     yield bed
-    mine.unlink(missing_ok=True)
-    for p in [etc / "registries.yaml", *images_dir.glob("*")]:
-        p.unlink(missing_ok=True)
-    for p, dest in moved:
-        dest.rename(p)
     node.purge()
+    for p, dest in moved:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(dest, p)
+    _bring_up(bed)
+
+
+def _new_board(bed) -> None:
+    node.purge()
+    mine = bed.lay.etc_k3s / "config.yaml.d" / "50-journey.yaml"
+    mine.parent.mkdir(parents=True, exist_ok=True)
+    mine.write_text(DISABLE)
     _bring_up(bed)
 
 
@@ -227,9 +231,7 @@ def test_journey_registry_then_airgap(fresh_board, reg, env, tmp_path):
     _verify(bed, env, "verify again")
 
     # 6. the same through an airgap tarball: a new board, no registry.
-    (bed.lay.etc_k3s / "registries.yaml").unlink()
-    node.purge()
-    _bring_up(bed)
+    _new_board(bed)
     _first_state(bed)
     tarball = tmp_path / "k3s-riscv64.tar.zst"
     _port(bed, f"oci:{tmp_path / 'oci'}", env, "port (airgap)", "--airgap", str(tarball))
