@@ -26,6 +26,7 @@ derives from a bare ``Exception``, which the CLI could only report as
     ├── PlatformPresent           the index already has that platform
     ├── TagExists                 a tag would move and --overwrite was not given
     ├── CatalogError              archport's own catalog data is malformed
+    ├── RecipeError               a catalog smoke recipe is malformed (the loader reports a CatalogError)
     ├── NotPortable               a strategy that applied could not finish
     ├── DownloadError             a release asset's server answered without the file
     ├── DebianError               the Debian archive could not give a verified file

@@ -24,10 +24,6 @@ import time
 CLONE_NEWNET = 0x40000000
 
 
-class NotReady(Exception):
-    """It answered, but not what the signal needs."""
-
-
 def join(pid: int) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
@@ -39,7 +35,9 @@ def join(pid: int) -> None:
         os.close(fd)
 
 
-def http(spec: dict, tls: bool) -> str:
+# Each asker returns (ready, what it answered); a failed connection raises.
+
+def http(spec: dict, tls: bool) -> tuple[bool, str]:
     import http.client
     if tls:
         # The program's own self-signed serving certificate (metrics-server
@@ -56,12 +54,10 @@ def http(spec: dict, tls: bool) -> str:
         body = r.read(200).decode(errors="replace").strip()
     finally:
         conn.close()
-    if not 200 <= r.status < 300:
-        raise NotReady(f"GET {spec['path']} answered {r.status} {body[:80]}")
-    return f"GET {spec['path']} answered {r.status} {body[:80]}".strip()
+    return 200 <= r.status < 300, f"GET {spec['path']} answered {r.status} {body[:80]}".strip()
 
 
-def dns(spec: dict) -> str:
+def dns(spec: dict) -> tuple[bool, str]:
     import dns.exception
     import dns.message
     import dns.query
@@ -70,11 +66,11 @@ def dns(spec: dict) -> str:
     try:
         r = dns.query.udp(q, "127.0.0.1", port=spec["port"], timeout=1)
     except dns.exception.Timeout:
-        raise NotReady("no DNS answer within 1s") from None
+        return False, "no DNS answer within 1s"
     got = sorted(item.address for rrset in r.answer if rrset.rdtype == dns.rdatatype.A for item in rrset)
     if spec["answer"] not in got:
-        raise NotReady(f"A {spec['query']} answered {got or 'nothing'} (rcode {r.rcode()})")
-    return f"A {spec['query']} answered {', '.join(got)}"
+        return False, f"A {spec['query']} answered {got or 'nothing'} (rcode {r.rcode()})"
+    return True, f"A {spec['query']} answered {', '.join(got)}"
 
 
 def main() -> None:
@@ -88,13 +84,11 @@ def main() -> None:
     last = "not asked yet"
     while time.monotonic() < deadline:
         try:
-            if spec["kind"] == "dns":
-                said = dns(spec)
-            else:
-                said = http(spec, spec["kind"] == "https")
-            print(f"ready: {said}", flush=True)
-            sys.exit(0)
-        except (NotReady, OSError, socket.timeout, ssl.SSLError) as e:
+            ok, why = dns(spec) if spec["kind"] == "dns" else http(spec, spec["kind"] == "https")
+            if ok:
+                print(f"ready: {why}", flush=True)
+                sys.exit(0)
+        except (OSError, socket.timeout, ssl.SSLError) as e:
             why = str(e) or type(e).__name__
         except Exception as e:        # a malformed answer is a failed attempt, never a crash
             why = f"{type(e).__name__}: {e}"
