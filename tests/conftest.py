@@ -7,6 +7,7 @@ pytest_plugins = [
     "tests.support.gobuild",
     "tests.support.sshd",
     "tests.support.bed",
+    "tests.support.port",
 ]
 
 

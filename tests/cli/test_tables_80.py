@@ -14,7 +14,7 @@ from archport.cli import cmd_deploy, cmd_verify
 from archport.deploy.fleet import Row
 from tests.cli.terminal import on_tty, plain
 from tests.support import cli
-from tests.port.conftest import archport, go_env, hello_catalog, hello_upstream, proxy_dir  # noqa: F401 (fixtures)
+from tests.support.port import archport
 
 IMAGE = "rancher/mirrored-example-hello:v1.2.3"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "doctor"

@@ -6,7 +6,7 @@ import json
 
 from archport.platform import parse as parse_platform
 from archport.strategies.release import ReleaseStrategy
-from tests.port.conftest import CA_BUNDLE, archport, push_image
+from tests.support.port import CA_BUNDLE, archport, push_image
 from tests.strategies.helpers import env, tiny_elf, upstream
 
 HELLO = "rancher/mirrored-example-hello:v1.2.3"

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.port.conftest import HELLO_CATALOG, archport, push_image, skopeo_raw
+from tests.support.port import HELLO_CATALOG, archport, push_image, skopeo_raw
 from tests.support import goproxy
 
 BROKEN_CATALOG = """

@@ -6,7 +6,7 @@ import json
 import subprocess
 import time
 
-from tests.port.conftest import archport, skopeo_raw, upstream_digests
+from tests.support.port import archport, skopeo_raw, upstream_digests
 
 
 def test_port_fixture_component(hello_upstream, hello_catalog, go_env, registry_plain, tmp_path):
@@ -42,7 +42,7 @@ def test_port_fixture_component(hello_upstream, hello_catalog, go_env, registry_
     files = archport("inspect", "--files", f"{reg.host}/ported/rancher/mirrored-example-hello:v1.2.3", env=go_env)
     riscv = [line for line in files.stdout.splitlines() if line.strip().startswith("linux/riscv64  /")]
     assert [line.split()[1] for line in riscv] == ["/hello"], files.stdout
-    from tests.port.conftest import CA_BUNDLE
+    from tests.support.port import CA_BUNDLE
     layer = skopeo_raw(f"{reg.host}/ported/rancher/mirrored-example-hello@{r['platformDigest']}")["layers"][-1]["digest"]
     blob = subprocess.run(["curl", "-sf", f"{reg.url}/v2/ported/rancher/mirrored-example-hello/blobs/{layer}"],
                           check=True, capture_output=True).stdout
@@ -78,7 +78,7 @@ def test_distro_image_without_a_package_database_is_refused(go_env, registry_pla
     """klipper-lb is alpine + iptables + a script; an image of that name with
     no package database has no userland to transplant: refused, saying what
     the catalog expects (tests/transplant has the ports that work)."""
-    from tests.port.conftest import push_image
+    from tests.support.port import push_image
     reg = registry_plain
     push_image(tmp_path, "rancher/klipper-lb:v0.3.5", reg,
                {"amd64": {"usr/bin/entry": (b"#!/bin/sh\nexec iptables -L\n", 0o755)}}, {"Cmd": ["entry"]})

@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from tests.port.conftest import archport, push_image, skopeo_raw
+from tests.support.port import archport, push_image, skopeo_raw
 from tests.support.gobuild import go_binary
 from tests.support import shared
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from tests.port.conftest import OLD_GO, archport, go_install, push_image, skopeo_raw, upstream_digests
+from tests.support.port import OLD_GO, archport, go_install, push_image, skopeo_raw, upstream_digests
 
 REPO = "oldgo/rancher/mirrored-example-hello:v1.2.3"   # the catalog matches by path suffix
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from tests.port.conftest import archport, upstream_digests
+from tests.support.port import archport, upstream_digests
 from tests.support.images import sha256
 from tests.support import shared
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from tests.port.conftest import archport, go_env_value, skopeo_raw
+from tests.support.port import archport, go_env_value, skopeo_raw
 from tests.support import goproxy
 
 

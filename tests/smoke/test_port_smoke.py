@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.port.conftest import HELLO_CATALOG, archport, go_env, hello_upstream, proxy_dir  # noqa: F401
+from tests.support.port import HELLO_CATALOG, archport
 
 
 def catalog(tmp_path, recipe: str):

@@ -337,7 +337,7 @@ def test_port_busybox_from_the_cli(repo, registry_plain, tmp_path):
     import json
     import os
 
-    from tests.port.conftest import archport, push_image, skopeo_raw, upstream_digests
+    from tests.support.port import archport, push_image, skopeo_raw, upstream_digests
     reg = registry_plain
     push_image(tmp_path, "rancher/mirrored-library-busybox:1.34.1", reg,
                {"amd64": {"bin/busybox": (b"\x7fELF stand-in", 0o755)}, "arm64": {"bin/busybox": (b"\x7fELF", 0o755)}},
@@ -364,7 +364,7 @@ def test_another_suite_when_the_catalogs_is_mid_sync(tmp_path, signers, busybox_
     try; ``--debian-suite forky`` then builds from the verified forky chain."""
     import os
 
-    from tests.port.conftest import archport, push_image
+    from tests.support.port import archport, push_image
     good = signers[0]
     root = tmp_path / "archive"
     debrepo.build(root, good, [busybox_deb], suite="forky")

@@ -16,7 +16,7 @@ from archport.platform import Platform
 from archport.strategies.gobuild import recover
 from archport.strategies.gocompile import Toolchain, build_binary
 from tests.strategies.helpers import env, upstream
-from tests.port.conftest import HELLO_CATALOG
+from tests.support.port import HELLO_CATALOG
 from tests.support import goproxy
 from tests.support.gobuild import go_binary
 

@@ -21,8 +21,8 @@ import json
 
 import pytest
 
-from tests.port.conftest import OLD_GO, go_install
-from tests.port.conftest import skopeo_raw
+from tests.support.port import OLD_GO, go_install
+from tests.support.port import skopeo_raw
 from tests.support.cli import archport
 from tests.support import skopeo
 

@@ -27,7 +27,7 @@ import os
 import pytest
 
 from tests.support.cli import archport
-from tests.port.conftest import skopeo_raw, upstream_digests
+from tests.support.port import skopeo_raw, upstream_digests
 from tests.support import skopeo
 
 from .standin import CACHE, push_standin, suite

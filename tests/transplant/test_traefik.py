@@ -22,8 +22,8 @@ import pytest
 
 from archport.catalog.loader import load
 from archport.transplant.substitute import names, proposal, reversion
-from tests.port.conftest import OLD_GO, go_env_value, go_install
-from tests.port.conftest import skopeo_raw
+from tests.support.port import OLD_GO, go_env_value, go_install
+from tests.support.port import skopeo_raw
 from tests.support import goproxy
 from tests.support.cli import archport
 from tests.support import skopeo

@@ -1,6 +1,8 @@
-"""Port tests: real registry, real Go (module proxy and GOTOOLCHAIN), real skopeo,
-containerd + qemu for smoke.  Upstream images are built here from the fixture
-modules (tests/fixtures/gomod) with an older Go, as real upstreams were."""
+"""The port tests' world, for the whole suite (registered in tests/conftest.py,
+so a session builds it once): real registry, real Go (module proxy and
+GOTOOLCHAIN), real skopeo, containerd + qemu for smoke.  Upstream images are
+built here from the fixture modules (tests/fixtures/gomod) with an older Go,
+as real upstreams were."""
 
 from __future__ import annotations
 
