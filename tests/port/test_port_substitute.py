@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from tests.support.port import archport, go_env_value, skopeo_raw
+from tests.support.port import HELLO_CATALOG, archport, go_env_value, skopeo_raw
 from tests.support import goproxy
 
 
@@ -21,9 +21,15 @@ def _proxy_without_the_exact_version(tmp_path):
     return goproxy.build(tmp_path / "proxy", fixtures)
 
 
-def test_a_refused_version_names_the_flag_then_the_substitute_is_built(hello_upstream, hello_catalog, go_env,
-                                                                        registry_plain, tmp_path):
+def test_a_refused_version_names_the_flag_then_the_substitute_is_built(hello_upstream, go_env, registry_plain,
+                                                                        tmp_path):
     reg = registry_plain
+    # the catalog's -X templates (the upstream binary, built with -trimpath, records
+    # no -ldflags): one is filled from the .info of the version really built
+    hello_catalog = tmp_path / "hello.toml"
+    x = 'x = { "main.version" = "{version}" }'
+    assert x in HELLO_CATALOG
+    hello_catalog.write_text(HELLO_CATALOG.replace(x, 'x = { "main.version" = "{version}", "main.commit" = "{commit}" }'))
     env = dict(go_env)
     # the fixture proxy without v1.2.3; the real one after it still serves toolchains
     env["GOPROXY"] = f"file://{_proxy_without_the_exact_version(tmp_path)},{go_env_value('GOPROXY')}"
@@ -46,6 +52,7 @@ def test_a_refused_version_names_the_flag_then_the_substitute_is_built(hello_ups
     said = [n for n in r["notes"] if "instead of" in n]
     assert said and "built example.test/hello@v1.2.5 instead of v1.2.3" in said[0], r["notes"]
     assert "--substitute hello=v1.2.5" in said[0]
+    assert "-X main.commit left empty: example.test/hello@v1.2.5's .info has no Origin.Hash" in r["notes"], r["notes"]
     # the -X value that carried the version carries the new one: the program says what it is
     assert "version=1.2.5" in r["smokeOutput"] and "arch=riscv64" in r["smokeOutput"], r
     child = skopeo_raw(f"{reg.host}/substituted/rancher/mirrored-example-hello@{r['platformDigest']}")

@@ -60,7 +60,7 @@ class GoStrategy:
     def prepare(self, up: Upstream, target: Platform, env: Env, decision: Decision | None) -> Prepared:
         target = normalize(target)
         go = Toolchain.for_env(env)
-        recipe = substituted(recover(up, env), env, go)
+        recipe = substituted(recover(up, env), up, env, go)
         graph_fixups = tuple(env.catalog.fixups)
         inputs = {
             "v": 1, "module": recipe.module, "version": recipe.version, "package": recipe.package,
@@ -92,7 +92,7 @@ class GoStrategy:
 
 # -- recovering the recipe ---------------------------------------------------------
 
-def substituted(recipe: Recipe, env: Env, go: Toolchain) -> Recipe:
+def substituted(recipe: Recipe, up: Upstream, env: Env, go: Toolchain) -> Recipe:
     """``--substitute NAME=VERSION`` for this module: used only when its exact
     version cannot be fetched (a proxy may refuse it outright), recorded in
     the recipe; ``-X`` values that carried the old version carry the new one.
@@ -108,7 +108,16 @@ def substituted(recipe: Recipe, env: Env, go: Toolchain) -> Recipe:
         problem = str(e).splitlines()[0] if str(e) else "refused"
         record = (f"{recipe.binary}: built {recipe.module}@{version} instead of {recipe.version} "
                   f"(--substitute {name}={version}; {recipe.version} could not be fetched: {problem})")
-        return replace(recipe, version=version, ldflags=substitute.reversion(recipe.ldflags, recipe.version, version),
+        ldflags, notes = substitute.reversion(recipe.ldflags, recipe.version, version), recipe.notes
+        tag = up.ref.tag or ""
+        gb = up.component.go_build(tag) if up.component is not None else None
+        if gb is not None and gb.module == recipe.module and "catalog" in recipe.origin:
+            # The -X values came from the catalog's templates: fill them for
+            # the version really built ({commit} and {date} from its .info).
+            as_tag = version if tag.startswith("v") else version.removeprefix("v")
+            values, notes = _values_for(gb, as_tag, version, env)
+            ldflags = shlex.join(gb.ldflags_for(values))
+        return replace(recipe, version=version, ldflags=ldflags, notes=notes,
                        origin=f"{recipe.origin}; version {version} by --substitute", substituted=record)
     env.log(f"go: --substitute {name}={version} not used: {recipe.module}@{recipe.version} itself can be fetched")
     return recipe
