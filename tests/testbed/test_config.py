@@ -75,3 +75,15 @@ def test_the_metrics_permission_follows_the_stand_in_version(tmp_path):
     record.write_text(json.dumps({"version": "v0.5.2"}))      # k3s v1.24.2's own grants are enough
     upstream.standin_manifests(lay, work)
     assert not made.exists()
+
+
+def test_up_disable_writes_the_boards_k3s_disable_list(tmp_path):
+    from testbed.__main__ import DISABLE_FILE, write_disable
+    from testbed.k3s.config import merge, settings
+    lay = paths.layout(tmp_path / "bed")
+    write_disable(lay, ["traefik", "servicelb"])
+    f = lay.etc_k3s / "config.yaml.d" / DISABLE_FILE
+    assert _yaml(f.read_text()) == {"disable": ["traefik", "servicelb"]}
+    assert settings(merge([(f"config.yaml.d/{DISABLE_FILE}", f.read_text())])).disable == {"traefik", "servicelb"}
+    write_disable(lay, [])                     # `up` without --disable: k3s's defaults again
+    assert not f.exists()
