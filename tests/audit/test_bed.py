@@ -95,11 +95,12 @@ def test_audit_before_and_after_deploy(bed, riscv64_in_registry, capsys):
                 p.unlink()
         for rel, data in saved.items():
             (etc / rel).write_bytes(data)
+        node.board_exec(["systemctl", "restart", "k3s"], root=bed.lay.root)
         # The pods pulled this test's riscv64 images through the mirror: they are
         # fixtures, not programs (a sandbox cannot start from that pause), so the
-        # node forgets them; the bed's later tests pull their own.
+        # node forgets them, once the restart has taken the mirror away (before
+        # it, the kubelet's next retry would pull them again).
         listed = node.ctr(["images", "ls", "-q"], bed.lay.root).stdout.split()
         pulled = [ref for ref in listed if any(name.split(":")[0] in ref for name in RISCV)]
         if pulled:
             node.ctr(["images", "rm", *pulled], bed.lay.root)
-        node.board_exec(["systemctl", "restart", "k3s"], root=bed.lay.root)

@@ -113,8 +113,8 @@ def test_pods_pull_through_the_mirror_and_run(bed, ported, capsys):
                 p.unlink()
         for name, data in saved.items():
             (etc / name).write_bytes(data)
-        _forget_images(bed, pushed)
         _ssh(bed).run("systemctl restart k3s", timeout=300)
+        _forget_images(bed, pushed)     # after the restart: before it, a retry would pull them again
 
 
 def test_pods_run_from_an_airgap_tarball(bed, ported, tmp_path, capsys):
@@ -153,5 +153,5 @@ def test_pods_run_from_an_airgap_tarball(bed, ported, tmp_path, capsys):
         for p in images_dir.glob("*"):
             if p.name not in before:
                 p.unlink()
-        _forget_images(bed, pushed)
         _ssh(bed).run("systemctl restart k3s", timeout=300)
+        _forget_images(bed, pushed)     # after the restart: before it, a retry would pull them again
