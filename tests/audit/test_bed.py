@@ -23,6 +23,7 @@ from archport.cli.main import main
 from testbed import node, upstream
 from testbed import ssh as bed_ssh
 from tests.support import images as ti
+from tests.testbed import board
 from tests.support import skopeo
 from tests.support.shared import IMAGES_TXT
 
@@ -100,7 +101,4 @@ def test_audit_before_and_after_deploy(bed, riscv64_in_registry, capsys):
         # fixtures, not programs (a sandbox cannot start from that pause), so the
         # node forgets them, once the restart has taken the mirror away (before
         # it, the kubelet's next retry would pull them again).
-        listed = node.ctr(["images", "ls", "-q"], bed.lay.root).stdout.split()
-        pulled = [ref for ref in listed if any(name.split(":")[0] in ref for name in RISCV)]
-        if pulled:
-            node.ctr(["images", "rm", *pulled], bed.lay.root)
+        board.forget_images(bed, [name.split(":")[0] for name in RISCV])

@@ -24,6 +24,7 @@ from archport.remote import SSH, parse_host
 from testbed import node, upstream
 from testbed import ssh as bed_ssh
 from tests.support import images
+from tests.testbed import board
 
 WANT = ("rancher/mirrored-coredns-coredns", "rancher/mirrored-metrics-server", "rancher/mirrored-pause")
 
@@ -47,6 +48,9 @@ def ported(bed, tmp_path_factory):
         images.push(layout, "t", f"{registry}/{x.repository}:{x.tag}")
         pushed[x.repository] = top.digest
     assert sorted(pushed) == sorted(WANT)
+    # Whatever the node holds under these names (an earlier test's pulls) is
+    # not what this test pushed: the pods must pull these.
+    board.forget_images(bed, WANT)
     return registry, pushed
 
 
@@ -76,10 +80,7 @@ def _ssh(bed) -> SSH:
 
 def _forget_images(bed, pushed) -> None:
     """Leave the node as later tests expect it: the images it pulled or imported removed."""
-    listed = node.ctr(["images", "ls", "-q"], bed.lay.root).stdout.split()
-    gone = [ref for ref in listed if any(repo in ref for repo in pushed) or "archport-test" in ref]
-    if gone:
-        node.ctr(["images", "rm", *gone], bed.lay.root)
+    board.forget_images(bed, [*pushed, "archport-test"])
     node.kubectl(["-n", "kube-system", "delete", "pods", "--all", "--wait=false"], bed.lay.root)
 
 

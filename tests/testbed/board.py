@@ -52,3 +52,17 @@ class Files:
             p.unlink(missing_ok=True)
         self.made.clear()
         restart_k3s(self.bed)
+
+
+def forget_images(bed, repositories) -> list[str]:
+    """Make the node forget every image of ``repositories`` (``rancher/x``),
+    through the CRI as the kubelet sees them (``crictl rmi`` by image ID: a
+    ``ctr images rm`` of the names leaves the ID the CRI resolves a tag to).
+    Returns the IDs removed."""
+    import json
+    images = json.loads(run(bed, "crictl images -o json").stdout or "{}").get("images") or []
+    ids = [i["id"] for i in images
+           if any(repo in ref for repo in repositories for ref in (i.get("repoTags") or []) + (i.get("repoDigests") or []))]
+    if ids:
+        run(bed, "crictl rmi " + " ".join(ids), check=False)
+    return ids
