@@ -14,7 +14,6 @@ Run: PYTHONPATH=src:. python bench/bench_port.py   (needs docker-registry, skope
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "src")]
 
-from tests.port.conftest import HELLO_CATALOG, go_env_value, go_install, push_image  # noqa: E402
+from tests.support.port import HELLO_CATALOG, fixture_go_env, go_install, push_image  # noqa: E402
 from tests.support import goproxy  # noqa: E402
 from tests.support.registry import Registry  # noqa: E402
 
@@ -59,10 +58,7 @@ def main() -> None:
     reg.start()
     try:
         proxy = goproxy.build(tmp / "goproxy")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
-        env.update({"GOPROXY": f"file://{proxy},{go_env_value('GOPROXY')}", "GONOSUMDB": "example.test",
-                    "GOMODCACHE": go_env_value("GOMODCACHE"), "GOTOOLCHAIN": "local",
-                    "PYTHONPATH": str(REPO / "src")})
+        env = fixture_go_env(proxy)
 
         # 1. overhead over go build (fresh GOCACHE for each side).
         push_image(tmp, f"rancher/local-path-provisioner:{VERSION}", reg,

@@ -24,7 +24,6 @@ Run (root, for containerd and binfmt):
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -41,7 +40,7 @@ from archport.layout import LayoutSource  # noqa: E402
 from archport.platform import RISCV64  # noqa: E402
 from archport.smoke.containerd import Private  # noqa: E402
 from archport.smoke.run import Options, smoke  # noqa: E402
-from tests.port.conftest import HELLO_CATALOG, go_env_value, go_install, push_image  # noqa: E402
+from tests.support.port import HELLO_CATALOG, fixture_go_env, go_install, push_image  # noqa: E402
 from tests.support import goproxy, gobuild  # noqa: E402
 from tests.support.images import layer_from_files, make_image, make_index, write_layout  # noqa: E402
 from tests.support.registry import Registry  # noqa: E402
@@ -123,10 +122,7 @@ def main() -> None:
     reg.start()
     try:
         proxy = goproxy.build(tmp / "goproxy")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
-        env.update({"GOPROXY": f"file://{proxy},{go_env_value('GOPROXY')}", "GONOSUMDB": "example.test",
-                    "GOMODCACHE": go_env_value("GOMODCACHE"), "GOTOOLCHAIN": "local",
-                    "GOCACHE": str(tmp / "gocache"), "PYTHONPATH": str(REPO / "src")})
+        env = fixture_go_env(proxy, GOCACHE=str(tmp / "gocache"))
         whole_set(tmp, reg, env)
         servers(tmp)
     finally:

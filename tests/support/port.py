@@ -78,6 +78,17 @@ def go_env(proxy_dir) -> dict[str, str]:
     return env
 
 
+def fixture_go_env(proxy: Path, **extra: str) -> dict[str, str]:
+    """What a bench or test hands the CLI outside pytest: the fixture proxy
+    first, the real one after it, no checksum database for example.test,
+    the machine's module cache, no toolchain switching."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
+    env.update({"GOPROXY": f"file://{proxy},{go_env_value('GOPROXY')}", "GONOSUMDB": "example.test",
+                "GOMODCACHE": go_env_value("GOMODCACHE"), "GOTOOLCHAIN": "local",
+                "PYTHONPATH": str(REPO / "src"), **extra})
+    return env
+
+
 def go_install(module_at_version: str, goarch: str, env: dict, out: Path, ldflags: str = "",
                toolchain: str = OLD_GO) -> Path:
     """``go install MODULE@VERSION`` for linux/GOARCH (build info then names
