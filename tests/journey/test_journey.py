@@ -3,7 +3,7 @@ doctor → audit → port → deploy → verify, then again (nothing changes), t
 the same through an airgap tarball instead of a registry.
 
 The board is a fresh k3s v1.24.2 node (its packaged manifests from
-shared/k3s/v1.24.2) whose system images come from docker.io, which this
+shared/k3s/v1.24.2) whose system images come from Docker Hub, which this
 machine reaches only as the bed's UPSTREAM: amd64 and arm64 only.  UPSTREAM's
 coredns, local-path-provisioner and metrics-server are the real Go modules
 (testbed/upstream.py; where the module proxy refuses the tag's version, the
@@ -196,7 +196,7 @@ def test_journey_registry_then_airgap(fresh_board, reg, env, tmp_path):
     cp = step(bed, "doctor", "doctor", *board(bed), "--no-registry", "--json", env=env, expect=1)
     named = {p: g["cause"] for g in json.loads(cp.stdout)["groups"] for p in g["pods"]}
     assert failing <= set(named), sorted(failing - set(named))
-    assert all(named[p] == "network" for p in failing), named       # docker.io does not resolve on the board
+    assert all(named[p] == "network" for p in failing), named       # Docker Hub does not resolve on the board
     up = upstream.upstream(bed.lay).host
     cp = step(bed, "audit", "audit", *board(bed), "--mirror", f"docker.io={up}", "--mirror-only", "--json",
               env=env, expect=1)

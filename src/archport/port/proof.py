@@ -24,7 +24,7 @@ def contracts(ref: Reference, opts: Options) -> list[Contract]:
     found = containers(load_documents(opts.manifests))
     chosen = using_image(found, ref)
     if not chosen:
-        # The manifests name the upstream image (docker.io/rancher/x:TAG); ref may
+        # The manifests name the upstream image (fully qualified rancher/x:TAG); ref may
         # be a mirror's or a prefixed name, or another tag: the contract is the same.
         def same_path(c) -> bool:
             p = reference.parse(c.image).path
