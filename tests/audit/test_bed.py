@@ -21,7 +21,6 @@ import pytest
 
 from archport.cli.main import main
 from testbed import node, upstream
-from testbed import ssh as bed_ssh
 from tests.support import images as ti
 from tests.testbed import board
 from tests.support import skopeo
@@ -49,15 +48,9 @@ def _offers_riscv64(ref: str) -> bool:
     return any((m.get("platform") or {}).get("architecture") == "riscv64" for m in doc.get("manifests") or ())
 
 
-def board_args(bed) -> list[str]:
-    e = bed_ssh.env(bed.lay)
-    return ["--host", e["BOARD_SSH"], "-i", e["BOARD_SSH_KEY"], "-o", f"UserKnownHostsFile={e['BOARD_KNOWN_HOSTS']}",
-            "-o", "IdentitiesOnly=yes"]
-
-
 def audit(bed, capsys):
     up = upstream.upstream(bed.lay).host
-    rc = main(["audit", "--json", *board_args(bed), "--mirror", f"docker.io={up}", "--mirror-only"])
+    rc = main(["audit", "--json", *board.cli_args(bed), "--mirror", f"docker.io={up}", "--mirror-only"])
     return rc, {i["image"]: i for i in json.loads(capsys.readouterr().out)["images"]}
 
 
@@ -75,7 +68,7 @@ def test_audit_before_and_after_deploy(bed, riscv64_in_registry, capsys):
     saved = {p.relative_to(etc): p.read_bytes() for p in [*etc.glob("registries.yaml*"),
                                                           *etc.glob("config.yaml.d/*")]}
     try:
-        rc = main(["deploy", *board_args(bed), "--registry", registry, "--yes", "--timeout", "180", "--json"])
+        rc = main(["deploy", *board.cli_args(bed), "--registry", registry, "--yes", "--timeout", "180", "--json"])
         out = capsys.readouterr().out
         assert rc == 0, out
         rc, rows = audit(bed, capsys)

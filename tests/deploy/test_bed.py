@@ -54,12 +54,6 @@ def ported(bed, tmp_path_factory):
     return registry, pushed
 
 
-def board_args(bed) -> list[str]:
-    e = bed_ssh.env(bed.lay)
-    return ["--host", e["BOARD_SSH"], "-i", e["BOARD_SSH_KEY"], "-o", f"UserKnownHostsFile={e['BOARD_KNOWN_HOSTS']}",
-            "-o", "IdentitiesOnly=yes"]
-
-
 def _running(bed, repo: str, digest: str | None) -> bool:
     """A kube-system container of ``repo`` runs (from ``digest``, when given)."""
     pods = json.loads(node.kubectl(["get", "pods", "-n", "kube-system", "-o", "json"], bed.lay.root).stdout)
@@ -89,7 +83,7 @@ def test_pods_pull_through_the_mirror_and_run(bed, ported, capsys):
     etc = bed.lay.etc_k3s
     saved = {p.name: p.read_bytes() for p in etc.glob("registries.yaml")}
     try:
-        rc = main(["deploy", *board_args(bed), "--registry", registry, "--restart-pods", "--yes", "--timeout", "180",
+        rc = main(["deploy", *board.cli_args(bed), "--registry", registry, "--restart-pods", "--yes", "--timeout", "180",
                    "--json"])
         doc = json.loads(capsys.readouterr().out)
         assert rc == 0, doc
@@ -104,7 +98,7 @@ def test_pods_pull_through_the_mirror_and_run(bed, ported, capsys):
         pods = node.kubectl(["get", "pods", "-n", "kube-system", "-o", "wide"], bed.lay.root).stdout
         assert not want, f"not running from the mirror: {sorted(want)}\n{pods}\n{row}"
 
-        rc = main(["deploy", *board_args(bed), "--registry", registry, "--yes", "--json"])
+        rc = main(["deploy", *board.cli_args(bed), "--registry", registry, "--yes", "--json"])
         again = json.loads(capsys.readouterr().out)["boards"][0]
         assert rc == 0 and again["status"] == "unchanged" and again["restarted"] is False
     finally:
@@ -130,7 +124,7 @@ def test_pods_run_from_an_airgap_tarball(bed, ported, tmp_path, capsys):
     images_dir = bed.lay.var_k3s / "agent" / "images"
     before = {p.name for p in images_dir.glob("*")} if images_dir.exists() else set()
     try:
-        rc = main(["deploy", *board_args(bed), "--airgap", str(tarball), "--restart-pods", "--yes",
+        rc = main(["deploy", *board.cli_args(bed), "--airgap", str(tarball), "--restart-pods", "--yes",
                    "--timeout", "180", "--json"])
         row = json.loads(capsys.readouterr().out)["boards"][0]
         assert rc == 0 and row["status"] == "changed" and row["restarted"] is True, row
@@ -147,7 +141,7 @@ def test_pods_run_from_an_airgap_tarball(bed, ported, tmp_path, capsys):
         assert not (bed.lay.etc_k3s / "registries.yaml").exists() or \
             registry not in (bed.lay.etc_k3s / "registries.yaml").read_text()
 
-        rc = main(["deploy", *board_args(bed), "--airgap", str(tarball), "--yes", "--json"])
+        rc = main(["deploy", *board.cli_args(bed), "--airgap", str(tarball), "--yes", "--json"])
         again = json.loads(capsys.readouterr().out)["boards"][0]
         assert rc == 0 and again["status"] == "unchanged" and again["restarted"] is False
     finally:

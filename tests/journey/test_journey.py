@@ -35,8 +35,8 @@ import pytest
 
 from acceptance.standins import go_env
 from testbed import node, upstream
-from testbed import ssh as bed_ssh
 from tests.support.cli import archport
+from tests.testbed.board import cli_args
 from tests.support.shared import IMAGES_TXT, MANIFESTS
 
 pytestmark = pytest.mark.journey
@@ -102,12 +102,6 @@ def env(tmp_path_factory) -> dict:
     return e
 
 
-def board(bed) -> list[str]:
-    e = bed_ssh.env(bed.lay)
-    return ["--host", e["BOARD_SSH"], "-i", e["BOARD_SSH_KEY"], "-o", f"UserKnownHostsFile={e['BOARD_KNOWN_HOSTS']}",
-            "-o", "IdentitiesOnly=yes"]
-
-
 def step(bed, name: str, *args: str, env: dict, expect: int | None = 0, timeout: float = 1800):
     t0 = time.monotonic()
     cp = archport(*args, env=env, expect=expect, timeout=timeout)
@@ -163,7 +157,7 @@ def _port(bed, reg_or_oci: str, env: dict, name: str, *extra: str) -> dict:
 
 
 def _deploy(bed, env: dict, name: str, *source: str) -> dict:
-    cp = step(bed, name, "deploy", *board(bed), *source, "--restart-pods", "--yes", "--timeout", "300", "--json",
+    cp = step(bed, name, "deploy", *cli_args(bed), *source, "--restart-pods", "--yes", "--timeout", "300", "--json",
               env=env)
     return json.loads(cp.stdout)["boards"][0]
 
@@ -177,7 +171,7 @@ def _all_running(bed, name: str) -> None:
 
 
 def _verify(bed, env: dict, name: str) -> dict:
-    cp = step(bed, name, "verify", *board(bed), "--timeout", "300", "--json", env=env, expect=None)
+    cp = step(bed, name, "verify", *cli_args(bed), "--timeout", "300", "--json", env=env, expect=None)
     doc = json.loads(cp.stdout)
     checks = {c["name"]: c for c in doc["boards"][0]["checks"]}
     assert cp.returncode == 0, json.dumps(checks, indent=1)
@@ -193,12 +187,12 @@ def test_journey_registry_then_airgap(fresh_board, reg, env, tmp_path):
 
     # 1. doctor names the cause of every stuck pod; audit lists the eight images, none with riscv64.
     failing = {f"kube-system/{p['metadata']['name']}" for p in _system_pods(bed) if _stuck(p)}
-    cp = step(bed, "doctor", "doctor", *board(bed), "--no-registry", "--json", env=env, expect=1)
+    cp = step(bed, "doctor", "doctor", *cli_args(bed), "--no-registry", "--json", env=env, expect=1)
     named = {p: g["cause"] for g in json.loads(cp.stdout)["groups"] for p in g["pods"]}
     assert failing <= set(named), sorted(failing - set(named))
     assert all(named[p] == "network" for p in failing), named       # Docker Hub does not resolve on the board
     up = upstream.upstream(bed.lay).host
-    cp = step(bed, "audit", "audit", *board(bed), "--mirror", f"docker.io={up}", "--mirror-only", "--json",
+    cp = step(bed, "audit", "audit", *cli_args(bed), "--mirror", f"docker.io={up}", "--mirror-only", "--json",
               env=env, expect=1)
     doc = json.loads(cp.stdout)
     rows = {i["image"]: i for i in doc["images"]}

@@ -66,3 +66,11 @@ def forget_images(bed, repositories) -> list[str]:
     if ids:
         run(bed, "crictl rmi " + " ".join(ids), check=False)
     return ids
+
+
+def cli_args(bed) -> list[str]:
+    """The board as archport's commands name it, the way a user does after
+    ``eval "$(scripts/testbed.sh env)"``: ``--host`` and the SSH options."""
+    e = ssh.env(bed.lay)
+    return ["--host", e["BOARD_SSH"], "-i", e["BOARD_SSH_KEY"], "-o", f"UserKnownHostsFile={e['BOARD_KNOWN_HOSTS']}",
+            "-o", "IdentitiesOnly=yes"]
