@@ -29,6 +29,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# As a script (python acceptance/run_v1_24_2.py) the path has neither the repository
+# (acceptance, tests.support) nor src/; SPECS below reads acceptance.standins.
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO))
+from acceptance import standins  # noqa: E402  (after the path above)
+
 K3S = Path(__file__).resolve().parents[2] / "shared" / "k3s" / "v1.24.2"
 if not K3S.is_dir():
     K3S = Path("/work/shared/k3s/v1.24.2")
@@ -53,7 +59,7 @@ class Spec:
     module: str = ""
     module_version: str = "{tag}"
     package: str = "."
-    ldflags: str = ""
+    ldflags: str = ""                # {version}: the module version built
     trimpath: bool = False
     toolchain: str = "local"
     files: dict = field(default_factory=dict)
@@ -65,40 +71,30 @@ class Spec:
 
 PATHENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
 
+
+def _go(component: str, repository: str, **row) -> Spec:
+    """A Go row: how upstream builds it (module, package, flags, toolchain, image
+    files, and the source of those facts) is the recipe the test bed builds from."""
+    recipe = standins.GO_RECIPES[repository]
+    return Spec(component, repository, "go", module=recipe.module, package=recipe.package, ldflags=recipe.ldflags,
+                trimpath=recipe.trimpath, toolchain=recipe.toolchain, files=dict(recipe.files), source=recipe.source,
+                **row)
+
+
 SPECS = [
-    Spec("coredns", "rancher/mirrored-coredns-coredns", "go",
-         config={"Entrypoint": ["/coredns"], "Env": PATHENV, "ExposedPorts": {"53/tcp": {}, "53/udp": {}}},
-         binary="/coredns", port_smoke="-version", smoke_args=("-version",), expect=r"CoreDNS-{version}",
-         manifest_image="rancher/mirrored-coredns-coredns:1.9.1",
-         module="github.com/coredns/coredns", module_version="v{tag}",
-         ldflags="-s -w -X github.com/coredns/coredns/coremain.GitCommit=standin",
-         toolchain="go1.17.13", files={"etc/ssl/certs/ca-certificates.crt": "certs"},
-         source="Makefile at v1.9.1: CGO_ENABLED=0 go build -ldflags=\"-s -w -X ...coremain.GitCommit=$(GITCOMMIT)\" "
-                "(no -trimpath); Dockerfile: scratch + /etc/ssl/certs, ADD coredns /coredns, EXPOSE 53 53/udp, "
-                "ENTRYPOINT [\"/coredns\"]; go.mod says go 1.17 and v1.9.1 (2022-03-11) predates Go 1.18, hence "
-                "Go 1.17 (the patch release is ours: go1.17.13); GitCommit is 'standin', not upstream's hash"),
-    Spec("local-path-provisioner", "rancher/local-path-provisioner", "go",
-         config={"Cmd": ["local-path-provisioner"], "Env": PATHENV},
-         binary="/usr/bin/local-path-provisioner", port_smoke="--version",
-         smoke_args=("local-path-provisioner", "--version"), expect=r"{version}",
-         manifest_image="rancher/local-path-provisioner:v0.0.21",
-         module="github.com/rancher/local-path-provisioner",
-         ldflags="-X main.VERSION={tag} -extldflags -static -s -w",
-         source="scripts/build: CGO_ENABLED=0 go build -ldflags \"-X main.VERSION=$VERSION -extldflags -static -s -w\"; "
-                "package/Dockerfile: FROM alpine, COPY … /usr/bin/local-path-provisioner, CMD [\"local-path-provisioner\"] "
-                "(the stand-in has the binary only, no alpine)"),
-    Spec("metrics-server", "rancher/mirrored-metrics-server", "go",
-         config={"Entrypoint": ["/metrics-server"], "User": "65534", "Env": PATHENV},
-         binary="/metrics-server", port_smoke="--version", smoke_args=("--version",), expect=r"{version}",
-         manifest_image="rancher/mirrored-metrics-server:v0.5.2",
-         module="sigs.k8s.io/metrics-server", package="./cmd/metrics-server",
-         ldflags="-w -X k8s.io/client-go/pkg/version.gitVersion={tag} -X k8s.io/client-go/pkg/version.gitCommit=standin "
-                 "-X k8s.io/client-go/pkg/version.buildDate=2022-01-01T00:00:00Z",
-         trimpath=True, files={"etc/passwd": "passwd", "etc/group": "group"},
-         source="Makefile: CGO_ENABLED=0 go build -mod=readonly -trimpath -ldflags \"-w -X k8s.io/client-go/pkg/version."
-                "{gitVersion,gitCommit,buildDate}\" ./cmd/metrics-server; Dockerfile: distroless static, COPY "
-                "metrics-server /, USER 65534, ENTRYPOINT [\"/metrics-server\"] (stand-in: /etc/passwd and /etc/group "
-                "only; commit and date are placeholders)"),
+    _go("coredns", "rancher/mirrored-coredns-coredns",
+        config={"Entrypoint": ["/coredns"], "Env": PATHENV, "ExposedPorts": {"53/tcp": {}, "53/udp": {}}},
+        binary="/coredns", port_smoke="-version", smoke_args=("-version",), expect=r"CoreDNS-{version}",
+        manifest_image="rancher/mirrored-coredns-coredns:1.9.1", module_version="v{tag}"),
+    _go("local-path-provisioner", "rancher/local-path-provisioner",
+        config={"Cmd": ["local-path-provisioner"], "Env": PATHENV},
+        binary="/usr/bin/local-path-provisioner", port_smoke="--version",
+        smoke_args=("local-path-provisioner", "--version"), expect=r"{version}",
+        manifest_image="rancher/local-path-provisioner:v0.0.21"),
+    _go("metrics-server", "rancher/mirrored-metrics-server",
+        config={"Entrypoint": ["/metrics-server"], "User": "65534", "Env": PATHENV},
+        binary="/metrics-server", port_smoke="--version", smoke_args=("--version",), expect=r"{version}",
+        manifest_image="rancher/mirrored-metrics-server:v0.5.2"),
     Spec("pause", "rancher/mirrored-pause", "c",
          config={"Entrypoint": ["/pause"], "User": "65535:65535", "Env": PATHENV},
          binary="/pause", port_smoke="-v", smoke_args=("-v",), expect=r"v{version}",
@@ -166,14 +162,13 @@ def helper_pod(work: Path) -> Path:
 # -- one component ------------------------------------------------------------------------
 
 def standin(spec: Spec, work: Path, registry, env: dict, row: dict) -> None:
-    from acceptance import standins
     work.mkdir(parents=True, exist_ok=True)
     repo_tag = f"{spec.repository}:{spec.tag}"
     extra = {p: (v if v.startswith("->") else (standins.file_bytes(v), 0o644)) for p, v in spec.files.items()}
     if spec.kind == "go":
         version = spec.module_version.format(tag=spec.tag)
         info = standins.download(spec.module, version, env, work)
-        built = standins.build_module(info, work, package=spec.package, ldflags=spec.ldflags.format(tag=spec.tag),
+        built = standins.build_module(info, work, package=spec.package, ldflags=spec.ldflags.format(version=version),
                                       trimpath=spec.trimpath, toolchain=spec.toolchain, goarch="amd64", env=env)
         per_arch = {"amd64": {spec.binary.lstrip("/"): (built.binary.read_bytes(), 0o755), **extra}}
         row["standin"] = {"module": f"{spec.module}@{version}", "platforms": ["linux/amd64"],
@@ -368,9 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0:
         print("run as root: containerd, binfmt_misc and ctr need it", file=sys.stderr)
         return 2
-    sys.path.insert(0, str(REPO / "src"))
-    sys.path.insert(0, str(REPO))
-    from acceptance import dnsproof, standins
+    from acceptance import dnsproof
     from archport import emulation
     from archport.platform import RISCV64
     from tests.support.registry import Registry

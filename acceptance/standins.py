@@ -2,7 +2,8 @@
 
 Go components: the REAL module at the real version, fetched through the Go
 module proxy and built for linux/amd64 the way upstream's build files do
-(flags and toolchain are data in the release script, each with its source),
+(flags and toolchain are data here, GO_RECIPES, each with its source; the
+release script and the test bed both read them),
 then laid out like upstream's image (binary path, Entrypoint/Cmd, User) and
 pushed with skopeo under the rancher/… name of the k3s image list.
 

@@ -18,8 +18,9 @@ from ..errors import ArchportError, BadInput
 from . import versions
 from .model import Binary, Substitute
 from .smoke import RecipeError, parse as parse_smoke
-from .model import (Alternative, Catalog, CBuild, Component, ImageContract, DebPackage, Distro, Fixup, GoBuild,
-                    Image, Knob, Missing, K3sRelease, ReleaseAsset, Provenance)
+from .model import (Alternative, Catalog, CBuild, Component, ImageContract, DebPackage, Distro, GoBuild,
+                    Image, Knob, ReleaseAsset, Provenance)
+from .releases import Fixup, K3sRelease, Missing
 
 _PROVENANCE = {"source", "verified", "note"}
 KINDS = ("go", "c", "deb", "distro")

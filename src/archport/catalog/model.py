@@ -1,14 +1,20 @@
-"""The catalog's values.  Every fact group carries the :class:`Provenance` that states it."""
+"""The catalog's values: a component's facts, and the :class:`Catalog` that holds
+the components beside the release-wide facts of :mod:`.releases`.  Every fact
+group carries the :class:`Provenance` that states it."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from .. import reference
 from ..errors import BadInput
 from . import versions
 from .versions import Range, Version
+
+if TYPE_CHECKING:  # releases imports this module's Provenance; Catalog only names its types
+    from .releases import Fixup, K3sRelease, Missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,70 +254,6 @@ class Component:
 
     def alternatives_for(self, tag: str, platform: str) -> tuple[Alternative, ...]:
         return tuple(a for a in _all(self.alternatives, tag) if platform in a.platforms)
-
-    def to_dict(self) -> dict:
-        return _jsonable(asdict(self))
-
-
-@dataclass(frozen=True, slots=True)
-class K3sRelease:
-    version: str                    # v1.24.2+k3s1
-    kubernetes: str
-    images: tuple[str, ...]         # familiar references, as the airgap image list names them
-    components: tuple[tuple[str, str], ...]  # upstream versions the release notes list
-    source: Provenance
-    components_source: Provenance | None = None
-
-    def references(self) -> tuple[str, ...]:
-        """Fully qualified names, what containerd stores and the kubelet asks for."""
-        return tuple(reference.normalize(i) for i in self.images)
-
-    def to_dict(self) -> dict:
-        return _jsonable(asdict(self))
-
-
-@dataclass(frozen=True, slots=True)
-class Missing:
-    """A version users ask for that k3s never released."""
-
-    version: str
-    reason: str
-    source: Provenance
-
-
-@dataclass(frozen=True, slots=True)
-class Fixup:
-    id: str
-    module: str                     # module path, or "*" for a procedure that applies to any
-    bad: Range
-    good: str
-    go: Range                       # Go toolchains that trigger it ("" = any)
-    goarch: tuple[str, ...]         # target architectures that trigger it (() = any)
-    symptom: str
-    action: str                     # "require" (bump to good) | "vendor" | "ldflags"
-    alternative: str
-    components: tuple[str, ...]
-    source: Provenance
-
-    def applies(self, module: str, version: str, go: str | None = None, goarch: str | None = None) -> bool:
-        """True when ``module@version`` is known to break with this toolchain/target.
-        An unknown ``go`` or ``goarch`` counts as a match (be proactive).
-        Procedures (``module = "*"``, e.g. re-vendoring) never match a module:
-        the strategy runs them after any bump in a vendored module."""
-        if self.module != module:
-            return False
-        try:
-            if version not in self.bad:
-                return False
-        except BadInput:
-            return False
-        if go is not None and self.go.constraints and versions.parse_go(go) not in self.go:
-            return False
-        return goarch is None or not self.goarch or goarch in self.goarch
-
-    @property
-    def is_procedure(self) -> bool:
-        return self.module == "*"
 
     def to_dict(self) -> dict:
         return _jsonable(asdict(self))

@@ -2,7 +2,7 @@
 
 Layers, top to bottom (STYLE.md, after go-containerregistry's transports)::
 
-    Client            what to ask (paths, scopes, mirrors, upload sessions)
+    Client            what to ask (paths, scopes, mirrors); a blob's upload session in :mod:`.push`
     RegistryAuth      401 → token → retry (httpx.Auth generator)
     RetryTransport    backoff on 5xx / 429 / connection errors
     HTTPTransport     TLS with verification, pooled connections
@@ -20,18 +20,18 @@ from typing import Callable, Iterator, TypeVar
 
 import httpx
 
-from ..errors import (ArchportError, DigestMismatch, HostUnreachable, NotFound, RateLimited, RegistryError,
-                      TransportError, Unauthorized)
+from ..errors import ArchportError, DigestMismatch, HostUnreachable, NotFound, RegistryError
 from ..oci import Descriptor, Index, Manifest, mediatypes as mt, parse_manifest
 from ..oci.digest import Digest
 from ..reference import Reference, is_loopback_host
 from ..store import BlobOpener
+from . import push
 from .auth import DOMAIN, SCOPE, RegistryAuth, merge_scopes, repository_scope, safe_url
 from .credentials import Credentials
-from .errors import error_from, transport_error, unreachable_error, upload_error
+from .errors import error_from, transport_error, unreachable_error
 from .hosts import HostOptions, PlainHTTPGuard, api_host, ssl_context
 from .retry import RetryPolicy, RetryTransport, is_certificate_failure, is_name_resolution_failure, is_tls_failure
-from .upload import CHUNK, Reader, content_digest, verified_stream
+from .upload import CHUNK, content_digest, verified_stream
 
 log = logging.getLogger("archport.registry")
 
@@ -46,10 +46,6 @@ class _Endpoint:
     domain: str                                # whose credentials apply
     params: tuple[tuple[str, str], ...] = ()   # ?ns=<domain> on mirrors
     mirror: bool = False
-
-
-class _StaleToken(ArchportError):
-    """A streamed body met a 401: its token expired mid-upload."""
 
 
 class Client:
@@ -313,91 +309,12 @@ class Client:
         if self._head_blob(ep, ref, desc, scope):
             self._read_back(ep, ref, desc)
             return "exists"
-        failures = 0
-        while True:
-            try:
-                location = None
-                if mount is not None:
-                    r = self._send("POST", ep, f"/v2/{ref.path}/blobs/uploads/", scope=scope,
-                                   params=[("mount", str(desc.digest)), ("from", mount.path)])
-                    if r.status_code == 201:
-                        r.close()
-                        # The registry linked a blob it holds for another
-                        # repository: its bytes never passed through us.
-                        if not self._head_blob(ep, ref, desc, scope):
-                            raise DigestMismatch(str(desc.digest), "nothing (the mount did not land)", "blob")
-                        self._read_back(ep, ref, desc)
-                        return "mounted"
-                    location = self._location(r, "starting a blob upload")
-                if location is None:
-                    r = self._send("POST", ep, f"/v2/{ref.path}/blobs/uploads/", scope=scope)
-                    location = self._location(r, "starting a blob upload")
-                if desc.size < threshold:
-                    self._put_whole(ep, location, desc, opener, scope, not source_verified)
-                else:
-                    self._put_chunked(ep, location, desc, opener, scope, size, not source_verified)
-                return "uploaded"
-            except (TransportError, RegistryError, _StaleToken) as e:
-                failures += 1
-                if isinstance(e, HostUnreachable):     # a name that does not resolve: asking again cannot help
-                    raise
-                retryable = isinstance(e, (TransportError, _StaleToken)) or e.temporary or \
-                    bool({"BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID"} & set(e.codes)) or e.status == 416
-                if not retryable or failures >= self.retry.attempts:
-                    if isinstance(e, _StaleToken):
-                        raise Unauthorized(401, (), safe_url(ref.repository), "token refused during upload") from None
-                    raise
-                delay = e.retry_after if isinstance(e, RateLimited) and e.retry_after else self.retry.backoff(failures)
-                log.debug("upload of %s to %s failed (%s); checking, then a new session in %.2fs",
-                          desc.digest, ref.repository, type(e).__name__, delay)
-                self._sleep(delay)
-                try:
-                    if self._head_blob(ep, ref, desc, scope):
-                        return "uploaded"
-                except (TransportError, RegistryError):
-                    pass
 
-    def _location(self, r: httpx.Response, what: str) -> httpx.URL:
-        if r.status_code != 202 or "location" not in r.headers:
-            raise error_from(r, what)
-        return r.request.url.join(r.headers["location"])
-
-    def _stream_send(self, method: str, ep: _Endpoint, url: httpx.URL, scope: tuple[str, ...],
-                     headers: dict[str, str], content) -> httpx.Response:
-        r = self._send(method, ep, url, scope=scope, headers=headers, content=content)
-        if r.status_code == 401:
-            r.close()
-            raise _StaleToken("401 on a streamed upload")
-        return r
-
-    def _put_whole(self, ep: _Endpoint, location: httpx.URL, desc: Descriptor, opener: BlobOpener,
-                   scope: tuple[str, ...], rehash: bool = True) -> None:
-        """POST then one streamed PUT with Content-Length (spec: "monolithic upload")."""
-        url = location.copy_merge_params({"digest": str(desc.digest)})
-        with opener() as chunks:
-            body = Reader(chunks, desc, rehash).all()
-            r = self._stream_send("PUT", ep, url, scope, {"Content-Type": "application/octet-stream",
-                                                           "Content-Length": str(desc.size)}, body)
-        if r.status_code != 201:
-            raise upload_error(r, desc)
-
-    def _put_chunked(self, ep: _Endpoint, location: httpx.URL, desc: Descriptor, opener: BlobOpener,
-                     scope: tuple[str, ...], chunk_size: int, rehash: bool = True) -> None:
-        """PATCH chunk after chunk (Content-Range), then PUT ?digest= to close."""
-        url, offset = location, 0
-        with opener() as chunks:
-            reader = Reader(chunks, desc, rehash)
-            while offset < desc.size:
-                n = min(chunk_size, desc.size - offset)
-                r = self._stream_send("PATCH", ep, url, scope, {
-                    "Content-Type": "application/octet-stream", "Content-Length": str(n),
-                    "Content-Range": f"{offset}-{offset + n - 1}"}, reader.take(n))
-                url = self._location(r, f"uploading blob {desc.digest}")
-                offset += n
-            reader.finish()
-        r = self._send("PUT", ep, url.copy_merge_params({"digest": str(desc.digest)}), scope=scope, content=b"")
-        if r.status_code != 201:
-            raise upload_error(r, desc)
+        def send(method: str, target: str | httpx.URL, **request) -> httpx.Response:
+            return self._send(method, ep, target, scope=scope, **request)
+        return push.upload(send, lambda: self._head_blob(ep, ref, desc, scope), lambda: self._read_back(ep, ref, desc),
+                           ref, desc, opener, mount, threshold=threshold, chunk_size=size,
+                           rehash=not source_verified, retry=self.retry, sleep=self._sleep)
 
     # -- tags ----------------------------------------------------------------
     def list_tags(self, ref: Reference, *, page_size: int | None = None) -> list[str]:
