@@ -20,7 +20,7 @@ derives from a bare ``Exception``, which the CLI could only report as
     ├── TransportError            could not talk to the registry at all, or refused to (policy)
     │   └── HostUnreachable       its host name does not resolve here (not retried; remembered per host)
     ├── MissingDependency         an optional module this operation needs is not installed
-    ├── _StaleToken               internal to the client: a token expired mid-upload
+    ├── _StaleToken               internal to a blob upload (registry.push): a token expired mid-upload
     ├── Cancelled                 a transfer stopped because another failed
     ├── PlatformMissing           the source offers none of the platforms asked for
     ├── PlatformPresent           the index already has that platform
@@ -30,6 +30,7 @@ derives from a bare ``Exception``, which the CLI could only report as
     ├── NotPortable               a strategy that applied could not finish
     ├── DownloadError             a release asset's server answered without the file
     ├── DebianError               the Debian archive could not give a verified file
+    ├── KernelError               the archive's kernel lacks the image or a module a smoke asks for
     ├── ModuleUnavailable         the Go module proxy could not give a module
     ├── PathError                 a path inside an image does not resolve (ENOENT, ELOOP, …)
     ├── TooLarge                  a layer expands beyond the cap it was given

@@ -4,19 +4,19 @@ transplant strategy through the CLI, from the machine's Debian archive.
 
 What is proven: ``port`` builds, checks (the ``entry`` script's ``/bin/sh``,
 and ``iptables`` as a svclb-style container would call it, resolve to
-riscv64 ELFs with their libraries) and smokes the image (the entry script
-runs under containerd + qemu and blocks on its fifo, as it does with no
-``DEST_IPS``); ``iptables -V`` runs and reports the upstream image's legacy
-backend; ``--iptables-backend nft`` changes it, recorded.
+riscv64 ELFs with their libraries) and smokes the image: the catalog's
+recipe boots Debian's riscv64 kernel under qemu-system-riscv64 with the
+image as its root, runs ``entry`` with the env ServiceLB gives it, and
+``iptables -t nat -S`` then shows its DNAT and MASQUERADE rules, written by
+the riscv64 iptables into a riscv64 kernel's netfilter; with both the
+upstream image's legacy backend and ``--iptables-backend nft``.  Under
+containerd + qemu-user, ``iptables -V`` runs and reports the legacy backend.
 
-Not proven here: klipper-lb's rules in its own network namespace with
-NET_ADMIN (``iptables -t nat -S`` after ``entry``).  ``smoke`` does not grant
-capabilities, and tried by hand (``unshare -n`` + chroot, qemu-riscv64 in
-binfmt_misc) the riscv64 iptables cannot reach the kernel under qemu-user:
-the legacy backend's IPT_SO_GET_INFO answers "iptables who?", the nft
-backend's netfilter netlink "Protocol not supported", while the host's own
-iptables-legacy works in the same kind of namespace.  That proof needs a
-riscv64 kernel (the board, or full-system emulation).
+Why a kernel: under qemu-user the riscv64 iptables cannot reach netfilter
+(tried by hand with ``unshare -n`` + chroot: the legacy backend's
+IPT_SO_GET_INFO answers "iptables who?", the nft backend's netfilter
+netlink "Protocol not supported"), while the host's own iptables-legacy
+works in the same kind of namespace.
 """
 
 from __future__ import annotations
@@ -84,6 +84,10 @@ def test_klipper_lb_ported_checked_and_smoked(standin, tmp_path, containerd, bin
     assert "iptables legacy" in r["reason"], r
     assert r["check"].startswith("ok"), r
     assert r["smoke"].startswith("ok (still running"), r            # entry blocks on /pause
+    assert "iptables -t nat -S: 2 of 2 expected lines" in r["smoke"], r
+    out = r["smokeOutput"]
+    assert "-A PREROUTING ! -s 10.43.0.10/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.43.0.10:80" in out
+    assert "-A POSTROUTING -d 10.43.0.10/32 -p tcp -j MASQUERADE" in out
     notes = " ".join(r["notes"])
     assert "iptables family → legacy (6 commands), the upstream image's" in notes, notes
     assert "busybox-static=" in notes and "iptables=" in notes and "libc6=" in notes, notes
@@ -126,12 +130,28 @@ def test_klipper_lb_ported_checked_and_smoked(standin, tmp_path, containerd, bin
     assert s.returncode == 0, s.stdout + s.stderr
     assert "legacy" in json.loads(s.stdout)["stdout"]
 
+    # smoke on its own takes the catalog's recipe, kernel and all; and
+    # --mode kernel boots the target's kernel for any command.
+    xdg = {"XDG_CACHE_HOME": str(CACHE / "xdg")}
+    k = archport("smoke", f"{reg.host}/ported/rancher/klipper-lb:v0.3.5", "--debian-suite", suite(), "--json",
+                 env=xdg, expect=None, timeout=900)
+    kr = json.loads(k.stdout)
+    assert k.returncode == 0 and kr["path"] == "kernel" and kr["ok"], k.stdout + k.stderr
+    assert "-A POSTROUTING -d 10.43.0.10/32 -p tcp -j MASQUERADE" in kr["stdout"]
+    v = archport("smoke", dest, "--mode", "kernel", "--debian-suite", suite(), "--expect", r"\(legacy\)", "--json",
+                 "--", "iptables", "-V", env=xdg, expect=None, timeout=900)
+    vr = json.loads(v.stdout)
+    assert v.returncode == 0 and vr["path"] == "kernel" and vr["exitCode"] == 0, v.stdout + v.stderr
+
 
 def test_the_backend_flag_changes_it_and_says_so(standin):
-    r = _port(standin, "ported-nft", "--iptables-backend", "nft", "--no-smoke")
+    r = _port(standin, "ported-nft", "--iptables-backend", "nft")
     assert r["status"] == "ported" and "iptables nft" in r["reason"], r
     notes = " ".join(r["notes"])
     assert "iptables family → nft" in notes and "--iptables-backend; the upstream image runs legacy" in notes
+    # The nft backend's rules, in the riscv64 kernel's nf_tables.
+    assert "iptables -t nat -S: 2 of 2 expected lines" in r["smoke"], r
+    assert "-j DNAT --to-destination 10.43.0.10:80" in r["smokeOutput"], r
 
 
 
@@ -162,11 +182,11 @@ def test_an_interrupted_port_pushes_nothing_and_exits_130(standin, containerd, b
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     deadline = time.monotonic() + 900
-    while not any("running in containerd" in line for line in seen):
+    while not any("booting" in line for line in seen):          # the recipe's kernel run
         assert proc.poll() is None, "".join(seen)
         assert time.monotonic() < deadline, "".join(seen)
         time.sleep(0.2)
-    time.sleep(3)                                   # the entry script is blocking on its fifo now
+    time.sleep(3)                                   # the machine is booting or entry is blocking
     proc.send_signal(signal.SIGTERM)
     rc = proc.wait(timeout=120)
     reader.join(timeout=10)
@@ -174,3 +194,5 @@ def test_an_interrupted_port_pushes_nothing_and_exits_130(standin, containerd, b
     assert rc == 130, (rc, out, "".join(seen))
     assert "ported" not in out and "Traceback" not in "".join(seen)
     assert skopeo_raw(f"{reg.host}/interrupted/{REF}") is None        # nothing pushed
+    left = subprocess.run(["pgrep", "-f", "qemu-system-riscv64.*archport"], capture_output=True, text=True)
+    assert left.stdout == "", left.stdout                            # the machine was stopped

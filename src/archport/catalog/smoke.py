@@ -24,6 +24,15 @@ a GET of ``path`` on the container's loopback ``port`` answers 2xx; ``dns`` —
 an A query for ``query`` on its loopback ``port`` answers ``answer``;
 ``running`` — still running after ``seconds`` (a program that by design only
 blocks, e.g. holding iptables rules until its pod is deleted).
+
+A ``[smoke.kernel]`` table says the program needs what user-mode emulation
+cannot give: qemu-user translates system calls, not netfilter's binary
+socket options or its netlink family, so a riscv64 ``iptables`` under it
+fails however the host is set up.  Such a recipe runs under full-system
+emulation with the target's own Linux kernel (:mod:`archport.smoke.vm`):
+its modules loaded, its sysctls set as the pod's would be, and ``then``'s
+commands run in the image after the signal, their output judged by
+``expect``.  Its signal is ``exit`` or ``running``.
 """
 
 from __future__ import annotations
@@ -38,7 +47,12 @@ from .model import Provenance, _fill, _values
 from .versions import Range
 
 SIGNALS = ("exit", "output", "http", "https", "dns", "running")
-_KEYS = {"versions", "args", "files", "writable", "ready", "port", "path", "query", "answer", "expect", "seconds"}
+_KEYS = {"versions", "args", "files", "writable", "ready", "port", "path", "query", "answer", "expect", "seconds",
+         "env", "kernel"}
+_KERNEL_KEYS = {"modules", "sysctls", "then", "expect"}
+_MODULE = re.compile(r"[A-Za-z0-9_-]+")
+_SYSCTL = re.compile(r"[a-z0-9_]+(\.[A-Za-z0-9_-]+)+")
+_ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +84,21 @@ class Signal:
 
 
 @dataclass(frozen=True, slots=True)
+class KernelRun:
+    """What a recipe needs from the target's own kernel (``[smoke.kernel]``)."""
+
+    modules: tuple[str, ...]                  # module names, as modprobe takes them
+    sysctls: tuple[tuple[str, str], ...]      # dotted name -> value, set before the program starts
+    then: tuple[tuple[str, ...], ...]         # argv of each command run once the signal is seen
+    expect: tuple[str, ...]                   # regexes that must each match the commands' output
+
+    def describe(self) -> str:
+        cmds = "; ".join(" ".join(c) for c in self.then)
+        return f"then {cmds} shows {len(self.expect)} expected line{'s' if len(self.expect) != 1 else ''}" \
+            if self.then else ""
+
+
+@dataclass(frozen=True, slots=True)
 class Recipe:
     """One component's smoke run for a range of image tags."""
 
@@ -79,6 +108,8 @@ class Recipe:
     writable: tuple[str, ...]             # absolute directories mounted empty and writable
     signal: Signal
     source: Provenance
+    env: tuple[tuple[str, str], ...] = ()      # name -> value, over the image's Env
+    kernel: KernelRun | None = None            # None: user-mode emulation is enough
 
     def for_tag(self, tag: str, built_as: str | None = None) -> Recipe:
         """The recipe with ``{tag}``/``{version}`` filled in ``expect`` (escaped
@@ -89,8 +120,7 @@ class Recipe:
             return self
         values = {k: re.escape(v) for k, v in _values(built_as or tag).items()}
         filled = _fill(self.signal.expect, values)
-        return Recipe(self.versions, self.args, self.files, self.writable,
-                      dataclasses.replace(self.signal, expect=filled), self.source)
+        return dataclasses.replace(self, signal=dataclasses.replace(self.signal, expect=filled))
 
 
 class RecipeError(ArchportError):
@@ -139,8 +169,43 @@ def parse(t: dict, where: str, source: Provenance) -> Recipe:
         raise RecipeError(f"catalog {where}: path must start with /")
     if kind == "dns" and not (signal.query and signal.answer):
         raise RecipeError(f"catalog {where}: ready = \"dns\" needs query and answer")
+    env = t.get("env", {})
+    if not isinstance(env, dict) or not all(isinstance(k, str) and _ENV.fullmatch(k) and isinstance(v, str)
+                                            for k, v in env.items()):
+        raise RecipeError(f"catalog {where}: env maps variable names to strings")
+    kernel = _kernel(t["kernel"], where) if "kernel" in t else None
+    if kernel is not None and kind not in ("exit", "running"):
+        raise RecipeError(f"catalog {where}: a kernel run waits for ready = \"exit\" or \"running\"")
     return Recipe(versions.parse_range(_str(t, "versions", where, "")), args, tuple(sorted(files.items())),
-                  writable, signal, source)
+                  writable, signal, source, tuple(sorted(env.items())), kernel)
+
+
+def _kernel(t: object, where: str) -> KernelRun:
+    if not isinstance(t, dict):
+        raise RecipeError(f"catalog {where}: kernel must be a table")
+    extra = set(t) - _KERNEL_KEYS
+    if extra:
+        raise RecipeError(f"catalog {where}: unknown keys in kernel {sorted(extra)}")
+    modules = _strs(t, "modules", where)
+    if not all(_MODULE.fullmatch(m) for m in modules):
+        raise RecipeError(f"catalog {where}: kernel modules are module names (e.g. iptable_nat)")
+    sysctls = t.get("sysctls", {})
+    if not isinstance(sysctls, dict) or not all(isinstance(k, str) and _SYSCTL.fullmatch(k) and isinstance(v, str)
+                                                and v and "\n" not in v for k, v in sysctls.items()):
+        raise RecipeError(f"catalog {where}: kernel sysctls map dotted names to values (strings)")
+    then = t.get("then", [])
+    if not isinstance(then, list) or not all(isinstance(c, list) and c and all(isinstance(a, str) for a in c)
+                                             for c in then):
+        raise RecipeError(f"catalog {where}: kernel then is a list of commands, each a list of strings")
+    expect = _strs(t, "expect", where)
+    for e in expect:
+        try:
+            re.compile(e)
+        except re.error as err:
+            raise RecipeError(f"catalog {where}: kernel expect {e!r} is not a regular expression: {err}") from None
+    if expect and not then:
+        raise RecipeError(f"catalog {where}: kernel expect judges the output of then, which is empty")
+    return KernelRun(modules, tuple(sorted(sysctls.items())), tuple(tuple(c) for c in then), expect)
 
 
 def _str(t: dict, key: str, where: str, default: str) -> str:
@@ -157,4 +222,4 @@ def _strs(t: dict, key: str, where: str) -> tuple[str, ...]:
     return tuple(v)
 
 
-__all__ = ["Recipe", "RecipeError", "SIGNALS", "Signal", "parse"]
+__all__ = ["KernelRun", "Recipe", "RecipeError", "SIGNALS", "Signal", "parse"]

@@ -39,7 +39,12 @@ def register(sub) -> None:
     p.add_argument("--containerd-address", default=DEFAULT_ADDRESS, metavar="SOCK",
                    help=f"use this containerd if it answers (default {DEFAULT_ADDRESS}); "
                         "otherwise a private one is started (root needed)")
-    p.add_argument("--mode", choices=("auto", "containerd", "qemu"), default="auto",
+    p.add_argument("--debian-archive", metavar="URL",
+                   help="kernel runs: the Debian archive the target's kernel and busybox come from (default: the "
+                        "first deb URI of this machine's apt sources)")
+    p.add_argument("--debian-keyring", metavar="FILE", help="keyring that signs that archive's InRelease")
+    p.add_argument("--debian-suite", metavar="SUITE", help="kernel runs: the Debian suite (default: trixie for riscv64)")
+    p.add_argument("--mode", choices=("auto", "containerd", "qemu", "kernel"), default="auto",
                    help="force containerd or the confined qemu fallback (default: containerd when possible)")
     p.add_argument("--max-extract-size", default=str(DEFAULT_MAX_EXTRACT >> 30) + "G", metavar="SIZE",
                    help="what one layer may expand to and what the qemu fallback may write to disk "
@@ -59,18 +64,36 @@ def parse_size(text: str) -> int:
     return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
-def _with_recipe(opts: Options, image: str) -> Options:
-    """``opts`` with the catalog's smoke recipe for ``image`` (by its name
-    and tag), when the catalog knows it."""
+def _recipe(image: str):
+    """The catalog's smoke recipe for ``image`` (by its name and tag), or None."""
     from .. import reference
     from ..catalog import load
-    from ..smoke.recipe import apply
     try:
         ref = reference.parse(image)
-        component = load().component(str(ref))
+        return load().component(str(ref)).smoke_recipe(ref.tag or "")
     except BadInput:
+        return None
+
+
+def _with_recipe(opts: Options, image: str) -> Options:
+    """``opts`` with the catalog's smoke recipe for ``image``, when the catalog knows it."""
+    from ..smoke.recipe import apply
+    return apply(opts, _recipe(image))
+
+
+def _with_kernel(opts: Options, kernel, args, ctx) -> Options:
+    """``opts`` with the target's kernel when the recipe needs it or
+    ``--mode kernel`` asks for it (the recipe's modules, sysctls and checks,
+    or none)."""
+    import dataclasses
+    from pathlib import Path
+    from ..catalog.smoke import KernelRun
+    from ..smoke import vm
+    if kernel is None and opts.mode != "kernel":
         return opts
-    return apply(opts, component.smoke_recipe(ref.tag or ""))
+    boot = vm.boot_for(opts.platform, kernel or KernelRun((), (), (), ()), archive=args.debian_archive,
+                       keyring=args.debian_keyring, suite=args.debian_suite, cache_dir=Path(ctx.cache_dir()))
+    return dataclasses.replace(opts, boot=boot)
 
 
 def _smoke(source, opts, *, progress):
@@ -110,8 +133,12 @@ def run(args, ctx) -> int:
         max_extract=parse_size(getattr(args, "max_extract_size", None) or f"{DEFAULT_MAX_EXTRACT}"),
         tool_env=tuple(os.environ.items()),
     )
+    kernel = None
     if not (extra or args.expect or getattr(args, "no_recipe", False)):
         opts = _with_recipe(opts, args.image)
+        recipe = _recipe(args.image)
+        kernel = recipe.kernel if recipe is not None else None
+    opts = _with_kernel(opts, kernel, args, ctx)
     source = ctx.open_source(args.image)
     # A spinner with the elapsed seconds while the image runs (a terminal's
     # stderr only); the smoke's own steps show beside it.
@@ -125,7 +152,7 @@ def run(args, ctx) -> int:
         return 0 if result.ok else 1
     out = ctx.console
     where = {"containerd": "containerd + runc + qemu binfmt", "qemu": "qemu, confined to the extracted root",
-             "none": "not run"}[result.path]
+             "kernel": "the target's kernel under full-system emulation", "none": "not run"}[result.path]
     out.print(f"{result.image} ({result.platform}) — {where}", highlight=False)
     out.print(f"  argv      {' '.join(result.argv)}", highlight=False, markup=False)
     for note in result.notes:

@@ -132,6 +132,18 @@ def apt_sources(sources_list: str = SOURCES_LIST, sources_dir: str = SOURCES_DIR
     return found
 
 
+def locate(archive: str | None, keyring: str | None, sources: tuple[str, str] = (SOURCES_LIST, SOURCES_DIR)
+           ) -> tuple[str, str]:
+    """(archive URL, keyring): the one named, else the machine's first apt
+    source with its Signed-By, else Debian's keyring; ("", "") when neither."""
+    if archive:
+        return archive.rstrip("/"), keyring or KEYRING
+    srcs = apt_sources(*sources)
+    if not srcs:
+        return "", ""
+    return srcs[0].uri, keyring or srcs[0].signed_by or KEYRING
+
+
 # -- Release / Packages ---------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,17 @@
 """Proof before a push: the built platform image keeps its contracts
-(``check``) and runs under emulation (``smoke``), or nothing is pushed."""
+(``check``) and runs under emulation (``smoke``), or nothing is pushed.
+A recipe that needs the target's own kernel boots it (:mod:`archport.smoke.vm`),
+the kernel taken from the same Debian archive settings as the deb and
+transplant strategies."""
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 from .. import reference
 from ..check import Contract, check_image
+from ..errors import ArchportError
 from ..oci import Manifest
 from ..platform import Platform
 from ..progress import phase
@@ -62,6 +69,16 @@ def prove(env: Env, ref: Reference, source: Source, child: Manifest, target: Pla
                   if up is not None and up.component else None)
         sopts = smoke_recipe.apply(SmokeOptions(platform=target, args=args, timeout=opts.smoke_timeout,
                                                 tmp_parent=str(env.workdir)), recipe)
+        if recipe is not None and recipe.kernel is not None and args is None:
+            from ..smoke import vm
+            try:
+                boot = vm.boot_for(target, recipe.kernel, archive=env.debian_archive, keyring=env.debian_keyring,
+                                   suite=env.debian_suite, cache_dir=Path(env.cache_dir), http=env.http)
+            except ArchportError as e:
+                res.smoke = f"failed: {e}"
+                res.next_step = "its recipe needs the target's kernel, which could not be had; nothing was pushed"
+                return False
+            sopts = dataclasses.replace(sopts, boot=boot)
         r = smoke_compared(source, sopts, upstream=up.source if up is not None else None, progress=env.log,
                            timeout_passes=True)
     res.smoke_output = (r.stdout + r.stderr)[-2000:]

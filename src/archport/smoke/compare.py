@@ -103,6 +103,8 @@ def smoke_compared(source: Source, opts: Options, *, upstream: Source | None = N
     result = smoke(source, opts, progress=progress)
     if passes(result, timeout_passes) or result.path == "none":
         return result           # not run (wrong ELF, no program): nothing to compare
+    if opts.boot is not None:
+        return judge(result, None, "a kernel run boots the target's kernel only")
     up = upstream if upstream is not None else source
     host = runnable_platform(up, opts.platform)
     if host is None:

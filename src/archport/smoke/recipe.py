@@ -16,18 +16,22 @@ from .run import Options, SmokeResult
 
 
 def apply(opts: Options, recipe: Recipe | None) -> Options:
-    """``opts`` with the recipe's arguments, files, directories and signal,
-    unless ``opts`` already has arguments of its own."""
+    """``opts`` with the recipe's arguments, files, directories, env and
+    signal, unless ``opts`` already has arguments of its own.  A recipe's
+    kernel needs (``recipe.kernel``) are the caller's to prepare
+    (:func:`archport.smoke.vm.prepare`: it fetches a kernel)."""
     if recipe is None or opts.args is not None:
         return opts
     return dataclasses.replace(opts, args=recipe.args, signal=recipe.signal, files=recipe.files,
-                               writable=recipe.writable)
+                               writable=recipe.writable, env=recipe.env)
 
 
 def summary(r: SmokeResult, timeout: float) -> tuple[str, str]:
     """(the port table's smoke cell, the next step when it failed: "" when it
     passed, :func:`.compare.passes` with port's timeout rule)."""
     if passes(r, timeout_passes=True):
+        if r.ready and r.path == "kernel":
+            return f"ok ({r.said}; on the target's kernel)", ""
         if r.ready:
             if r.signal.startswith("still running"):
                 return f"ok ({r.signal}, a server)", ""

@@ -8,7 +8,9 @@
     ─► containerd (the one at ``address`` if it answers, else a private one)
        ``ctr images import`` + ``ctr run --rm``  — or, when containerd cannot
        run at all, extract the root (bounded by ``max_extract``) and run
-       qemu-user on it, confined (:mod:`.sandbox`).
+       qemu-user on it, confined (:mod:`.sandbox`) — or, when the recipe
+       needs the target's own kernel (``opts.boot``), boot it under
+       full-system emulation with the image as its root (:mod:`.vm`).
 
 The process is what the kubelet would start for a container with only
 ``args`` set: Entrypoint + (ARGS, or the image's Cmd when none are given).
@@ -40,7 +42,7 @@ from ..oci.config import ImageConfig, read_config
 from ..catalog.smoke import Signal
 from ..platform import Platform, RISCV64
 from ..store import Source
-from . import sandbox
+from . import sandbox, vm
 from .containerd import DEFAULT_ADDRESS, ContainerdError, Endpoint, Private
 from .mounts import mount_args, stage_files
 from .target import find_exec
@@ -68,6 +70,8 @@ class Options:
     signal: Signal | None = None          # what proves it runs; the run ends when it is seen
     files: tuple[tuple[str, str], ...] = ()   # path in the container -> text, mounted read-only
     writable: tuple[str, ...] = ()        # empty writable directories (a pod's emptyDir)
+    env: tuple[tuple[str, str], ...] = ()     # a pod's env, over the image's Env
+    boot: vm.Boot | None = None             # run on the target's own kernel (see .vm.prepare)
 
     @property
     def effective_expect(self) -> str | None:
@@ -80,7 +84,7 @@ class Options:
 class SmokeResult:
     image: str
     platform: str
-    path: str                     # "containerd", "qemu" or "none" (not run)
+    path: str                     # "containerd", "qemu", "kernel" or "none" (not run)
     argv: tuple[str, ...]
     exit_code: int | None
     stdout: str = ""
@@ -193,7 +197,7 @@ def run_in_containerd(ep: Endpoint, archive: Path, name: str, opts: Options, arg
     ep.ctr("images", "import", "--platform", plat, str(archive), namespace=namespace, timeout=300)
     cid = "archport-smoke-" + uuid.uuid4().hex[:10]
     cmd = ["ctr", "--address", ep.address, "--namespace", namespace, "run", "--rm", "--platform", plat,
-           *mount_args(opts.files, opts.writable, mounts), name, cid, *argv]
+           *mount_args(opts.files, opts.writable, mounts), *_env_args(opts.env), name, cid, *argv]
     try:
         # A session of its own: ``ctr run`` forwards the signals it gets to the
         # container, and a terminal's Ctrl-C must not become the container's
@@ -231,12 +235,17 @@ def _stop_task(ep: Endpoint, cid: str, namespace: str, proc: subprocess.Popen) -
     ep.ctr("containers", "delete", cid, namespace=namespace, check=False, timeout=30)
 
 
-def _env_of(config: ImageConfig) -> dict[str, str]:
+def _env_args(env: tuple[tuple[str, str], ...]) -> list[str]:
+    return [a for k, v in env for a in ("--env", f"{k}={v}")]
+
+
+def _env_of(config: ImageConfig, extra: tuple[tuple[str, str], ...] = ()) -> dict[str, str]:
+    """The image's Env, then the pod's (``extra``) over it, as the kubelet merges them."""
     env = {}
     for e in config.env or (f"PATH={DEFAULT_PATH}",):
         k, _, v = e.partition("=")
         env[k] = v
-    return env
+    return {**env, **dict(extra)}
 
 
 def merged_view(layers: list[Path], limit: int | None) -> RootFS:
@@ -256,13 +265,15 @@ def smoke(source: Source, opts: Options, *, progress: Callable[[str], None] | No
     the image does (that is the result), only for what stops us from trying."""
     say = progress or (lambda _msg: None)
     compile_expect(opts.effective_expect)
-    if opts.mode not in ("auto", "containerd", "qemu"):
+    if opts.mode not in ("auto", "containerd", "qemu", "kernel"):
         raise BadInput(f"unknown smoke mode {opts.mode!r}")
     m, config = select(source, opts.platform)
     argv = process_argv(config, opts.args)
     notes: list[str] = []
 
     expect = opts.effective_expect
+    signal_text = ", ".join(t for t in (opts.signal.describe() if opts.signal is not None else "",
+                                        opts.boot.run.describe() if opts.boot is not None else "") if t)
 
     def result(path: str, code=None, out="", err="", timed_out=False, error="", w: Watched | None = None
                ) -> SmokeResult:
@@ -270,10 +281,9 @@ def smoke(source: Source, opts: Options, *, progress: Callable[[str], None] | No
             code, out, err, timed_out = w.exit_code, w.stdout, w.stderr, w.timed_out
             if w.ready is not None:
                 notes.append(f"ready after {w.seconds:.1f}s ({w.said}); stopped" if w.ready else
-                             f"never ready ({opts.signal.describe()}): {w.said or 'no answer'}")
+                             f"never ready ({signal_text or 'the kernel run'}): {w.said or 'no answer'}")
         return SmokeResult(source.name, str(opts.platform), path, argv, code, out, err, timed_out, expect,
-                           None if error else _match(expect, out + err), error, tuple(notes),
-                           opts.signal.describe() if opts.signal is not None else "",
+                           None if error else _match(expect, out + err), error, tuple(notes), signal_text,
                            None if error else (w.ready if w is not None else None),
                            w.said if w is not None else "", w.seconds if w is not None else 0.0)
 
@@ -292,6 +302,8 @@ def smoke(source: Source, opts: Options, *, progress: Callable[[str], None] | No
             return result("none", error=f"exec format error: {target.path} is an ELF for {target.machine}, "
                                         f"not {opts.platform.architecture} (a {opts.platform} node cannot run it)")
 
+        if opts.boot is not None or opts.mode == "kernel":
+            return _on_kernel(opts, config, view, layers, argv, tmp, notes, say, result)
         st = emulation.status(opts.platform)
         if not st.ready and st.can_fix and opts.register_binfmt:
             say(f"registering qemu for {opts.platform.architecture} in binfmt_misc")
@@ -343,13 +355,36 @@ def smoke(source: Source, opts: Options, *, progress: Callable[[str], None] | No
             raise TooLarge(f"{e}; raise the cap with --max-extract-size", e.limit) from None
         stage_files(opts.files, root, opts.writable)
         say(f"running under {Path(qemu).name}, confined")
-        w = sandbox.run(qemu, root, target.path, argv, _env_of(config), config.working_dir or "/", opts.timeout,
-                        opts.signal)
+        w = sandbox.run(qemu, root, target.path, argv, _env_of(config, opts.env), config.working_dir or "/",
+                        opts.timeout, opts.signal)
         return result("qemu", w=w)
     finally:
         if private is not None:
             private.stop()
         remove_tree(tmp)
+
+
+def _on_kernel(opts: Options, config: ImageConfig, view: RootFS, layers: list[Path], argv: tuple[str, ...],
+               tmp: Path, notes: list[str], say, result) -> SmokeResult:
+    if opts.boot is None:
+        raise BadInput("--mode kernel needs the target's kernel: the caller prepares it (smoke.vm.prepare)")
+    if config.user not in (None, "", "0", "root", "0:0", "root:root"):
+        return result("kernel", error=f"a kernel run starts the program as root; the image's User "
+                                      f"{config.user!r} is not supported yet")
+    say("extracting the root filesystem")
+    root = tmp / "rootfs"
+    try:
+        notes += extract(layers, root, max_size=opts.max_extract)
+    except TooLarge as e:
+        raise TooLarge(f"{e}; raise the cap with --max-extract-size", e.limit) from None
+    say(f"booting {opts.boot.describe()}" + (f", until {opts.signal.describe()}" if opts.signal else ""))
+    # argv as runc gets it: the machine's exec looks argv[0] up in the
+    # program's PATH, and a multi-call binary (xtables-legacy-multi,
+    # busybox) still sees the name it was called by.
+    w, more = vm.run(opts.boot, view, root, argv, _env_of(config, opts.env),
+                     config.working_dir or "/", opts.signal, opts.timeout, tmp, opts.files, opts.writable)
+    notes += more
+    return result("kernel", w=w)
 
 
 __all__ = ["Options", "SmokeResult", "smoke", "select", "process_argv", "spool"]

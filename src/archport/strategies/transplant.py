@@ -21,7 +21,7 @@ from pathlib import Path
 from ..build.assemble import assemble, provenance
 from ..build.layer import FileSpec
 from ..errors import ArchportError
-from ..fetch.debian import DEB_ARCH, KEYRING, Archive, apt_sources, find_package, parse_stanzas
+from ..fetch.debian import DEB_ARCH, Archive, find_package, locate, parse_stanzas
 from ..fetch.http import http_client
 from ..imagefs import extract, remove_tree
 from ..platform import Platform, normalize
@@ -257,12 +257,7 @@ class Transplant:
         return DEFAULT_SUITE
 
     def _archive(self, env: Env) -> tuple[str, str]:
-        if env.debian_archive:
-            return env.debian_archive.rstrip("/"), env.debian_keyring or KEYRING
-        srcs = apt_sources(*self.sources)
-        if not srcs:
-            return "", ""
-        return srcs[0].uri, env.debian_keyring or srcs[0].signed_by or KEYRING
+        return locate(env.debian_archive, env.debian_keyring, self.sources)
 
 
 __all__ = ["Transplant"]
