@@ -195,3 +195,44 @@ def test_a_binary_built_from_a_checkout_is_rebuilt_from_the_catalog(registry_pla
     notes = " ".join(r["notes"])
     assert ("/usr/bin/tiller: rebuilt example.test/hello@v1.2.3 with" in notes
             and "catalog [[binary]] for /usr/bin/tiller; example.test/hello built from a checkout" in notes), notes
+
+
+# helm v2 (helm_v2, tiller) has no go.mod: the shipped catalog's [[binary]]
+# entries give the go.mod its glide.lock pins become.  The stand-in's two
+# binaries are checkout builds of the fixture ("(devel)", as a build in
+# helm's own tree records), so only the catalog can say what to build; what
+# the port puts in their place is the real helm v2.17.0 for riscv64.
+REF_V2 = "rancher/klipper-helm:v0.7.2-build20220526"
+V2_ENTRY = b"#!/bin/sh\n# Stand-in entry: helm v2's client, or the command given.\n" \
+           b"[ $# -gt 0 ] || set -- helm_v2 version --client\nexec \"$@\"\n"
+
+
+def test_helm_v2_and_tiller_are_rebuilt_from_the_catalogs_go_mod(registry_plain, tmp_path, go_env, containerd,
+                                                                 binfmt_riscv64):
+    per_arch = {}
+    for arch in ("amd64", "arm64"):
+        devel = _checkout_build(go_env, arch, tmp_path)
+        files = debian_root(arch, ("busybox-static",))
+        files.update({"usr/bin/helm_v2": (devel, 0o755), "usr/bin/tiller": (devel, 0o755),
+                      "usr/bin/entry": (V2_ENTRY, 0o755)})
+        per_arch[arch] = files
+    push(tmp_path, registry_plain, REF_V2, per_arch, {"Entrypoint": ["entry"], "Env": [PATH_ENV]})
+    reg = registry_plain
+    cp = archport("port", REF_V2, "--arch", "riscv64", "--strategy", "transplant", "--to", f"{reg.host}/ported",
+                  "--mirror", f"docker.io={reg.host}", "--mirror-only", "--cache-dir", str(CACHE / "port"),
+                  "--debian-suite", suite(), "--json", env=go_env, environ={}, expect=None, timeout=3600)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    (r,) = json.loads(cp.stdout)["images"]
+    assert r["status"] == "ported" and r["smoke"].startswith("ok (exit 0"), r
+    out = r["smokeOutput"]
+    assert 'Client: &version.Version{SemVer:"v2.17.0", GitCommit:"a690bad98af45b015bd3da1a41f6218b1a451dbe", ' \
+           'GitTreeState:"clean"}' in out, out
+    notes = " ".join(r["notes"])
+    for path in ("/usr/bin/helm_v2", "/usr/bin/tiller"):
+        assert f"{path}: rebuilt k8s.io/helm@v2.17.0+incompatible with" in notes, notes
+        assert f"catalog [[binary]] for {path}" in notes, notes
+
+    dest = f"{reg.host}/ported/{REF_V2}"
+    s = archport("smoke", dest, "--containerd-address", containerd.address, "--expect", r"^v2\.17\.0$", "--json",
+                 "--", "tiller", "--version", expect=None, timeout=600)
+    assert s.returncode == 0, s.stdout + s.stderr

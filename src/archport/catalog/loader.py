@@ -16,7 +16,7 @@ from importlib import resources
 from .. import reference
 from ..errors import ArchportError, BadInput
 from . import versions
-from .model import Binary, Substitute
+from .model import Binary, LocalModule, Substitute
 from .smoke import RecipeError, parse as parse_smoke
 from .model import (Alternative, Catalog, CBuild, Component, ImageContract, DebPackage, Distro, GoBuild,
                     Image, Knob, ReleaseAsset, Provenance)
@@ -227,7 +227,8 @@ def _distro(t, where) -> Distro:
 
 
 def _binary(t, where) -> Binary:
-    _keys(t, {"versions", "path", "module", "version", "package", "ldflags", "x", "tags"} | _PROVENANCE, where)
+    _keys(t, {"versions", "path", "module", "version", "package", "ldflags", "x", "tags", "gomod", "local"}
+          | _PROVENANCE, where)
     x = t.get("x", {})
     if not isinstance(x, dict) or not all(isinstance(v, str) for v in x.values()):
         raise CatalogError(f"catalog {where}: x maps -X variables to value templates")
@@ -238,7 +239,41 @@ def _binary(t, where) -> Binary:
     if version:
         versions.parse(version)
     return Binary(_range(t, where), path, _str(t, "module", where), version, _str(t, "package", where, "."),
-                  _strs(t, "ldflags", where), tuple(x.items()), _strs(t, "tags", where), _source(t, where))
+                  _strs(t, "ldflags", where), tuple(x.items()), _strs(t, "tags", where), _source(t, where),
+                  _gomod(t, where), _locals(t, where))
+
+
+def _gomod(t, where) -> str:
+    """The text of the catalog/gomod/ file a [[binary]] names, checked to be a go.mod."""
+    name = _str(t, "gomod", where, "")
+    if not name:
+        return ""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*\.mod", name):
+        raise CatalogError(f"catalog {where}: gomod names a file in catalog/gomod/ (NAME.mod)")
+    f = resources.files(__package__).joinpath("gomod", name)
+    if not f.is_file():
+        raise CatalogError(f"catalog {where}: gomod {name}: no such file in catalog/gomod/")
+    text = f.read_text()
+    if not re.search(r"(?m)^module \S+$", text):
+        raise CatalogError(f"catalog {where}: gomod {name} has no module line")
+    return text
+
+
+def _locals(t, where) -> tuple[LocalModule, ...]:
+    raw = t.get("local", {})
+    if not isinstance(raw, dict):
+        raise CatalogError(f"catalog {where}: local maps module paths to {{ source, files }}")
+    out = []
+    for module, spec in sorted(raw.items()):
+        ok = (isinstance(spec, dict) and set(spec) == {"source", "files"} and isinstance(spec["source"], str)
+              and re.fullmatch(r"[^@\s]+@v\S+", spec["source"]) and isinstance(spec["files"], dict)
+              and all(isinstance(k, str) and isinstance(v, str) and ".." not in k.split("/") + v.split("/")
+                      and not k.startswith("/") and not v.startswith("/") for k, v in spec["files"].items()))
+        if not ok or not re.fullmatch(r"[a-z0-9.-]+(/[A-Za-z0-9._-]+)*", module):
+            raise CatalogError(f"catalog {where}: local {module!r} needs source = \"MODULE@VERSION\" and files "
+                               f"mapping relative paths")
+        out.append(LocalModule(module, spec["source"], tuple(sorted(spec["files"].items()))))
+    return tuple(out)
 
 
 def _smoke(t, where):

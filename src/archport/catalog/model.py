@@ -98,6 +98,22 @@ class Distro:
 
 
 @dataclass(frozen=True, slots=True)
+class LocalModule:
+    """A dependency no proxy serves under its own path, made as a local
+    module from files of one that is served (their content identical, as
+    the catalog entry's source says)."""
+
+    module: str                          # the import path the code uses: vbom.ml/util
+    source: str                          # module@version the files come from
+    files: tuple[tuple[str, str], ...]   # path in the local module -> path in the source module
+
+    @property
+    def directory(self) -> str:
+        """Where go.mod's replace points, relative to the module root."""
+        return f".archport/{self.module}"
+
+
+@dataclass(frozen=True, slots=True)
 class Binary:
     """A Go binary inside a distro-based image whose build info cannot say
     what to build (a build from a checkout records ``(devel)``; a GOPATH
@@ -112,6 +128,10 @@ class Binary:
     x: tuple[tuple[str, str], ...]  # -X variable, value template ({version}: the module version without v)
     tags: tuple[str, ...]
     source: Provenance
+    # A module without go.mod (built with glide or dep): the go.mod to write
+    # into it first (a file under catalog/gomod/, its pins explained there).
+    gomod: str = ""
+    local: tuple["LocalModule", ...] = ()   # modules that go.mod replaces with a local directory
 
     def ldflags_for(self, version: str) -> tuple[str, ...]:
         out = list(self.ldflags)

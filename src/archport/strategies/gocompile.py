@@ -52,6 +52,10 @@ class Recipe:
     notes: tuple[str, ...] = ()
     # --substitute: what was built instead of what, and why ("" when exact).
     substituted: str = ""
+    # A module without go.mod (glide, dep): the catalog's go.mod for it, and
+    # the local modules its replace block points at (catalog LocalModule).
+    gomod: str = ""
+    local: tuple = ()
 
 
 def go_binary(go_env) -> str | None:
@@ -115,6 +119,8 @@ def build_binary(recipe: Recipe, target: Platform, go: Toolchain, fixups: tuple,
     work = Path(tempfile.mkdtemp(prefix="go-", dir=env.workdir))
     with phase(env.log, f"go mod download {recipe.module}@{recipe.version}"):
         src = _download(recipe, go, work)
+        if recipe.gomod:
+            _write_gomod(recipe, src, go, work)
     pkg = recipe.package
     rel = "." if pkg == recipe.module else "./" + pkg[len(recipe.module):].lstrip("/")
     # Module zips leave vendor/ out but for modules.txt (go.dev/ref/mod#zip-files):
@@ -175,6 +181,29 @@ def _download(recipe: Recipe, go: Toolchain, work: Path) -> Path:
         raise NotPortable(str(e), "check GOPROXY/GOPRIVATE/GONOSUMDB; if the proxy refuses this version, "
                                   + refusal_hint(None, recipe.module, recipe.version, recipe.binary)) from None
     return writable_copy(module_dir, work / "src")
+
+
+def _write_gomod(recipe: Recipe, src: Path, go: Toolchain, work: Path) -> None:
+    """Give a module without go.mod the catalog's, and make the local
+    modules it replaces from their served sources (go.sum is then written by
+    the build's -mod=mod, every download checked against GOSUMDB)."""
+    if (src / "go.mod").exists():
+        raise NotPortable(f"{recipe.module}@{recipe.version} has a go.mod of its own; the catalog's gomod is for "
+                          "modules without one", "remove gomod from the catalog's [[binary]] entry")
+    (src / "go.mod").write_text(recipe.gomod)
+    (work / "local").mkdir(exist_ok=True)
+    for local in recipe.local:
+        module, _, version = local.source.partition("@")
+        try:
+            origin = Path(download_module(go.go, go.env, module, version, work / "local"))
+        except ModuleUnavailable as e:
+            raise NotPortable(f"{local.module}: its source {local.source} cannot be fetched: {e}") from None
+        dest = src / local.directory
+        dest.mkdir(parents=True)
+        (dest / "go.mod").write_text(f"module {local.module}\n")
+        for into, frm in local.files:
+            (dest / into).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(origin / frm, dest / into)
 
 
 def writable_copy(module_dir: str | Path, dest: Path) -> Path:

@@ -18,6 +18,7 @@ like the go strategy's, so a repeated transplant does not compile again.
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 from dataclasses import replace
 from pathlib import Path
@@ -67,7 +68,8 @@ def recipes_for(up: Upstream, paths: list[str], root: Path) -> list[Recipe]:
         pkg = known.module if known.package in ("", ".") else f"{known.module}/{known.package.removeprefix('./')}"
         version = known.version or comp.upstream_version(tag)
         recipes.append(Recipe(known.module, version, pkg, shlex.join(known.ldflags_for(version)), known.tags,
-                              "/" + path, f"catalog [[binary]] for /{path}; {why}", False, True))
+                              "/" + path, f"catalog [[binary]] for /{path}; {why}", False, True,
+                              gomod=known.gomod, local=known.local))
     if refused:
         raise NotPortable("cannot rebuild the upstream image's binaries that no package owns: " + "; ".join(refused),
                           "nothing was built; a binary without Go build info needs a catalog [[binary]] naming "
@@ -79,7 +81,9 @@ def _inputs(r: Recipe, target: Platform, go: Toolchain, env: Env) -> dict:
     return {"v": 1, "module": r.module, "version": r.version, "package": r.package, "ldflags": r.ldflags,
             "tags": list(r.tags), "go": go.version, "goos": target.os, "goarch": target.architecture,
             "goriscv64": go.env.get("GORISCV64", ""), "cgo": False, "trimpath": r.trimpath,
-            "fixups": [f.to_dict() for f in env.catalog.fixups]}
+            "fixups": [f.to_dict() for f in env.catalog.fixups],
+            **({"gomod": hashlib.sha256(r.gomod.encode()).hexdigest(),
+                "local": [[m.module, m.source, list(m.files)] for m in r.local]} if r.gomod else {})}
 
 
 def substitutes(recipes: list[Recipe], target: Platform, go: Toolchain, env: Env,
