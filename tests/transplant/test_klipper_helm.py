@@ -18,6 +18,7 @@ nothing the others do not prove).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -75,6 +76,7 @@ PASSWD = (b"root:x:0:0:root:/root:/bin/sh\n"
           b"klipper-helm:x:1000:1000:klipper-helm:/home/klipper-helm:/bin/bash\n")
 GROUP = b"root:x:0:\nklipper-helm:x:1000:\n"
 PLUGINS = "home/klipper-helm/.local/share/helm/plugins"
+CHART = Path(__file__).resolve().parents[1] / "fixtures" / "helm" / "chart"
 
 
 @pytest.fixture(scope="module")
@@ -197,24 +199,29 @@ def test_a_binary_built_from_a_checkout_is_rebuilt_from_the_catalog(registry_pla
             and "catalog [[binary]] for /usr/bin/tiller; example.test/hello built from a checkout" in notes), notes
 
 
-# helm v2 (helm_v2, tiller) has no go.mod: the shipped catalog's [[binary]]
-# entries give the go.mod its glide.lock pins become.  The stand-in's two
+# The real helm binaries, from the shipped catalog.  helm v2 (helm_v2,
+# tiller) has no go.mod: its [[binary]] entries give the go.mod its
+# glide.lock pins become; helm_v3 is helm v3.8.1.  The stand-in's three
 # binaries are checkout builds of the fixture ("(devel)", as a build in
 # helm's own tree records), so only the catalog can say what to build; what
-# the port puts in their place is the real helm v2.17.0 for riscv64.
+# the port puts in their place is the real helm for riscv64, and both helms
+# render a small chart of ours (tests/fixtures/helm/chart), carried as is.
 REF_V2 = "rancher/klipper-helm:v0.7.2-build20220526"
 V2_ENTRY = b"#!/bin/sh\n# Stand-in entry: helm v2's client, or the command given.\n" \
            b"[ $# -gt 0 ] || set -- helm_v2 version --client\nexec \"$@\"\n"
 
 
-def test_helm_v2_and_tiller_are_rebuilt_from_the_catalogs_go_mod(registry_plain, tmp_path, go_env, containerd,
+def test_the_real_helms_are_rebuilt_from_the_catalog_and_render_a_chart(registry_plain, tmp_path, go_env, containerd,
                                                                  binfmt_riscv64):
     per_arch = {}
     for arch in ("amd64", "arm64"):
         devel = _checkout_build(go_env, arch, tmp_path)
         files = debian_root(arch, ("busybox-static",))
         files.update({"usr/bin/helm_v2": (devel, 0o755), "usr/bin/tiller": (devel, 0o755),
-                      "usr/bin/entry": (V2_ENTRY, 0o755)})
+                      "usr/bin/helm_v3": (devel, 0o755), "usr/bin/entry": (V2_ENTRY, 0o755)})
+        for f in CHART.rglob("*"):
+            if f.is_file():
+                files[f"chart/{f.relative_to(CHART)}"] = (f.read_bytes(), 0o644)
         per_arch[arch] = files
     push(tmp_path, registry_plain, REF_V2, per_arch, {"Entrypoint": ["entry"], "Env": [PATH_ENV]})
     reg = registry_plain
@@ -231,8 +238,17 @@ def test_helm_v2_and_tiller_are_rebuilt_from_the_catalogs_go_mod(registry_plain,
     for path in ("/usr/bin/helm_v2", "/usr/bin/tiller"):
         assert f"{path}: rebuilt k8s.io/helm@v2.17.0+incompatible with" in notes, notes
         assert f"catalog [[binary]] for {path}" in notes, notes
+    assert "/usr/bin/helm_v3: rebuilt helm.sh/helm/v3@v3.8.1 with" in notes, notes
 
     dest = f"{reg.host}/ported/{REF_V2}"
-    s = archport("smoke", dest, "--containerd-address", containerd.address, "--expect", r"^v2\.17\.0$", "--json",
-                 "--", "tiller", "--version", expect=None, timeout=600)
-    assert s.returncode == 0, s.stdout + s.stderr
+
+    def smoke(expect: str, *argv: str) -> None:
+        s = archport("smoke", dest, "--containerd-address", containerd.address, "--expect", expect, "--json",
+                     "--", *argv, expect=None, timeout=600)
+        assert s.returncode == 0, s.stdout + s.stderr
+
+    smoke(r"^v2\.17\.0$", "tiller", "--version")
+    smoke(r'Version:"v3\.8\.1"', "helm_v3", "version")
+    rendered = r'(?s)kind: ConfigMap.*name: probe-probe.*greeting: "hello from riscv64".*archport-probe-0\.1\.0'
+    smoke(rendered, "helm_v3", "template", "probe", "/chart")
+    smoke(rendered, "helm_v2", "template", "--name", "probe", "/chart")

@@ -1,0 +1,134 @@
+"""Time of each transplant, cold and cached, next to its peer.
+
+Two distro-shaped stand-ins (Debian packages with a real dpkg database, as
+the transplant tests build them: tests/transplant/standin.py), each ported to
+riscv64 with ``archport port --strategy transplant``, check and smoke
+included, three times:
+
+- cold: empty archport cache and an empty Go build cache (modules come from
+  the machine's module cache: downloads are not what is timed);
+- cached: the same caches again, into a fresh destination;
+- the peer, in the same run: what a person does by hand for the same result
+  without archport — for klipper-lb, nothing can be compared (there is no
+  tool that transplants a userland), so its smoke alone is timed; for the
+  helm binaries, plain ``go build`` of the same three programs for riscv64
+  from the same sources (helm v2 with the catalog's go.mod), cold, which is
+  the floor a port that rebuilds them cannot go under.
+
+1. klipper-lb v0.3.5: busybox-static + iptables, entry script; the smoke is
+   the catalog's kernel run (Debian's riscv64 kernel under
+   qemu-system-riscv64, iptables rules checked).
+2. helm binaries: the real helm v2.17.0 (helm, tiller) and helm v3.8.1 that
+   klipper-helm carries, rebuilt from the shipped catalog (the stand-in's
+   binaries are checkout builds of a fixture, as tests/transplant does).
+
+Run (root: containerd, binfmt, qemu-system):
+    PYTHONPATH=src:. python bench/transplant.py
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "src")]
+
+from archport.catalog import load  # noqa: E402
+from tests.support import goproxy, gobuild  # noqa: E402
+from tests.support.port import OLD_GO, fixture_go_env, go_env_value  # noqa: E402
+from tests.support.registry import Registry  # noqa: E402
+from tests.transplant.standin import PATH_ENV, debian_root, push, push_standin, suite  # noqa: E402
+
+HELM_REF = "rancher/klipper-helm:v0.7.2-build20220526"
+ENTRY = b"#!/bin/sh\n[ $# -gt 0 ] || set -- helm_v2 version --client\nexec \"$@\"\n"
+
+
+def port(ref: str, reg: Registry, dest: str, cache: Path, env: dict) -> tuple[float, dict]:
+    t = time.monotonic()
+    cp = subprocess.run([sys.executable, "-m", "archport.cli.main", "port", ref, "--arch", "riscv64",
+                         "--strategy", "transplant", "--to", f"{reg.host}/{dest}", "--mirror",
+                         f"docker.io={reg.host}", "--mirror-only", "--cache-dir", str(cache), "--debian-suite",
+                         suite(), "--json"], env=env, capture_output=True, text=True)
+    took = time.monotonic() - t
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    (r,) = json.loads(cp.stdout)["images"]
+    assert r["status"] == "ported" and r["check"].startswith("ok") and r["smoke"].startswith("ok"), r
+    return took, r
+
+
+def helm_standin(tmp: Path, reg: Registry, env: dict) -> None:
+    per_arch = {}
+    for arch in ("amd64", "arm64"):
+        src = tmp / f"checkout-{arch}"
+        shutil.copytree(goproxy.FIXTURES / "hello@v1.2.3", src)
+        devel = gobuild.build(src, arch, tmp / f"devel-{arch}", flags=["-trimpath"], toolchain=OLD_GO, env=env,
+                              extra_env={"GOFLAGS": "-mod=mod"}, timeout=1200).read_bytes()
+        files = debian_root(arch, ("busybox-static",))
+        files.update({f"usr/bin/{b}": (devel, 0o755) for b in ("helm_v2", "tiller", "helm_v3")})
+        files["usr/bin/entry"] = (ENTRY, 0o755)
+        per_arch[arch] = files
+    push(tmp, reg, HELM_REF, per_arch, {"Entrypoint": ["entry"], "Env": [PATH_ENV]})
+
+
+def plain_go_builds(tmp: Path, env: dict) -> float:
+    """``go build`` of helm v2 (helm, tiller) and helm v3 for riscv64, as by hand, cold Go build cache."""
+    comp = load().component("klipper-helm")
+    genv = {**env, "GOCACHE": str(tmp / "gocache-plain"), "GOFLAGS": "-mod=mod", "GOOS": "linux",
+            "GOARCH": "riscv64", "CGO_ENABLED": "0", "GOTOOLCHAIN": "local"}
+    total = 0.0
+    for path in ("/usr/bin/helm_v2", "/usr/bin/tiller", "/usr/bin/helm_v3"):
+        b = comp.binary("v0.7.2-build20220526", path)
+        modcache = go_env_value("GOMODCACHE")
+        src = tmp / f"plain-{path.rsplit('/', 1)[1]}"
+        shutil.copytree(f"{modcache}/{b.module}@{b.version}", src)
+        subprocess.run(["chmod", "-R", "u+w", str(src)], check=True)
+        if b.gomod:
+            (src / "go.mod").write_text(b.gomod)
+            for local in b.local:
+                mod, _, ver = local.source.partition("@")
+                dest = src / local.directory
+                dest.mkdir(parents=True)
+                (dest / "go.mod").write_text(f"module {local.module}\n")
+                for into, frm in local.files:
+                    (dest / into).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(f"{modcache}/{mod}@{ver}/{frm}", dest / into)
+        x = [a for a in b.ldflags_for(b.version)]
+        t = time.monotonic()
+        cp = subprocess.run(["go", "build", "-trimpath", "-o", str(tmp / "out"), "-ldflags", " ".join(x),
+                             b.package], cwd=src, env=genv, capture_output=True, text=True)
+        total += time.monotonic() - t
+        assert cp.returncode == 0, cp.stderr[-2000:]
+    return total
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-transplant-"))
+    reg = Registry(tmp / "registry")
+    reg.start()
+    try:
+        proxy = goproxy.build(tmp / "goproxy")
+        env = fixture_go_env(proxy, GOCACHE=str(tmp / "gocache"))
+        push_standin(tmp / "lb", reg)
+        helm_standin(tmp / "helm", reg, env)
+        for label, ref in (("klipper-lb (kernel smoke)", "rancher/klipper-lb:v0.3.5"),
+                           ("helm v2 + tiller + helm v3", HELM_REF)):
+            cache = tmp / f"cache-{ref.split('/')[1].split(':')[0]}"
+            env["GOCACHE"] = str(tmp / f"gocache-{cache.name}")
+            cold, r = port(ref, reg, "cold", cache, env)
+            warm, r2 = port(ref, reg, "cached", cache, env)
+            print(f"{label:30} cold {cold:7.1f} s   cached {warm:6.1f} s   smoke: {r['smoke'][:90]}")
+        plain = plain_go_builds(tmp, env)
+        print(f"{'peer: plain go build, cold':30} {plain:7.1f} s  (helm v2 helm + tiller, helm v3, riscv64)")
+    finally:
+        reg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
