@@ -13,10 +13,16 @@ are the REAL modules, built for amd64 and arm64 with upstream's flags
 riscv64 from what their build info says, and the journey runs real programs.
 Where the module proxy refuses the tag's version, the nearest served version
 is built under the tag k3s names; its build info (``go install MOD@VERSION``)
-and the image's ``org.archport.testbed.standin`` label say which.  The other
-binaries are tiny Go programs that say what they are: archport builds pause
-from source and busybox from Debian, and the distro-based images are not
-rebuilt from theirs.  Every image config keeps upstream's shape
+and the image's ``org.archport.testbed.standin`` label say which.
+
+klipper-lb is distro-shaped, as the transplant tests build it
+(tests/transplant/standin.py): Debian's busybox-static and iptables with a
+real dpkg database, the iptables alternatives set to the legacy backend, and
+an ``entry`` script of our own with klipper-lb's behaviour (upstream's image
+is alpine:3.12, whose repository is unreachable here); its label says so.
+The other binaries are tiny Go programs that say what they are: archport
+builds pause from source and busybox from Debian, and klipper-helm and
+traefik are not rebuilt from theirs.  Every image config keeps upstream's shape
 (Entrypoint/Cmd/User, binary paths) so that port and check see the contract
 they will see upstream.
 
@@ -43,7 +49,9 @@ from testbed import paths
 
 REGISTRY_BIN = "/usr/bin/docker-registry"
 # Bump when the stand-in images change: the cache key of UPSTREAM's storage.
-STANDIN_REVISION = "2"
+STANDIN_REVISION = "3"
+# Bump when the Go recipes change: the cache key of the real modules' builds.
+MODULES_REVISION = "2"
 PLATFORMS = ("amd64", "arm64")
 PATH_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
 
@@ -63,7 +71,7 @@ class Standin:
 # build file; the acceptance script records the same facts for the Go ones.
 _SHAPES: dict[str, tuple[str, dict, str]] = {
     "rancher/klipper-helm": ("/usr/bin/entry", {"Entrypoint": ["entry"], "Env": PATH_ENV}, "generic"),
-    "rancher/klipper-lb": ("/usr/bin/entry", {"Entrypoint": ["entry"], "Env": PATH_ENV}, "generic"),
+    "rancher/klipper-lb": ("/usr/bin/entry", {"Cmd": ["entry"], "Env": PATH_ENV}, "generic"),
     "rancher/local-path-provisioner": ("/usr/bin/local-path-provisioner",
                                        {"Cmd": ["local-path-provisioner"], "Env": PATH_ENV}, "generic"),
     "rancher/mirrored-coredns-coredns": ("/coredns", {"Entrypoint": ["/coredns"], "Env": PATH_ENV}, "generic"),
@@ -180,6 +188,16 @@ def _real_module(x: Standin, work: Path) -> RealBuild | None:
     return RealBuild(binaries, files, label)
 
 
+def _distro(x: Standin):
+    """(files for an arch, config, label) of a distro-shaped stand-in, or None."""
+    if x.repository != "rancher/klipper-lb":
+        return None
+    from tests.transplant import standin
+    return (standin.root_files, standin.CONFIG,
+            "Debian-shaped klipper-lb built for the archport test bed (busybox-static, iptables legacy, dpkg "
+            "database, an entry script of ours); upstream's is alpine:3.12 + iptables")
+
+
 # -- registry processes -----------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -280,9 +298,12 @@ def seed(s: Served, standins: list[Standin], work: Path) -> list[str]:
     for x in missing:
         imgs = []
         real = _real_module(x, work)
+        distro = _distro(x)
         for arch in PLATFORMS:
             cfg = dict(x.config)
-            if real is None:
+            if distro is not None:
+                files, cfg = distro[0](arch), {**distro[1], "Labels": {"org.archport.testbed.standin": distro[2]}}
+            elif real is None:
                 files: dict = {x.binary.lstrip("/"): (_build(x.program, arch, work).read_bytes(), 0o755)}
                 cfg["Env"] = [*cfg.get("Env", []), f"STANDIN_IMAGE={x.repository}:{x.tag}"]
             else:
@@ -349,7 +370,7 @@ def up(layout: paths.Layout) -> dict[str, str]:
     """Start both registries and seed UPSTREAM (idempotent); returns env values."""
     u, r = upstream(layout), registry(layout)
     start(layout, u)
-    work = paths.component_dir("upstream-standins", f"r{STANDIN_REVISION}")
+    work = paths.component_dir("upstream-standins", f"r{MODULES_REVISION}")
     seed(u, image_set(images_txt()), work)
     standin_manifests(layout, work)
     start(layout, r)
