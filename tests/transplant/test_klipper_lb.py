@@ -196,3 +196,23 @@ def test_an_interrupted_port_pushes_nothing_and_exits_130(standin, containerd, b
     assert skopeo_raw(f"{reg.host}/interrupted/{REF}") is None        # nothing pushed
     left = subprocess.run(["pgrep", "-f", "qemu-system-riscv64.*archport"], capture_output=True, text=True)
     assert left.stdout == "", left.stdout                            # the machine was stopped
+
+
+def test_the_base_distribution_is_a_flag_and_alpine_is_refused_with_the_reason(standin):
+    reg = standin
+    common = ("port", REF, "--arch", "riscv64", "--strategy", "transplant", "--mirror", f"docker.io={reg.host}",
+              "--mirror-only", "--cache-dir", str(CACHE / "port"), "--no-smoke", "--json")
+    cp = archport(*common, "--to", f"{reg.host}/onto-alpine", "--transplant-onto", "alpine:3.21", expect=1)
+    (r,) = json.loads(cp.stdout)["images"]
+    assert not r["ok"] and "transplant onto alpine:3.21 is not supported yet" in cp.stdout, r
+    assert skopeo_raw(f"{reg.host}/onto-alpine/{REF}") is None
+
+    r = json.loads(archport(*common, "--to", f"{reg.host}/onto-debian", "--transplant-onto", f"debian:{suite()}",
+                            timeout=1800).stdout)["images"][0]
+    assert r["status"] == "ported" and f"Debian {suite()}" in r["reason"], r
+
+    bad = archport(*common, "--to", f"{reg.host}/x", "--transplant-onto", "ubuntu:noble", expect=2)
+    assert "expected debian:SUITE" in bad.stdout + bad.stderr         # --json: the error is the document
+    both = archport(*common, "--to", f"{reg.host}/x", "--transplant-onto", "debian:trixie", "--debian-suite", "sid",
+                    expect=2)
+    assert "name two suites" in both.stdout + both.stderr

@@ -36,6 +36,13 @@ def positive_int(text: str) -> int:
     return n
 
 
+def transplant_base(text: str) -> str:
+    """``--transplant-onto DIST:RELEASE``: debian:SUITE or alpine:VERSION."""
+    if not re.fullmatch(r"(debian:[a-z]+|alpine:\d+\.\d+)", text):
+        raise _fail(f"{text!r}: expected debian:SUITE (e.g. debian:trixie) or alpine:VERSION (e.g. alpine:3.21)")
+    return text
+
+
 def port_number(text: str) -> int:
     """A TCP port, 1–65535."""
     try:

@@ -65,6 +65,9 @@ def register(sub) -> None:
     p.add_argument("--debian-suite", metavar="SUITE",
                    help="Debian suite for the deb strategy (default: the catalog's, e.g. trixie); another suite "
                         "helps when a mirror is caught mid-sync")
+    p.add_argument("--transplant-onto", metavar="DIST:RELEASE", type=argtypes.transplant_base,
+                   help="transplant: the distribution the packages come from (default: the catalog's per component, "
+                        "debian:trixie); alpine:VERSION is not supported yet")
     p.add_argument("--iptables-backend", choices=("legacy", "nft"),
                    help="transplant: which iptables the iptables command runs (default: the upstream image's)")
     p.add_argument("--substitute", action="append", default=[], metavar="NAME=VERSION",
@@ -114,6 +117,9 @@ def run(args, ctx) -> int:
         raise BadInput("name IMAGE…, --k3s VERSION, or --manifests DIR (the images its manifests run)")
     if not args.dest and not args.explain:
         raise BadInput("--to DEST is required: REGISTRY[/PREFIX] or oci:DIR")
+    onto = args.transplant_onto or ""
+    if onto.startswith("debian:") and args.debian_suite and args.debian_suite != onto.split(":", 1)[1]:
+        raise BadInput(f"--transplant-onto {onto} and --debian-suite {args.debian_suite} name two suites: give one")
     if args.rebuild and args.strategy == "mirror":
         raise BadInput("--rebuild builds the platform again; --strategy mirror copies someone else's build")
     # --explain without --to says what would happen at each kind of destination.
@@ -160,7 +166,7 @@ def run(args, ctx) -> int:
                   registry=ctx.registry(), http=http, go_env=MappingProxyType(go_env), go_version=args.go_version,
                   allow_unverified=args.allow_unverified, debian_archive=args.debian_archive,
                   debian_keyring=args.debian_keyring, debian_suite=args.debian_suite,
-                  iptables_backend=args.iptables_backend,
+                  iptables_backend=args.iptables_backend, transplant_onto=args.transplant_onto,
                   substitutes=MappingProxyType(_substitutes(args.substitute)),
                   process_env=MappingProxyType(dict(ctx.env)), log=activity.log)
         session = Session(env=env, dest=dest, airgap=airgap, reporter=activity)

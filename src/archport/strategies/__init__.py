@@ -82,6 +82,7 @@ class Env:
     debian_keyring: str | None = None    # --debian-keyring (else the source's Signed-By, else Debian's)
     debian_suite: str | None = None      # --debian-suite (else the catalog's)
     iptables_backend: str | None = None  # --iptables-backend for transplant (else the upstream image's)
+    transplant_onto: str | None = None   # --transplant-onto DIST:RELEASE (else the catalog's distro onto)
     # --substitute NAME=VERSION: the version to build when NAME's exact one
     # cannot be fetched (recorded in the result and annotations, never silent).
     substitutes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))

@@ -61,6 +61,14 @@ class Transplant:
             return Decision(False, f"the catalog builds {comp.name} as {comp.kind}, not from a distribution")
         if up.manifest is None:
             return Decision(False, "no upstream platform image to read a package database from")
+        onto = self._onto(up, env)
+        if onto.startswith("alpine:"):
+            # Alpine >= 3.20 has riscv64, but its repositories are unreachable
+            # where archport is built and tested: a client for signed
+            # APKINDEXes and .apk files could not be proven against one.
+            return Decision(False, f"transplant onto {onto} is not supported yet: archport has no client for "
+                                   f"Alpine's repositories (signed APKINDEX, .apk), none of which it can reach to "
+                                   f"prove one; use --transplant-onto debian:SUITE")
         if target.os != "linux" or target.architecture not in DEB_ARCH:
             return Decision(False, f"Debian has no architecture for {target}")
         url, keyring = self._archive(env)
@@ -247,14 +255,19 @@ class Transplant:
         records.append("users and groups: the upstream image's /etc/passwd and /etc/group, carried")
         return out, records
 
-    def _suite(self, up: Upstream, env: Env) -> str:
-        if env.debian_suite:
-            return env.debian_suite
+    def _onto(self, up: Upstream, env: Env) -> str:
+        """The base the packages come from: --transplant-onto, else the
+        catalog's ``onto`` for the tag, else Debian's default suite."""
+        if env.transplant_onto:
+            return env.transplant_onto
         comp = up.component
         distro = comp.distro_for(tag_of(up)) if comp is not None else None
-        if distro is not None and distro.onto.startswith("debian:"):
-            return distro.onto.split(":", 1)[1]
-        return DEFAULT_SUITE
+        return distro.onto if distro is not None and distro.onto else f"debian:{DEFAULT_SUITE}"
+
+    def _suite(self, up: Upstream, env: Env) -> str:
+        if env.debian_suite:        # --debian-suite: the suite, whatever the base's default
+            return env.debian_suite
+        return self._onto(up, env).split(":", 1)[1]
 
     def _archive(self, env: Env) -> tuple[str, str]:
         return locate(env.debian_archive, env.debian_keyring, self.sources)
