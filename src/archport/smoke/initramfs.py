@@ -20,6 +20,7 @@ from typing import BinaryIO, Iterator
 from ..imagefs import DIR, FILE, LINK, Node, RootFS
 
 _S_IFDIR, _S_IFREG, _S_IFLNK = 0o040000, 0o100000, 0o120000
+RESERVED = ".archport"      # archport's busybox, init and modules (smoke.vm)
 
 
 class Writer:
@@ -79,6 +80,9 @@ def image_root(w: Writer, view: RootFS, tree: Path) -> list[str]:
     for path, node in _walk(view.root, ""):
         if not path:
             continue
+        if path == RESERVED or path.startswith(RESERVED + "/"):
+            skipped.append(path)        # archport's own files go there; the image's must not stand in for them
+            continue
         if node.kind == DIR:
             w.directory(path, node.mode, node.uid, node.gid)
         elif node.kind == LINK:
@@ -90,4 +94,4 @@ def image_root(w: Writer, view: RootFS, tree: Path) -> list[str]:
     return skipped
 
 
-__all__ = ["Writer", "image_root"]
+__all__ = ["RESERVED", "Writer", "image_root"]

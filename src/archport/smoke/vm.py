@@ -144,12 +144,13 @@ def run(boot: Boot, view: RootFS, tree: Path, argv: tuple[str, ...], env: dict[s
             w.file(path.lstrip("/"), 0o644, text.encode())
         for d in writable:
             w.directory(d.strip("/"), 0o1777)
-        w.directory(".archport", 0o700)
-        w.directory(".archport/modules", 0o700)
-        w.file(".archport/busybox", 0o755, boot.busybox)
+        own = initramfs.RESERVED            # what guest.BB and the init's paths name
+        w.directory(own, 0o700)
+        w.directory(f"{own}/modules", 0o700)
+        w.file(f"{own}/busybox", 0o755, boot.busybox)
         for ko in boot.kernel.modules:
-            w.file(f".archport/modules/{ko.name}", 0o600, ko)
-        w.file(".archport/init", 0o755, guest.script(plan, marker).encode())
+            w.file(f"{own}/modules/{ko.name}", 0o600, ko)
+        w.file(f"{own}/init", 0o755, guest.script(plan, marker).encode())
         w.close()
     notes = [f"kernel run: {boot.describe()}, {len(boot.kernel.modules)} modules"]
     if skipped:
