@@ -4,7 +4,8 @@
 
 Starts a loopback docker-registry, builds stand-in upstream images (the real Go
 modules through the Go module proxy, for amd64; shape-only amd64+arm64 images
-for pause and busybox), ports each with ``archport port`` as a user would
+for pause and busybox; Debian-based ones for the distro images, see
+acceptance/distro.py), ports each with ``archport port`` as a user would
 (``--mirror docker.io=REGISTRY --mirror-only``, the real v1.24.2 manifests),
 runs ``archport check`` and ``archport smoke`` on every result, and makes the
 ported coredns answer a DNS query under emulation.  Versions the module proxy
@@ -33,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 # (acceptance, tests.support) nor src/; SPECS below reads acceptance.standins.
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO))
-from acceptance import standins  # noqa: E402  (after the path above)
+from acceptance import distro, standins  # noqa: E402  (after the path above)
 
 K3S = Path(__file__).resolve().parents[2] / "shared" / "k3s" / "v1.24.2"
 if not K3S.is_dir():
@@ -49,11 +50,11 @@ class Spec:
 
     component: str                  # catalog name
     repository: str                 # as in k3s-images.txt, without docker.io/
-    kind: str                       # go | c | deb
+    kind: str                       # go | c | deb | transplant
     config: dict
     binary: str
-    port_smoke: str                 # archport port --smoke-args
-    smoke_args: tuple[str, ...]     # archport smoke IMAGE -- ARGS
+    port_smoke: str                 # archport port --smoke-args ("" = the catalog's recipe)
+    smoke_args: tuple[str, ...]     # archport smoke IMAGE -- ARGS (() = the recipe, judged against expect)
     expect: str                     # regex ({version} filled) over the smoke output
     manifest_image: str = ""        # the name the manifests run (check --image-name); "" = no manifest
     module: str = ""
@@ -66,7 +67,9 @@ class Spec:
     source: str = ""
     tag: str = ""                   # filled from k3s-images.txt (or the substitute version)
     substitute_for: str = ""        # the k3s version this row stands in for
-    debian_suite: str = ""          # --debian-suite for deb rows ("" = the catalog's)
+    debian_suite: str = ""          # --debian-suite for deb and transplant rows ("" = the catalog's)
+    built: str = ""                 # the version really built inside the image, when not the tag's
+    port_extra: tuple[str, ...] = ()  # more archport port options (e.g. --substitute)
 
 
 PATHENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
@@ -108,6 +111,15 @@ SPECS = [
          files={"bin/sh": "->busybox"},
          source="the busybox image is a root filesystem on scratch with applet links and CMD [\"sh\"]; stand-in "
                 "binaries are a tiny Go program with a /bin/sh link, not upstream's busybox"),
+    # The distro images (acceptance/distro.py): no --smoke-args and no smoke
+    # ARGS, so both smokes run the catalog's recipe.  klipper-lb's boots the
+    # target's kernel and reads `iptables -t nat -S`.
+    Spec("klipper-lb", distro.KLIPPER_LB, "transplant", config=dict(distro.debian.CONFIG), binary="/usr/bin/entry",
+         port_smoke="", smoke_args=(), expect=r"(?m)^-A POSTROUTING -d 10\.43\.0\.10/32 -p tcp -j MASQUERADE$",
+         manifest_image="rancher/klipper-lb:v0.3.5", source="tests/transplant/standin.py"),
+    Spec("traefik", distro.TRAEFIK, "transplant", config=dict(distro.TRAEFIK_CONFIG), binary="/usr/local/bin/traefik",
+         port_smoke="", smoke_args=(), expect=r"Version:\s+{version}\b", module=distro.TRAEFIK_MODULE,
+         module_version="v{tag}", source="acceptance/distro.py"),
 ]
 
 
@@ -161,9 +173,15 @@ def helper_pod(work: Path) -> Path:
 
 # -- one component ------------------------------------------------------------------------
 
-def standin(spec: Spec, work: Path, registry, env: dict, row: dict) -> None:
+def standin(spec: Spec, work: Path, registry, env: dict, row: dict) -> Spec:
+    """Build and push the stand-in upstream; returns ``spec`` with what the
+    stand-in decided (a transplant row's substituted version)."""
     work.mkdir(parents=True, exist_ok=True)
     repo_tag = f"{spec.repository}:{spec.tag}"
+    if spec.kind == "transplant":
+        wanted = spec.module_version.format(tag=spec.tag) if spec.module else ""
+        return replace(spec, **distro.standin(spec.component, wanted, spec.substitute_for, work, registry.host,
+                                              repo_tag, env, row))
     extra = {p: (v if v.startswith("->") else (standins.file_bytes(v), 0o644)) for p, v in spec.files.items()}
     if spec.kind == "go":
         version = spec.module_version.format(tag=spec.tag)
@@ -183,13 +201,16 @@ def standin(spec: Spec, work: Path, registry, env: dict, row: dict) -> None:
                           "source": spec.source}
     row["standin"]["digests"] = standins.push(work, registry.host, repo_tag, per_arch, spec.config)
     row["standin"]["pushedAs"] = f"{registry.host}/{repo_tag}"
+    return spec
 
 
 def port_one(spec: Spec, work: Path, registry, env: dict, row: dict, manifests: Path, cache: Path) -> dict | None:
     image = f"{spec.repository}:{spec.tag}"
     args = ["port", image, "--arch", "riscv64", "--to", f"{registry.host}/{DEST_PREFIX}",
             "--mirror", f"docker.io={registry.host}", "--mirror-only", "--manifests", str(manifests),
-            f"--smoke-args={spec.port_smoke}", "--cache-dir", str(cache), "--json"]
+            "--cache-dir", str(cache), "--json", *spec.port_extra]
+    if spec.port_smoke:
+        args.append(f"--smoke-args={spec.port_smoke}")
     if spec.debian_suite:
         args += ["--debian-suite", spec.debian_suite]
     code, doc, err, seconds = archport(*args, env=env)
@@ -209,11 +230,27 @@ def verify_one(spec: Spec, env: dict, registry, row: dict, manifests: Path | Non
     code, doc, err, seconds = archport(*args, env=env, timeout=900)
     row["check"] = {"command": shell_line(args), "exitCode": code, "ok": bool(doc and doc.get("ok")) and code == 0,
                     "seconds": round(seconds, 1), "report": doc, "stderr": err if code else ""}
-    expect = spec.expect.format(version=re.escape(spec.tag.removeprefix("v")))
-    args = ["smoke", dest, "--json", "--expect", expect, "--timeout", "120", "--", *spec.smoke_args]
+    expect = expected(spec)
+    if spec.smoke_args:
+        args = ["smoke", dest, "--json", "--expect", expect, "--timeout", "120", "--", *spec.smoke_args]
+    else:                       # the catalog's recipe runs only without ARGS and --expect; judged here
+        args = ["smoke", dest, "--json", "--timeout", "120"]
+        if spec.debian_suite:
+            args += ["--debian-suite", spec.debian_suite]
     code, doc, err, seconds = archport(*args, env=env, timeout=900)
-    row["smoke"] = {"command": shell_line(args), "exitCode": code, "ok": bool(doc and doc.get("ok")) and code == 0,
-                    "seconds": round(seconds, 1), "result": doc, "stderr": err if code else ""}
+    ok = bool(doc and doc.get("ok")) and code == 0
+    row["smoke"] = {"command": shell_line(args), "exitCode": code, "ok": ok, "seconds": round(seconds, 1),
+                    "result": doc, "stderr": err if code else ""}
+    if not spec.smoke_args:
+        said = f"{(doc or {}).get('stdout') or ''}\n{(doc or {}).get('stderr') or ''}"
+        row["smoke"]["expect"] = expect
+        row["smoke"]["matched"] = bool(re.search(expect, said))
+        row["smoke"]["ok"] = ok and row["smoke"]["matched"]
+
+
+def expected(spec: Spec) -> str:
+    """The smoke output's regex, with the version really built."""
+    return spec.expect.format(version=re.escape((spec.built or spec.tag).removeprefix("v")))
 
 
 def judge(spec: Spec, row: dict, result: dict | None) -> None:
@@ -226,13 +263,16 @@ def judge(spec: Spec, row: dict, result: dict | None) -> None:
         need(f"strategy {spec.kind}", result.get("strategy") == spec.kind)
         need("port's check ok", str(result.get("check") or "").startswith("ok"))
         need("port's smoke ok", str(result.get("smoke") or "").startswith("ok"))
-        expect = spec.expect.format(version=re.escape(spec.tag.removeprefix("v")))
+        expect = expected(spec)
         need(f"port's smoke output matches {expect!r}", re.search(expect, result.get("smokeOutput") or ""))
         if spec.component == "coredns":
             need("x/net fixup fired (x-net-linkname-recvmsg)",
                  any(f.startswith("x-net-linkname-recvmsg") for f in result.get("fixups") or ()))
     need("archport check exit 0", row.get("check", {}).get("ok"))
-    need("archport smoke exit 0 with --expect", row.get("smoke", {}).get("ok"))
+    need("archport smoke exit 0, output matching" + (" (--expect)" if spec.smoke_args else " (the recipe)"),
+         row.get("smoke", {}).get("ok"))
+    if spec.kind == "transplant":
+        distro.judge(spec.component, row, result, need)
     row["assertions"] = checks
     row["status"] = "passed" if all(c["ok"] for c in checks) else "failed"
 
@@ -241,7 +281,7 @@ def debian_chain(spec: Spec) -> dict:
     """The real archive's chain for the catalog's package, judged independently
     of archport (tests/support/debrepo.real_chain: gpgv + hashlib)."""
     from archport.catalog import load
-    from archport.debian import KEYRING, apt_sources
+    from archport.fetch.debian import KEYRING, apt_sources
     from tests.support import debrepo
     pkg = load().component(spec.component).deb_package(spec.tag, "riscv64")
     src = apt_sources()[0]
@@ -274,8 +314,8 @@ def run_component(spec: Spec, work: Path, registry, env: dict, cache: Path, help
            "k3sImage": not spec.substitute_for, "substituteFor": spec.substitute_for or None, "status": "failed"}
     started = time.monotonic()
     try:
-        standin(spec, work / f"standin-{spec.component}-{spec.tag}", registry, env, row)
-        manifests = helper if spec.component == "busybox" else MANIFESTS
+        spec = standin(spec, work / f"standin-{spec.component}-{spec.tag}", registry, env, row)
+        manifests = {"busybox": helper, "klipper-lb": distro.svclb_pod(work)}.get(spec.component, MANIFESTS)
         before = debian_chain(spec) if spec.kind == "deb" else None
         result = port_one(spec, work, registry, env, row, manifests, cache)
         if before is not None:
@@ -312,12 +352,14 @@ def markdown(doc: dict) -> str:
              "|---|---|---|---|---|---|---|---|"]
     notes = []
     for row in doc["rows"]:
-        version = row["version"] + (f" (nearest served; k3s ships {row['substituteFor']})" if row.get("substituteFor")
+        version = row["version"] + (f" ({row['substituteNote']})" if row.get("substituteNote") else
+                                    f" (nearest served; k3s ships {row['substituteFor']})" if row.get("substituteFor")
                                     else "")
         name = row["image"].rsplit(":", 1)[0]
         if row["status"] == "unavailable":
-            what = ("unavailable through the module proxy" if "debianChain" not in row
-                    else "deb: Debian archive inconsistent, archport refused")
+            what = row.get("unavailableWhat") or (
+                "unavailable through the module proxy" if "debianChain" not in row
+                else "deb: Debian archive inconsistent, archport refused")
             lines.append(f"| {name} | {version} | {what} [^{len(notes) + 1}] | — | — | — | — | — |")
             notes.append(row["unavailable"])
             continue
@@ -392,10 +434,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.only and spec.component not in args.only:
                 continue
             spec = replace(spec, tag=tags[spec.repository])
-            if spec.kind == "deb" and args.debian_suite:
+            if spec.kind in ("deb", "transplant") and args.debian_suite:
                 spec = replace(spec, debian_suite=args.debian_suite)
             runs = [spec]
-            if spec.kind == "go":
+            if spec.module:
                 version = spec.module_version.format(tag=spec.tag)
                 try:
                     standins.download(spec.module, version, env, work)
@@ -404,15 +446,19 @@ def main(argv: list[str] | None = None) -> int:
                                         "version": spec.tag, "k3sImage": True, "status": "unavailable",
                                         "unavailable": str(e),
                                         "command": f"go mod download -json {spec.module}@{version}"})
-                    served = standins.served_versions(spec.module, env, work)
-                    near = standins.nearest(version, served)
-                    doc["rows"][-1]["servedVersions"] = served
-                    doc["rows"][-1]["nearest"] = near
-                    runs = [replace(spec, tag=near, substitute_for=spec.tag)] if near else []
+                    if spec.kind == "transplant":     # same image; the stand-in picks what to build
+                        runs = [replace(spec, substitute_for=spec.tag)]
+                    else:
+                        served = standins.served_versions(spec.module, env, work)
+                        near = standins.nearest(version, served)
+                        doc["rows"][-1]["servedVersions"] = served
+                        doc["rows"][-1]["nearest"] = near
+                        runs = [replace(spec, tag=near, substitute_for=spec.tag)] if near else []
                     write(out, doc)
             for s in runs:
-                print(f"== {s.component} {s.tag}{' (substitute for ' + s.substitute_for + ')' if s.substitute_for else ''}",
-                      file=sys.stderr, flush=True)
+                sub = ("" if not s.substitute_for else " (a substitute binary inside)" if s.tag == s.substitute_for
+                       else f" (substitute for {s.substitute_for})")
+                print(f"== {s.component} {s.tag}{sub}", file=sys.stderr, flush=True)
                 row = run_component(s, work, registry, env, cache, helper)
                 doc["rows"].append(row)
                 ok = ok and row["status"] in ("passed", "unavailable")
@@ -425,6 +471,9 @@ def main(argv: list[str] | None = None) -> int:
                     ok = ok and proof.ok
                     print(f"   {'ok' if proof.ok else 'FAILED: ' + proof.error}", file=sys.stderr, flush=True)
                 write(out, doc)
+        if not args.only or "klipper-helm" in args.only:
+            doc["rows"].append(distro.klipper_helm_row(tags[distro.KLIPPER_HELM], env, work))
+            write(out, doc)
         if not args.only or "coredns" in args.only:
             ok = ok and bool(doc["dns"] and doc["dns"]["ok"])
         ran = [r for r in doc["rows"] if r["status"] != "unavailable"]

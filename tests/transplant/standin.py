@@ -68,6 +68,20 @@ echo "rules in place; waiting"
 </pause
 """
 
+# traefik's /entrypoint.sh: our own script with the official one's
+# behaviour: options alone run traefik with them; a traefik subcommand runs
+# through traefik; anything else runs as a command.
+TRAEFIK_ENTRYPOINT = b"""#!/bin/sh
+set -e
+case "$1" in
+    -*) set -- traefik "$@" ;;
+esac
+if [ "$1" != traefik ] && traefik "$1" --help >/dev/null 2>&1; then
+    set -- traefik "$@"
+fi
+exec "$@"
+"""
+
 PASSWD = b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
 GROUP = b"root:x:0:\nnogroup:x:65534:\n"
 
@@ -185,3 +199,33 @@ def push(tmp: Path, registry, repo_tag: str, per_arch: dict[str, dict], config: 
 def push_standin(tmp: Path, registry, repo_tag: str = "rancher/klipper-lb:v0.3.5",
                  arches: tuple[str, ...] = ("amd64", "arm64")) -> None:
     push(tmp, registry, repo_tag, {a: root_files(a) for a in arches}, CONFIG)
+
+
+# What ServiceLB's DaemonSet runs for a Service port (k3s pkg/servicelb
+# newDaemonSet: the image's CMD with the port's env and NET_ADMIN), plus the
+# commands a user would exec in it; ``check`` proves these uses of the image.
+SVCLB = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: svclb-traefik-probe
+  namespace: kube-system
+spec:
+  containers:
+  - name: lb-port-80
+    image: rancher/klipper-lb:v0.3.5
+    env:
+    - {name: SRC_PORT, value: "80"}
+    - {name: DEST_PROTO, value: TCP}
+    - {name: DEST_PORT, value: "80"}
+    - {name: DEST_IPS, value: 10.43.0.10}
+    securityContext:
+      capabilities:
+        add: [NET_ADMIN]
+  - name: rules
+    image: rancher/klipper-lb:v0.3.5
+    command: [iptables, -t, nat, -S]
+  - name: save
+    image: rancher/klipper-lb:v0.3.5
+    command: [ip6tables-save]
+"""

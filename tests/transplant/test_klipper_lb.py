@@ -30,35 +30,10 @@ from tests.support.cli import archport
 from tests.support.port import skopeo_raw, upstream_digests
 from tests.support import skopeo
 
-from .standin import CACHE, push_standin, suite
+from .standin import CACHE, SVCLB, push_standin, suite
 
 REF = "rancher/klipper-lb:v0.3.5"
 
-SVCLB = """\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: svclb-traefik-probe
-  namespace: kube-system
-spec:
-  containers:
-  - name: lb-port-80
-    image: rancher/klipper-lb:v0.3.5
-    env:
-    - {name: SRC_PORT, value: "80"}
-    - {name: DEST_PROTO, value: TCP}
-    - {name: DEST_PORT, value: "80"}
-    - {name: DEST_IPS, value: 10.43.0.10}
-    securityContext:
-      capabilities:
-        add: [NET_ADMIN]
-  - name: rules
-    image: rancher/klipper-lb:v0.3.5
-    command: [iptables, -t, nat, -S]
-  - name: save
-    image: rancher/klipper-lb:v0.3.5
-    command: [ip6tables-save]
-"""
 
 
 @pytest.fixture(scope="module")

@@ -29,24 +29,12 @@ from tests.support.cli import archport
 from tests.support import skopeo
 
 from .standin import CACHE, PATH_ENV, debian_root, push, suite
+from .standin import TRAEFIK_ENTRYPOINT as ENTRYPOINT
 
 REF = "rancher/mirrored-library-traefik:2.6.2"
 PACKAGES = ("busybox-static", "ca-certificates", "tzdata")
 CONFIG = {"Entrypoint": ["/entrypoint.sh"], "Cmd": ["traefik"], "ExposedPorts": {"80/tcp": {}}, "Env": [PATH_ENV]}
 
-# Our own script with the official one's behaviour: options alone run
-# traefik with them; a traefik subcommand runs through traefik; anything
-# else runs as a command.
-ENTRYPOINT = b"""#!/bin/sh
-set -e
-case "$1" in
-    -*) set -- traefik "$@" ;;
-esac
-if [ "$1" != traefik ] && traefik "$1" --help >/dev/null 2>&1; then
-    set -- traefik "$@"
-fi
-exec "$@"
-"""
 
 
 @pytest.fixture(scope="module")
