@@ -84,3 +84,16 @@ def test_explain_offline_from_the_catalog(hello_catalog, go_env, tmp_path):
     go = next(d for d in r["decisions"] if d["strategy"] == "go")
     assert go["applies"] and go["reason"] == "the catalog names Go module example.test/hello; not checked", go
     assert any("upstream unreachable" in n and "nothing was read live" in n for n in r["notes"]), r
+
+
+def test_explain_says_when_smoke_boots_the_targets_kernel(go_env, tmp_path):
+    # klipper-lb's recipe needs netfilter: --explain says so before anything is fetched.
+    cp = archport("port", "rancher/klipper-lb:v0.3.5", "--arch", "riscv64", "--mirror", "docker.io=127.0.0.1:9",
+                  "--mirror-only", "--explain", "--json", "--cache-dir", str(tmp_path / "cache"), env=go_env)
+    (r,) = json.loads(cp.stdout)["images"]
+    kernel = [n for n in r["notes"] if n.startswith("smoke boots the target's own kernel")]
+    assert len(kernel) == 1 and "iptables -t nat -S" in kernel[0] and "qemu-system" in kernel[0], r["notes"]
+    cp = archport("port", "rancher/klipper-lb:v0.3.5", "--arch", "riscv64", "--mirror", "docker.io=127.0.0.1:9",
+                  "--mirror-only", "--explain", "--json", "--no-smoke", "--cache-dir", str(tmp_path / "c2"),
+                  env=go_env)
+    assert not any("kernel" in n for n in json.loads(cp.stdout)["images"][0]["notes"])

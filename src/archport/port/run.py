@@ -192,6 +192,11 @@ def _explain(s: Session, tag: DestTag | None, ref: Reference, component, target:
                       f"({', '.join(str(p) for p in up.platforms)}) and config; the rest is the catalog's",)
     if res.status != "explained":
         return
+    recipe = component.smoke_recipe(ref.tag or "") if component is not None and opts.smoke else None
+    if recipe is not None and recipe.kernel is not None and opts.smoke_args is None:
+        res.notes += (f"smoke boots the target's own kernel (its recipe needs what qemu-user cannot translate: "
+                      f"{recipe.kernel.describe() or 'kernel modules'}); it needs qemu-system and a Debian archive "
+                      f"for the kernel",)
     if tag is None:
         res.notes += (f"at a destination that already has {target}: done, nothing to do",
                       f"at any other destination: {res.strategy} would build and push {target}")
