@@ -203,7 +203,8 @@ def test_catalog_binaries_for_builds_without_a_version():
     helm = load().component("klipper-helm").binary("v0.7.3-build20220613", "/usr/bin/helm_v3")
     assert (helm.module, helm.version, helm.package) == ("helm.sh/helm/v3", "v3.8.1", "./cmd/helm")
     assert "helm.sh/helm/v3/internal/version.version=v3.8.1" in helm.ldflags_for(helm.version)
-    assert load().component("klipper-helm").binary("v0.7.3-build20220613", "/usr/bin/tiller") is None
+    tiller = load().component("klipper-helm").binary("v0.7.3-build20220613", "/usr/bin/tiller")
+    assert (tiller.module, tiller.package) == ("k8s.io/helm", "./cmd/tiller") and tiller.gomod   # glide: the catalog's go.mod
     base = {"path": "/usr/bin/x", "module": "example.test/x", "version": "v1.0.0", "source": "https://e.example/x"}
     assert _binary(base, "t").package == "."
     assert _binary({**base, "version": ""}, "t").version == ""          # the component's version for the tag

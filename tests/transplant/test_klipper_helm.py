@@ -252,3 +252,30 @@ def test_the_real_helms_are_rebuilt_from_the_catalog_and_render_a_chart(registry
     rendered = r'(?s)kind: ConfigMap.*name: probe-probe.*greeting: "hello from riscv64".*archport-probe-0\.1\.0'
     smoke(rendered, "helm_v3", "template", "probe", "/chart")
     smoke(rendered, "helm_v2", "template", "--name", "probe", "/chart")
+
+
+def test_the_helm_plugins_are_catalogued_and_refused_by_name_where_the_proxy_lacks_them(registry_plain, tmp_path,
+                                                                                        go_env):
+    # The catalog names what klipper-helm's Dockerfile builds for its two
+    # plugins; the module proxy reachable here serves neither (measured), so
+    # the port must stop, naming both, and push nothing.
+    ref = "rancher/klipper-helm:v0.7.1-build20220101"
+    per_arch = {}
+    for arch in ("amd64", "arm64"):
+        devel = _checkout_build(go_env, arch, tmp_path)
+        files = debian_root(arch, ("busybox-static",))
+        files.update({f"{PLUGINS}/helm-set-status/helm-set-status": (devel, 0o755),
+                      f"{PLUGINS}/helm-mapkubeapis/bin/mapkubeapis": (devel, 0o755),
+                      "usr/bin/entry": (V2_ENTRY, 0o755)})
+        per_arch[arch] = files
+    push(tmp_path, registry_plain, ref, per_arch, {"Entrypoint": ["entry"], "Env": [PATH_ENV]})
+    reg = registry_plain
+    cp = archport("port", ref, "--arch", "riscv64", "--strategy", "transplant", "--to", f"{reg.host}/ported",
+                  "--mirror", f"docker.io={reg.host}", "--mirror-only", "--cache-dir", str(CACHE / "port"),
+                  "--debian-suite", suite(), "--json", env=go_env, environ={}, expect=1, timeout=1800)
+    (r,) = json.loads(cp.stdout)["images"]
+    assert r["status"] == "failed" and not r["ok"], r
+    for mod in ("github.com/k3s-io/helm-set-status@v0.1.2",
+                "github.com/helm/helm-mapkubeapis@v0.1.1-0.20211110122236-09f250b089fa"):
+        assert f"{mod} cannot be fetched" in r["reason"], r["reason"]
+    assert skopeo_raw(f"{reg.host}/ported/{ref}") is None

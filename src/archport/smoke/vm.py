@@ -158,7 +158,7 @@ def run(boot: Boot, view: RootFS, tree: Path, argv: tuple[str, ...], env: dict[s
     cmd = [boot.machine.qemu, *boot.machine.args, "-m", str(_memory_mib(initrd)), "-smp", "1",
            "-nodefaults", "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
            "-kernel", str(boot.kernel.image), "-initrd", str(initrd),
-           "-append", f"console={boot.machine.console} rdinit=/.archport/init panic=-1 quiet"]
+           "-append", f"console={boot.machine.console} rdinit=/{initramfs.RESERVED}/init panic=-1 quiet"]
     t0 = time.monotonic()
     limit = seconds + BOOT_ALLOWANCE + 30 * len(plan.then)
     try:
