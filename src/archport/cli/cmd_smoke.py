@@ -45,7 +45,9 @@ def register(sub) -> None:
     p.add_argument("--debian-keyring", metavar="FILE", help="keyring that signs that archive's InRelease")
     p.add_argument("--debian-suite", metavar="SUITE", help="kernel runs: the Debian suite (default: trixie for riscv64)")
     p.add_argument("--mode", choices=("auto", "containerd", "qemu", "kernel"), default="auto",
-                   help="force containerd or the confined qemu fallback (default: containerd when possible)")
+                   help="force containerd, the confined qemu fallback, or the target's own kernel under "
+                        "full-system emulation (default: containerd when possible; the kernel when the recipe "
+                        "needs it)")
     p.add_argument("--max-extract-size", default=str(DEFAULT_MAX_EXTRACT >> 30) + "G", metavar="SIZE",
                    help="what one layer may expand to and what the qemu fallback may write to disk "
                         f"(default {DEFAULT_MAX_EXTRACT >> 30}G; suffixes K, M, G, T)")
