@@ -40,6 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "src")]
 
 from archport.catalog import load  # noqa: E402
+from archport.strategies.gocompile import place_gomod  # noqa: E402
 from tests.support import goproxy, gobuild  # noqa: E402
 from tests.support.port import OLD_GO, fixture_go_env, go_env_value  # noqa: E402
 from tests.support.registry import Registry  # noqa: E402
@@ -88,16 +89,8 @@ def plain_go_builds(tmp: Path, env: dict) -> float:
         src = tmp / f"plain-{path.rsplit('/', 1)[1]}"
         shutil.copytree(f"{modcache}/{b.module}@{b.version}", src)
         subprocess.run(["chmod", "-R", "u+w", str(src)], check=True)
-        if b.gomod:
-            (src / "go.mod").write_text(b.gomod)
-            for local in b.local:
-                mod, _, ver = local.source.partition("@")
-                dest = src / local.directory
-                dest.mkdir(parents=True)
-                (dest / "go.mod").write_text(f"module {local.module}\n")
-                for into, frm in local.files:
-                    (dest / into).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(f"{modcache}/{mod}@{ver}/{frm}", dest / into)
+        if b.gomod:         # the catalog's go.mod, as a person following it would write it
+            place_gomod(src, b.gomod, b.local, lambda m: Path(f"{modcache}/{m.source}"))
         x = [a for a in b.ldflags_for(b.version)]
         t = time.monotonic()
         cp = subprocess.run(["go", "build", "-trimpath", "-o", str(tmp / "out"), "-ldflags", " ".join(x),

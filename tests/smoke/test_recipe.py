@@ -143,7 +143,11 @@ def test_port_summary_says_what_was_seen_and_what_to_do():
 
 
 def test_archport_smoke_finds_the_recipe_by_image_name():
-    from archport.cli.cmd_smoke import _with_recipe
+    from archport.cli.cmd_smoke import _recipe
+
+    def _with_recipe(opts, image):
+        return apply(opts, _recipe(image))
+
     mirrored = _with_recipe(Options(), "127.0.0.1:5000/k3s-riscv64/rancher/mirrored-coredns-coredns:1.9.1")
     assert mirrored.signal is not None and mirrored.signal.kind == "dns" and mirrored.args[0] == "-conf"
     assert _with_recipe(Options(), "oci:/tmp/layout:v1") == Options()

@@ -77,12 +77,6 @@ def _recipe(image: str):
         return None
 
 
-def _with_recipe(opts: Options, image: str) -> Options:
-    """``opts`` with the catalog's smoke recipe for ``image``, when the catalog knows it."""
-    from ..smoke.recipe import apply
-    return apply(opts, _recipe(image))
-
-
 def _with_kernel(opts: Options, kernel, args, ctx) -> Options:
     """``opts`` with the target's kernel when the recipe needs it or
     ``--mode kernel`` asks for it (the recipe's modules, sysctls and checks,
@@ -135,12 +129,12 @@ def run(args, ctx) -> int:
         max_extract=parse_size(getattr(args, "max_extract_size", None) or f"{DEFAULT_MAX_EXTRACT}"),
         tool_env=tuple(os.environ.items()),
     )
-    kernel = None
+    recipe = None
     if not (extra or args.expect or getattr(args, "no_recipe", False)):
-        opts = _with_recipe(opts, args.image)
+        from ..smoke.recipe import apply
         recipe = _recipe(args.image)
-        kernel = recipe.kernel if recipe is not None else None
-    opts = _with_kernel(opts, kernel, args, ctx)
+        opts = apply(opts, recipe)
+    opts = _with_kernel(opts, recipe.kernel if recipe is not None else None, args, ctx)
     source = ctx.open_source(args.image)
     # A spinner with the elapsed seconds while the image runs (a terminal's
     # stderr only); the smoke's own steps show beside it.

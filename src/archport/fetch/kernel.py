@@ -183,25 +183,21 @@ def unpack(archive: Archive, stanza: dict[str, str], image_pattern: str) -> Path
     return dest
 
 
-def prepare(archive: Archive, suite: str, arch: str, metapackage: str, image_pattern: str,
+def prepare(archive: Archive, index: bytes, metapackage: str, image_pattern: str,
             modules: tuple[str, ...]) -> Kernel:
-    """The kernel ``metapackage`` names in ``suite`` for Debian architecture
-    ``arch``, with ``modules`` and their dependencies uncompressed in load order."""
-    index = archive.packages(archive.release(suite), suite, arch)
+    """The kernel ``metapackage`` names in ``index`` (a suite's Packages for
+    one architecture, the caller's: it needs the same index for more), with
+    ``modules`` and their dependencies uncompressed in load order."""
     stanza = image_package(index, metapackage)
     d = unpack(archive, stanza, image_pattern)
     builtin = set((d / "builtin").read_text().split())
-
-    def ko(name: str) -> None:
-        plain, packed = d / "modules" / f"{name}.ko", d / "modules" / f"{name}.ko.xz"
-        if not plain.is_file():
-            part = plain.with_suffix(".part")
-            part.write_bytes(_decompress(packed.read_bytes()))
-            os.replace(part, plain)
-
     order = load_order(modules, dependencies(json.loads((d / "modinfo.json").read_text())), builtin)
     for name in order:
-        ko(name)
+        plain = d / "modules" / f"{name}.ko"
+        if not plain.is_file():
+            part = plain.with_suffix(".part")
+            part.write_bytes(_decompress((d / "modules" / f"{name}.ko.xz").read_bytes()))
+            os.replace(part, plain)
     return Kernel((d / "release").read_text(), f"{stanza['Package']}={stanza.get('Version', '')}", d / "image",
                   tuple(d / "modules" / f"{n}.ko" for n in order))
 

@@ -96,8 +96,8 @@ def prepare(archive_url: str, keyring: str, suite: str | None, cache_dir: Path, 
                             "name none; pass --debian-archive URL")
     suite = suite or m.suite
     archive = Archive(archive_url, cache_dir, http, keyring)
-    k = kernels.prepare(archive, suite, m.arch, m.kernel_package, m.image, run.modules)
-    index = archive.packages(archive.release(suite), suite, m.arch)
+    index = archive.packages(archive.release(suite), suite, m.arch)     # one read for the kernel and busybox
+    k = kernels.prepare(archive, index, m.kernel_package, m.image, run.modules)
     stanza = find_package(index, "busybox-static")
     if stanza is None:
         raise ArchportError(f"Debian {suite}/{m.arch} has no busybox-static for the machine's init")

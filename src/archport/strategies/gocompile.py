@@ -190,18 +190,29 @@ def _write_gomod(recipe: Recipe, src: Path, go: Toolchain, work: Path) -> None:
     if (src / "go.mod").exists():
         raise NotPortable(f"{recipe.module}@{recipe.version} has a go.mod of its own; the catalog's gomod is for "
                           "modules without one", "remove gomod from the catalog's [[binary]] entry")
-    (src / "go.mod").write_text(recipe.gomod)
     (work / "local").mkdir(exist_ok=True)
-    for local in recipe.local:
+
+    def fetched(local) -> Path:
         module, _, version = local.source.partition("@")
         try:
-            origin = Path(download_module(go.go, go.env, module, version, work / "local"))
+            return Path(download_module(go.go, go.env, module, version, work / "local"))
         except ModuleUnavailable as e:
             raise NotPortable(f"{local.module}: its source {local.source} cannot be fetched: {e}") from None
-        dest = src / local.directory
+
+    place_gomod(src, recipe.gomod, recipe.local, fetched)
+
+
+def place_gomod(src: Path, gomod: str, local: tuple, source_dir) -> None:
+    """Write ``gomod`` into the module tree ``src`` and each local module
+    (catalog ``LocalModule``) where its replace points, its files copied
+    from ``source_dir(local)``, the source module's directory."""
+    (src / "go.mod").write_text(gomod)
+    for m in local:
+        origin = source_dir(m)
+        dest = src / m.directory
         dest.mkdir(parents=True)
-        (dest / "go.mod").write_text(f"module {local.module}\n")
-        for into, frm in local.files:
+        (dest / "go.mod").write_text(f"module {m.module}\n")
+        for into, frm in m.files:
             (dest / into).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(origin / frm, dest / into)
 
