@@ -63,25 +63,33 @@ class Image:
         return [self.config, *self.layers]
 
 
+def with_parents(files: dict):
+    """(path without slashes, value) in sorted order, each preceded by the
+    parent directories ``files`` does not name, with the value None."""
+    seen: set[str] = set()
+    for name in sorted(files):
+        parts = name.strip("/").split("/")
+        for i in range(1, len(parts)):
+            d = "/".join(parts[:i])
+            if d not in seen and d not in files:
+                seen.add(d)
+                yield d, None
+        seen.add(name.strip("/"))
+        yield name.strip("/"), files[name]
+
+
 def layer_from_files(files: dict[str, bytes | tuple | str], media_type: str = OCI_LAYER) -> Blob:
     """A gzip tar layer.  Values: bytes (0644), (bytes, mode), (bytes, mode,
     uid, gid), ``"->target"`` for a symlink, or ``("dir", mode, uid, gid)``;
     other directories are implied (0755, root).  Entries sorted; mtime 0."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        dirs: set[str] = set()
-        for name in sorted(files):
-            parts = name.strip("/").split("/")
-            for i in range(1, len(parts)):
-                d = "/".join(parts[:i])
-                if d not in dirs and d not in files:
-                    dirs.add(d)
-                    ti = tarfile.TarInfo(d)
-                    ti.type, ti.mode = tarfile.DIRTYPE, 0o755
-                    tar.addfile(ti)
-            dirs.add(name.strip("/"))
-            value = files[name]
-            ti = tarfile.TarInfo(name.strip("/"))
+        for name, value in with_parents(files):
+            ti = tarfile.TarInfo(name)
+            if value is None:
+                ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(ti)
+                continue
             if isinstance(value, str) and value.startswith("->"):
                 ti.type, ti.linkname, ti.mode = tarfile.SYMTYPE, value[2:], 0o777
                 tar.addfile(ti)

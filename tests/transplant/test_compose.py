@@ -171,8 +171,9 @@ def test_alpine_database_maps_to_debian_names_or_refuses():
 def test_catalog_onto_is_validated():
     base = {"versions": "", "base": "alpine:3.12", "reason": "r", "source": "https://e.example/x"}
     assert _distro({**base, "onto": "debian:forky"}, "t").onto == "debian:forky"
+    assert _distro({**base, "onto": "alpine:3.20"}, "t").onto == "alpine:3.20"
     with pytest.raises(CatalogError):
-        _distro({**base, "onto": "alpine:3.20"}, "t")
+        _distro({**base, "onto": "alpine:latest"}, "t")
 
 
 def test_paths_the_target_moved_get_links_unless_an_alias_covers_them():

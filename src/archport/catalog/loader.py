@@ -220,8 +220,8 @@ def _deb(t, where) -> DebPackage:
 def _distro(t, where) -> Distro:
     _keys(t, {"versions", "base", "reason", "transplant_needs", "onto"} | _PROVENANCE, where)
     onto = _str(t, "onto", where, "")
-    if onto and not re.fullmatch(r"debian:[a-z]+", onto):
-        raise CatalogError(f"catalog {where}: onto must be debian:SUITE")
+    if onto and not re.fullmatch(r"debian:[a-z]+|alpine:(\d+\.\d+|edge)", onto):
+        raise CatalogError(f"catalog {where}: onto must be debian:SUITE or alpine:VERSION")
     return Distro(_range(t, where), _str(t, "base", where), _str(t, "reason", where),
                   _strs(t, "transplant_needs", where), _source(t, where), onto)
 

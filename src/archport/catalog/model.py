@@ -94,7 +94,7 @@ class Distro:
     reason: str
     transplant_needs: tuple[str, ...]
     source: Provenance
-    onto: str = ""                  # transplant's target base, "debian:trixie" ("" = transplant's default)
+    onto: str = ""                  # transplant's target base, "debian:trixie", "alpine:3.21" ("" = transplant's default)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ def positive_int(text: str) -> int:
 
 def transplant_base(text: str) -> str:
     """``--transplant-onto DIST:RELEASE``: debian:SUITE or alpine:VERSION."""
-    if not re.fullmatch(r"(debian:[a-z]+|alpine:\d+\.\d+)", text):
+    if not re.fullmatch(r"(debian:[a-z]+|alpine:(\d+\.\d+|edge))", text):
         raise _fail(f"{text!r}: expected debian:SUITE (e.g. debian:trixie) or alpine:VERSION (e.g. alpine:3.21)")
     return text
 

@@ -67,7 +67,13 @@ def register(sub) -> None:
                         "helps when a mirror is caught mid-sync")
     p.add_argument("--transplant-onto", metavar="DIST:RELEASE", type=argtypes.transplant_base,
                    help="transplant: the distribution the packages come from (default: the catalog's per component, "
-                        "debian:trixie); alpine:VERSION is not supported yet")
+                        "debian:trixie); alpine:VERSION takes the upstream image's Alpine packages by name "
+                        "(riscv64 from alpine:3.20)")
+    p.add_argument("--alpine-mirror", metavar="URL",
+                   help="Alpine mirror for --transplant-onto alpine:VERSION, the directory above v3.20/ (default: "
+                        "this machine's /etc/apk/repositories); every file is checked against the signed index")
+    p.add_argument("--alpine-keys", metavar="DIR", type=argtypes.existing_dir,
+                   help="the *.rsa.pub keys that sign that mirror's indexes (default: /etc/apk/keys)")
     p.add_argument("--iptables-backend", choices=("legacy", "nft"),
                    help="transplant: which iptables the iptables command runs (default: the upstream image's)")
     p.add_argument("--substitute", action="append", default=[], metavar="NAME=VERSION",
@@ -167,6 +173,7 @@ def run(args, ctx) -> int:
                   allow_unverified=args.allow_unverified, debian_archive=args.debian_archive,
                   debian_keyring=args.debian_keyring, debian_suite=args.debian_suite,
                   iptables_backend=args.iptables_backend, transplant_onto=args.transplant_onto,
+                  alpine_mirror=args.alpine_mirror, alpine_keys=args.alpine_keys,
                   substitutes=MappingProxyType(_substitutes(args.substitute)),
                   process_env=MappingProxyType(dict(ctx.env)), log=activity.log)
         session = Session(env=env, dest=dest, airgap=airgap, reporter=activity)

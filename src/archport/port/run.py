@@ -282,6 +282,10 @@ def _choose(s: Session, up: Upstream, target: Platform, opts: Options, res: Imag
     if not applicable:
         res.status = "unsupported"
         res.reason, res.next_step = _unsupported(up, target)
+        named = [(n, why) for n, _a, why in res.decisions if opts.strategies and n in opts.strategies]
+        if len(named) == 1:
+            # --strategy NAME: why that one declines says more than the catalog's summary.
+            res.reason = f"not supported yet: {named[0][0]}: {named[0][1]}"
         return None
     failures: list[NotPortable] = []
     for st, d in applicable:

@@ -83,6 +83,8 @@ class Env:
     debian_suite: str | None = None      # --debian-suite (else the catalog's)
     iptables_backend: str | None = None  # --iptables-backend for transplant (else the upstream image's)
     transplant_onto: str | None = None   # --transplant-onto DIST:RELEASE (else the catalog's distro onto)
+    alpine_mirror: str | None = None     # --alpine-mirror (else the machine's /etc/apk/repositories)
+    alpine_keys: str | None = None       # --alpine-keys (else /etc/apk/keys)
     # --substitute NAME=VERSION: the version to build when NAME's exact one
     # cannot be fetched (recorded in the result and annotations, never silent).
     substitutes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))

@@ -27,10 +27,12 @@ from ..imagefs import extract, remove_tree
 from ..platform import Platform, normalize
 from ..transplant import classify, load_map, substitute
 from ..transplant import configure, upstream as upstream_fs
-from ..transplant.compose import alias_links, compose, moved_by_target
+from ..fetch.alpine import locate as alpine_locate
+from ..transplant.compose import Userland, alias_links, compose, moved_by_target
 from ..transplant.debs import dpkg_list, unpack
 from ..transplant.resolve import closure
 from . import Decision, Env, NotPortable, Outcome, Upstream, require
+from . import transplant_alpine
 from .carry import carry
 from .transplant_go import rebuild_binaries
 from .contract import tag_of
@@ -42,6 +44,7 @@ BACKENDS = ("legacy", "nft")
 
 ANN_PACKAGES = "io.archport.transplant.packages"
 ANN_IPTABLES = "io.archport.transplant.iptables"
+ANN_BASE = "io.archport.transplant.base"
 ANN_CONFIGURE = "io.archport.transplant.configure"
 ANN_SUBSTITUTED = substitute.ANNOTATION
 ANN_REBUILT = "io.archport.transplant.rebuilt"
@@ -62,29 +65,40 @@ class Transplant:
         if up.manifest is None:
             return Decision(False, "no upstream platform image to read a package database from")
         onto = self._onto(up, env)
+        what = f"{comp.name}'s" if comp is not None else "the upstream image's"
         if onto.startswith("alpine:"):
-            # Alpine >= 3.20 has riscv64, but its repositories are unreachable
-            # where archport is built and tested: a client for signed
-            # APKINDEXes and .apk files could not be proven against one.
-            return Decision(False, f"transplant onto {onto} is not supported yet: archport has no client for "
-                                   f"Alpine's repositories (signed APKINDEX, .apk), none of which it can reach to "
-                                   f"prove one; use --transplant-onto debian:SUITE")
+            return self._consider_alpine(onto.split(":", 1)[1], target, env, what)
         if target.os != "linux" or target.architecture not in DEB_ARCH:
             return Decision(False, f"Debian has no architecture for {target}")
         url, keyring = self._archive(env)
         if not url:
             return Decision(False, "no Debian archive: the machine's apt sources name none; pass --debian-archive URL")
         suite = self._suite(up, env)
-        what = f"{comp.name}'s" if comp is not None else "the upstream image's"
         # consider stays cheap: the layers are read only when it builds.
         return Decision(True, f"rebuild {what} userland from Debian {suite} for {DEB_ARCH[target.architecture]}, "
                               f"carrying the rest (its package database is read when it builds; not checked yet)",
-                        plan=(url, keyring, suite))
+                        plan=("debian", url, keyring, suite))
+
+    def _consider_alpine(self, version: str, target: Platform, env: Env, what: str) -> Decision:
+        arch = load_map().alpine_arch(target.architecture, target.variant)
+        if target.os != "linux" or arch is None:
+            return Decision(False, f"Alpine has no architecture for {target}")
+        if not arch.has(version):
+            return Decision(False, f"Alpine {version} has no {arch.alpine}: it has it from {arch.since} "
+                                   f"({arch.source.url}); use --transplant-onto alpine:{arch.since} or later")
+        mirror, keys = alpine_locate(env.alpine_mirror, env.alpine_keys)
+        if not mirror:
+            return Decision(False, "no Alpine mirror: this machine's /etc/apk/repositories names none; pass "
+                                   "--alpine-mirror URL")
+        if not keys:
+            return Decision(False, "no Alpine signing keys to check its indexes with: pass --alpine-keys DIR "
+                                   "(the alpine-keys package's /etc/apk/keys)")
+        return Decision(True, f"rebuild {what} userland from Alpine {version} for {arch.alpine} (the same package "
+                              f"names), carrying the rest (its package database is read when it builds; not "
+                              f"checked yet)", plan=("alpine", mirror, keys, version, arch.alpine))
 
     def build(self, up: Upstream, target: Platform, env: Env, decision: Decision | None = None) -> Outcome:
         target, decision = require(self, up, target, env, decision)
-        url, keyring, suite = decision.plan or (*self._archive(env), self._suite(up, env))
-        darch = DEB_ARCH[target.architecture]
         name = up.component.name if up.component is not None else up.ref.path.rsplit("/", 1)[-1]
         work = Path(env.workdir) / "transplant" / name / (tag_of(up) or "latest") / target.architecture
         work.mkdir(parents=True, exist_ok=True)
@@ -100,10 +114,57 @@ class Transplant:
                               f"the catalog expects {distro.base}: {distro.reason}" if distro else
                               "port it with a strategy that builds its program (go, release, c, deb)")
         cls = classify(upstream_fs.entries(root), db)
-        wanted, notes = self._wanted(db)
+        notes: list[str] = []
         rebuilt, fixups, substituted, rebuilt_lines = rebuild_binaries(up, cls.binaries, root, target, env, notes)
         backend, backend_why = self._backend(env, root)
+        if decision.plan[0] == "alpine":
+            land = transplant_alpine.userland(db, root, env, decision.plan, work, backend, backend_why, notes)
+        else:
+            land = self._debian(db, env, decision.plan, target, work, backend, backend_why, notes)
 
+        carried_paths = set(cls.carried) | set(cls.accounts)
+        kept, _elf = carry(up.source, up.manifest, work, skip="")
+        carried = [f for f in kept if f.path.lstrip("/") in carried_paths]
+        alias_specs = [FileSpec(p, kind="symlink", target=t, mode=0o777) for p, t in sorted(land.aliases.items())]
+        composed = compose([("upstream", carried), *land.packages, (land.alias_label, alias_specs),
+                            ("rebuilt", rebuilt), ("configure", land.configured)],
+                           land.aliases)
+        remove_tree(root)
+        records = list(land.records)
+        compat = moved_by_target((p for paths in cls.owned.values() for p in paths), composed)
+        if compat:
+            records.append(f"the target's packages moved {len(compat)} upstream paths; linked: "
+                           f"{', '.join(compat[:10])}{' …' if len(compat) > 10 else ''}")
+        if composed.moved:
+            records.append(f"merged /usr: {len(composed.moved)} upstream paths written through "
+                           f"{', '.join(f'/{a} -> {t}' for a, t in sorted(land.aliases.items()))}")
+        ann = provenance(source=land.source, version=tag_of(up), strategy="transplant",
+                         changes=[f"carried {len(carried)} upstream entries",
+                                  f"{land.count} packages from {land.label}", *records,
+                                  *(f"replaced {r}" for r in composed.replaced[:20])])
+        ann[ANN_PACKAGES] = land.versions
+        ann[ANN_BASE] = land.label
+        ann[ANN_IPTABLES] = f"{backend} ({backend_why})" if backend else ""
+        ann[ANN_CONFIGURE] = "; ".join(records)
+        if substituted:
+            ann[ANN_SUBSTITUTED] = "; ".join(substituted)
+        if rebuilt_lines:
+            ann[ANN_REBUILT] = "; ".join(rebuilt_lines)
+        built = assemble(None, composed.specs(), platform=target, family=up.family, reference_config=up.config,
+                         annotations=ann, created=env.source_date_epoch, workdir=str(work),
+                         history_comment=f"archport transplant: {land.label}, {land.count} packages")
+        notes += records + substituted
+        notes.append(f"packages from {land.label} ({land.source.split(' ')[0]}): {land.versions}")
+        return Outcome("transplant", f"userland from {land.label} ({land.count} packages), "
+                       f"{len(carried)} upstream entries carried" + (f", iptables {backend}" if backend else ""),
+                       built=built, fixups=tuple(fixups), notes=tuple(notes))
+
+    def _debian(self, db, env: Env, plan: tuple, target: Platform, work: Path, backend: str, backend_why: str,
+                notes: list[str]) -> Userland:
+        _, url, keyring, suite = plan
+        darch = DEB_ARCH[target.architecture]
+        wanted, wanted_notes = self._wanted(db)
+        notes += wanted_notes
         stanzas, debs, aliases = self._fetch(url, keyring, suite, darch, wanted, env, notes)
         spool = work / "debs"
         packages: list[tuple[str, tuple[FileSpec, ...]]] = []
@@ -115,44 +176,11 @@ class Transplant:
                 notes.append(f"{pkg}: not unpacked: {'; '.join(u.refused[:5])}")
             packages.append((f"Debian {pkg}", u.files))
             lists.append(FileSpec(f"var/lib/dpkg/info/{pkg}.list", data=dpkg_list(u.files).encode()))
-
         configured, records = self._configure(packages, aliases, backend, stanzas, lists, backend_why)
-        carried_paths = set(cls.carried) | set(cls.accounts)
-        kept, _elf = carry(up.source, up.manifest, work, skip="")
-        carried = [f for f in kept if f.path.lstrip("/") in carried_paths]
-        alias_specs = [FileSpec(p, kind="symlink", target=t, mode=0o777) for p, t in sorted(aliases.items())]
-        composed = compose([("upstream", carried), *packages,
-                            (f"Debian {BASE_PACKAGE} (merged /usr)", alias_specs), ("rebuilt", rebuilt),
-                            ("configure", configured)],
-                           aliases)
-        remove_tree(root)
-        compat = moved_by_target((p for paths in cls.owned.values() for p in paths), composed)
-        if compat:
-            records.append(f"the target's packages moved {len(compat)} upstream paths; linked: "
-                           f"{', '.join(compat[:10])}{' …' if len(compat) > 10 else ''}")
-        if composed.moved:
-            records.append(f"merged /usr: {len(composed.moved)} upstream paths written through "
-                           f"{', '.join(f'/{a} -> {t}' for a, t in sorted(aliases.items()))}")
         versions = ",".join(f"{s['Package']}={s.get('Version', '?')}" for s in stanzas)
-        ann = provenance(source=f"{url} {suite}/{darch}", version=tag_of(up), strategy="transplant",
-                         changes=[f"carried {len(carried)} upstream entries",
-                                  f"{len(stanzas)} Debian packages for {darch}", *records,
-                                  *(f"replaced {r}" for r in composed.replaced[:20])])
-        ann[ANN_PACKAGES] = versions
-        ann[ANN_IPTABLES] = f"{backend} ({backend_why})" if backend else ""
-        ann[ANN_CONFIGURE] = "; ".join(records)
-        if substituted:
-            ann[ANN_SUBSTITUTED] = "; ".join(substituted)
-        if rebuilt_lines:
-            ann[ANN_REBUILT] = "; ".join(rebuilt_lines)
-        built = assemble(None, composed.specs(), platform=target, family=up.family, reference_config=up.config,
-                         annotations=ann, created=env.source_date_epoch, workdir=str(work),
-                         history_comment=f"archport transplant: Debian {suite} {darch}, {len(stanzas)} packages")
-        notes += records + substituted
-        notes.append(f"packages from Debian {suite} ({url}): {versions}")
-        return Outcome("transplant", f"userland from Debian {suite} ({len(stanzas)} packages for {darch}), "
-                       f"{len(carried)} upstream entries carried" + (f", iptables {backend}" if backend else ""),
-                       built=built, fixups=tuple(fixups), notes=tuple(notes))
+        return Userland(label=f"Debian {suite} {darch}", source=f"{url} {suite}/{darch}", packages=packages,
+                        aliases=aliases, alias_label=f"Debian {BASE_PACKAGE} (merged /usr)", configured=configured,
+                        records=records, versions=versions, count=len(stanzas))
 
     # -- steps ------------------------------------------------------------------
     def _extract(self, up: Upstream, work: Path) -> Path:

@@ -31,6 +31,22 @@ from ..build.layer import FileSpec
 
 
 @dataclass
+class Userland:
+    """What a base distribution contributes: its packages unpacked, the
+    aliased top-level directories it ships, and its configure steps."""
+
+    label: str                                   # "Debian trixie riscv64", "Alpine v3.20 riscv64"
+    source: str                                  # where the packages came from, for provenance
+    packages: list[tuple[str, tuple[FileSpec, ...]]]   # (label, entries) per package
+    aliases: dict[str, str]
+    alias_label: str
+    configured: list[FileSpec]
+    records: list[str]
+    versions: str                                # "name=version,…"
+    count: int
+
+
+@dataclass
 class Composed:
     files: dict[str, tuple[str, FileSpec]] = field(default_factory=dict)   # path -> (source label, entry)
     moved: list[str] = field(default_factory=list)          # "bin/sh -> usr/bin/sh"

@@ -10,6 +10,11 @@ triggers would have produced and the image relies on is made here:
   (iptables.postinst): ``/usr/sbin/iptables → /etc/alternatives/iptables →
   /usr/sbin/iptables-legacy`` and ``/usr/sbin/iptables-restore →
   /etc/alternatives/iptables-restore → /usr/sbin/iptables-legacy-restore``;
+* on Alpine, ``iptables`` and its family are links to one multi-call
+  binary the package chooses (``xtables-nft-multi`` since iptables
+  1.8.9-r4, ``xtables-legacy-multi`` before, the legacy one in the
+  ``iptables-legacy`` package where it is split out): they are pointed at
+  the upstream image's backend;
 * the CA bundle ``/etc/ssl/certs/ca-certificates.crt`` that
   ``update-ca-certificates`` concatenates from the certificates under
   ``/usr/share/ca-certificates`` (ca-certificates' trigger);
@@ -46,6 +51,19 @@ def alternatives(backend: str, present: set[str]) -> tuple[list[tuple[str, str]]
         links.append((f"usr/sbin/{cmd}", f"/etc/alternatives/{cmd}"))
     record = f"update-alternatives: iptables family → {backend} ({len(links) // 2} commands)" if links else ""
     return links, record
+
+
+def apk_iptables(backend: str, present: set[str]) -> tuple[list[tuple[str, str]], str]:
+    """Alpine's iptables family as links to ``xtables-<backend>-multi``, in
+    the directory that binary is in; ([], "") when no package has it."""
+    if backend not in ("legacy", "nft"):
+        raise ValueError(f"iptables backend {backend!r}: expected legacy or nft")
+    multi = next((p for p in sorted(present) if p.rsplit("/", 1)[-1] == f"xtables-{backend}-multi"), "")
+    if not multi:
+        return [], ""
+    where = multi.rsplit("/", 1)[0]
+    links = [(f"{where}/{cmd}", f"xtables-{backend}-multi") for cmd in IPTABLES_ALTERNATIVES]
+    return links, f"iptables family → /{multi} ({len(links)} commands)"
 
 
 def ca_bundle(certificates: list[tuple[str, bytes]]) -> tuple[bytes, str]:

@@ -1,4 +1,5 @@
-"""Alpine package names → Debian package names, from ``catalog/packages.toml``.
+"""Alpine package names → Debian package names, and Alpine's architecture
+names, from ``catalog/packages.toml``.
 
 The table is catalog data (a source beside every name); this module only
 reads it and applies it.  A name the table does not know is reported, never
@@ -23,8 +24,34 @@ class Mapped:
 
 
 @dataclass(frozen=True, slots=True)
+class AlpineArch:
+    goarch: str                # "riscv64", "arm/v7": a platform's architecture[/variant]
+    alpine: str                # "riscv64", "armv7"
+    since: str                 # the first release that has it; "" for every maintained one
+    source: Provenance
+
+    def has(self, version: str) -> bool:
+        """Whether Alpine ``version`` ("3.20", "edge") has this architecture."""
+        if not self.since or version == "edge":
+            return True
+        return _release(version) >= _release(self.since)
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in version.split(".") if x.isdigit())
+
+
+@dataclass(frozen=True, slots=True)
 class PackageMap:
     entries: tuple[Mapped, ...]
+    arches: tuple[AlpineArch, ...] = ()
+
+    def alpine_arch(self, goarch: str, variant: str = "") -> AlpineArch | None:
+        for key in (f"{goarch}/{variant}" if variant else "", goarch):
+            found = next((a for a in self.arches if key and a.goarch == key), None)
+            if found is not None:
+                return found
+        return None
 
     def debian_for(self, names: tuple[str, ...] | list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(Debian packages to install, Alpine names the table does not know)."""
@@ -66,4 +93,18 @@ def load_map(text: str | None = None) -> PackageMap:
     names = [m.alpine for m in entries]
     if len(names) != len(set(names)):
         raise CatalogError("packages.toml: an Alpine name is mapped twice")
-    return PackageMap(tuple(entries))
+    arches = []
+    for i, t in enumerate(doc.get("alpine_arch") or []):
+        where = f"packages.toml alpine_arch #{i + 1}"
+        unknown = set(t) - {"goarch", "alpine", "since", "source", "verified", "note"}
+        if unknown:
+            raise CatalogError(f"{where}: unknown keys {sorted(unknown)}")
+        if not all(isinstance(t.get(k), str) for k in ("goarch", "alpine", "source")) \
+                or not t["source"].startswith("https://") or not isinstance(t.get("since", ""), str):
+            raise CatalogError(f"{where}: needs goarch, alpine (strings) and an https source")
+        verified = bool(t.get("verified", True))
+        if not verified and not t.get("note"):
+            raise CatalogError(f"{where}: an unverified entry needs a note")
+        arches.append(AlpineArch(t["goarch"], t["alpine"], t.get("since", ""),
+                                 Provenance(t["source"], verified, t.get("note", ""))))
+    return PackageMap(tuple(entries), tuple(arches))

@@ -1,0 +1,40 @@
+"""The Alpine base's pure steps: which names are wanted, the iptables
+family's links, the catalog's architecture table."""
+
+from __future__ import annotations
+
+import pytest
+
+from archport.strategies.transplant_alpine import wanted_names
+from archport.transplant import configure, parse_apk
+from archport.transplant.mapping import load_map
+
+DB = parse_apk("P:busybox\nV:1-r0\n\nP:musl\nV:1-r0\n\nP:iptables\nV:1.8.4-r2\n")
+
+
+def test_world_names_what_was_asked_for_without_constraints_or_tags(tmp_path):
+    (tmp_path / "etc" / "apk").mkdir(parents=True)
+    (tmp_path / "etc" / "apk" / "world").write_text("busybox\niptables=1.8.4-r2\njq>1.5\ngit@edge\n!curl\n")
+    assert wanted_names(DB, tmp_path) == (["busybox", "iptables", "jq", "git"], "/etc/apk/world")
+    (tmp_path / "etc" / "apk" / "world").unlink()
+    assert wanted_names(DB, tmp_path) == (["busybox", "musl", "iptables"], "/lib/apk/db/installed")
+
+
+def test_the_iptables_family_points_at_the_backends_multi_binary():
+    present = {"sbin/xtables-nft-multi", "sbin/xtables-legacy-multi", "sbin/iptables", "sbin/iptables-legacy"}
+    links, record = configure.apk_iptables("legacy", present)
+    assert ("sbin/iptables", "xtables-legacy-multi") in links and ("sbin/ip6tables-save", "xtables-legacy-multi") \
+        in links and len(links) == 6
+    assert record == "iptables family → /sbin/xtables-legacy-multi (6 commands)"
+    assert configure.apk_iptables("legacy", {"sbin/xtables-nft-multi"}) == ([], "")
+    with pytest.raises(ValueError):
+        configure.apk_iptables("bpf", present)
+
+
+def test_alpine_architectures_and_the_release_that_added_them():
+    m = load_map()
+    rv = m.alpine_arch("riscv64")
+    assert rv.alpine == "riscv64" and not rv.has("3.19") and rv.has("3.20") and rv.has("3.21") and rv.has("edge")
+    assert rv.source.url.startswith("https://")
+    assert m.alpine_arch("arm", "v7").alpine == "armv7" and m.alpine_arch("arm", "v6").alpine == "armhf"
+    assert m.alpine_arch("amd64").has("3.12") and m.alpine_arch("mips64le") is None
