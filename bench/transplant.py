@@ -21,9 +21,14 @@ included, three times:
 2. helm binaries: the real helm v2.17.0 (helm, tiller) and helm v3.8.1 that
    klipper-helm carries, rebuilt from the shipped catalog (the stand-in's
    binaries are checkout builds of a fixture, as tests/transplant does).
+3. traefik's shape onto Alpine 3.20 (``--transplant-onto alpine:3.20``): the
+   Alpine-shaped stand-in of tests/transplant/test_alpine_base.py, its
+   packages from the loopback Alpine-format stand-in mirror
+   (tests/support/apkrepo.py).  Peer: ``curl`` the same .apk files and
+   ``tar -xzf`` them, unverified, which is the floor of the userland step.
 
 Run (root: containerd, binfmt, qemu-system):
-    PYTHONPATH=src:. python bench/transplant.py
+    PYTHONPATH=src:. python bench/transplant.py [--only klipper-lb|helm|alpine]
 """
 
 from __future__ import annotations
@@ -41,8 +46,9 @@ sys.path[:0] = [str(REPO), str(REPO / "src")]
 
 from archport.catalog import load  # noqa: E402
 from archport.strategies.gocompile import place_gomod  # noqa: E402
-from tests.support import goproxy, gobuild  # noqa: E402
-from tests.support.port import OLD_GO, fixture_go_env, go_env_value  # noqa: E402
+from tests.strategies.helpers import Server  # noqa: E402
+from tests.support import apkrepo, goproxy, gobuild  # noqa: E402
+from tests.support.port import HELLO_CATALOG, OLD_GO, fixture_go_env, go_env_value, go_install  # noqa: E402
 from tests.support.registry import Registry  # noqa: E402
 from tests.transplant.standin import PATH_ENV, debian_root, push, push_standin, suite  # noqa: E402
 
@@ -50,12 +56,12 @@ HELM_REF = "rancher/klipper-helm:v0.7.2-build20220526"
 ENTRY = b"#!/bin/sh\n[ $# -gt 0 ] || set -- helm_v2 version --client\nexec \"$@\"\n"
 
 
-def port(ref: str, reg: Registry, dest: str, cache: Path, env: dict) -> tuple[float, dict]:
+def port(ref: str, reg: Registry, dest: str, cache: Path, env: dict, *base: str) -> tuple[float, dict]:
     t = time.monotonic()
     cp = subprocess.run([sys.executable, "-m", "archport.cli.main", "port", ref, "--arch", "riscv64",
                          "--strategy", "transplant", "--to", f"{reg.host}/{dest}", "--mirror",
-                         f"docker.io={reg.host}", "--mirror-only", "--cache-dir", str(cache), "--debian-suite",
-                         suite(), "--json"], env=env, capture_output=True, text=True)
+                         f"docker.io={reg.host}", "--mirror-only", "--cache-dir", str(cache),
+                         *(base or ("--debian-suite", suite())), "--json"], env=env, capture_output=True, text=True)
     took = time.monotonic() - t
     assert cp.returncode == 0, cp.stdout + cp.stderr
     (r,) = json.loads(cp.stdout)["images"]
@@ -100,24 +106,95 @@ def plain_go_builds(tmp: Path, env: dict) -> float:
     return total
 
 
+def alpine_standin(tmp: Path, reg: Registry, env: dict) -> tuple[str, Path, apkrepo.Key, list]:
+    """The Alpine-shaped traefik stand-in pushed, and its stand-in mirror written."""
+    from tests.transplant.test_alpine_base import CONFIG as ALPINE_CONFIG, REPO_TAG, alpine_root
+    tmp.mkdir(parents=True, exist_ok=True)
+    binary = go_install("example.test/hello@v1.2.3", "amd64", env, tmp, "-X main.version=2.6.2", OLD_GO)
+    push(tmp, reg, REPO_TAG, {"amd64": alpine_root(binary.read_bytes())}, ALPINE_CONFIG)
+    key = apkrepo.keypair(tmp / "key")
+    packages = apkrepo.riscv64_packages()
+    apkrepo.write_repo(tmp / "mirror", "v3.20", "main", "riscv64", packages, key)
+    return f"{reg.host}/{REPO_TAG}", tmp / "mirror", key, packages
+
+
+def by_hand(url: str, packages: list, tmp: Path) -> float:
+    """curl + tar -xzf of the same .apk files, nothing checked."""
+    root = tmp / "by-hand"
+    root.mkdir()
+    t = time.monotonic()
+    for p in packages:
+        subprocess.run(f"curl -sf {url}/v3.20/main/riscv64/{p.filename} | tar -xzf - -C {root} 2>/dev/null",
+                       shell=True, check=False)
+    return time.monotonic() - t
+
+
+def verified(url: str, keys: Path, packages: list, tmp: Path) -> float:
+    """archport's own userland step for the same files: the signed index, then
+    each .apk fetched, checked (C:, datahash) and unpacked with its file
+    SHA-1s, into an empty cache."""
+    import httpx
+    from archport.fetch.alpine import Repository, data_member
+    from archport.transplant import apkfiles
+    t = time.monotonic()
+    with httpx.Client() as http:
+        repo = Repository(url, str(keys), tmp / "verified-cache", http)
+        entries, _ = repo.index("v3.20", "main", "riscv64")
+        for e in entries:
+            path = repo.package("v3.20", "riscv64", e)
+            apkfiles.unpack(path, data_member(path), tmp / "verified" / e.name)
+    assert len(entries) == len(packages)
+    return time.monotonic() - t
+
+
 def main() -> None:
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", choices=("klipper-lb", "helm", "alpine"))
+    only = ap.parse_args().only
     tmp = Path(tempfile.mkdtemp(prefix="bench-transplant-"))
     reg = Registry(tmp / "registry")
     reg.start()
     try:
         proxy = goproxy.build(tmp / "goproxy")
         env = fixture_go_env(proxy, GOCACHE=str(tmp / "gocache"))
-        push_standin(tmp / "lb", reg)
-        helm_standin(tmp / "helm", reg, env)
-        for label, ref in (("klipper-lb (kernel smoke)", "rancher/klipper-lb:v0.3.5"),
-                           ("helm v2 + tiller + helm v3", HELM_REF)):
+        rows = [(name, label, ref) for name, label, ref in
+                (("klipper-lb", "klipper-lb (kernel smoke)", "rancher/klipper-lb:v0.3.5"),
+                 ("helm", "helm v2 + tiller + helm v3", HELM_REF)) if only in (None, name)]
+        if any(name == "klipper-lb" for name, _, _ in rows):
+            push_standin(tmp / "lb", reg)
+        if any(name == "helm" for name, _, _ in rows):
+            helm_standin(tmp / "helm", reg, env)
+        for _name, label, ref in rows:
             cache = tmp / f"cache-{ref.split('/')[1].split(':')[0]}"
             env["GOCACHE"] = str(tmp / f"gocache-{cache.name}")
             cold, r = port(ref, reg, "cold", cache, env)
             warm, r2 = port(ref, reg, "cached", cache, env)
             print(f"{label:30} cold {cold:7.1f} s   cached {warm:6.1f} s   smoke: {r['smoke'][:90]}")
-        plain = plain_go_builds(tmp, env)
-        print(f"{'peer: plain go build, cold':30} {plain:7.1f} s  (helm v2 helm + tiller, helm v3, riscv64)")
+        if only in (None, "helm"):
+            plain = plain_go_builds(tmp, env)
+            print(f"{'peer: plain go build, cold':30} {plain:7.1f} s  (helm v2 helm + tiller, helm v3, riscv64)")
+        if only not in (None, "alpine"):
+            return
+        ref, mirror, key, packages = alpine_standin(tmp / "alpine", reg, env)
+        catalog = tmp / "hello.toml"
+        catalog.write_text(HELLO_CATALOG)
+        served = Server(mirror)
+        try:
+            base = ("--transplant-onto", "alpine:3.20", "--alpine-mirror", served.url, "--alpine-keys",
+                    str(key.keys_dir), "--catalog", str(catalog))
+            env["GOCACHE"] = str(tmp / "gocache-alpine")
+            cold, r = port(ref, reg, "alpine-cold", tmp / "cache-alpine", env, *base)
+            warm, _ = port(ref, reg, "alpine-cached", tmp / "cache-alpine", env, *base)
+            hand = by_hand(served.url, packages, tmp)
+            ours = verified(served.url, key.keys_dir, packages, tmp)
+        finally:
+            served.close()
+        print(f"{'traefik shape onto Alpine 3.20':30} cold {cold:7.1f} s   cached {warm:6.1f} s   smoke: "
+              f"{r['smoke'][:60]}")
+        print(f"{'userland: archport, verified':30} {ours:7.2f} s  (index signature, C:, datahash, file SHA-1s)")
+        print(f"{'peer: curl + tar, unverified':30} {hand:7.2f} s  ({len(packages)} .apk files; ratio "
+              f"{ours / hand:.2f})")
     finally:
         reg.stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -10,7 +10,7 @@ APT_PACKAGES=(docker-registry skopeo containerd runc qemu-user-static binfmt-sup
               gcc libc6-dev gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
               gpgv gnupg debian-archive-keyring xz-utils mmdebstrap
               containernetworking-plugins iptables iproute2 util-linux
-              zstd lz4 bzip2 qemu-system-misc opensbi)
+              zstd lz4 bzip2 qemu-system-misc opensbi openssl)
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then
