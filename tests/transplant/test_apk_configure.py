@@ -38,3 +38,14 @@ def test_alpine_architectures_and_the_release_that_added_them():
     assert rv.source.url.startswith("https://")
     assert m.alpine_arch("arm", "v7").alpine == "armv7" and m.alpine_arch("arm", "v6").alpine == "armhf"
     assert m.alpine_arch("amd64").has("3.12") and m.alpine_arch("mips64le") is None
+
+
+def test_the_mirror_and_keys_come_from_the_flags_else_the_machines_apk_configuration(tmp_path):
+    from archport.fetch.alpine import branch_of, locate
+    repos = tmp_path / "repositories"
+    repos.write_text("# comment\n/media/cdrom/apks\n@testing http://mirror.invalid/alpine/edge/testing\n"
+                     "http://mirror.invalid/alpine/v3.20/main\n")
+    assert locate(None, str(tmp_path), str(repos)) == ("http://mirror.invalid/alpine", str(tmp_path))
+    assert locate("http://127.0.0.1:8/alpine/", "/k", str(repos)) == ("http://127.0.0.1:8/alpine", "/k")
+    assert locate(None, "/k", str(tmp_path / "absent"))[0] == ""
+    assert branch_of("3.20") == "v3.20" and branch_of("edge") == "edge"
