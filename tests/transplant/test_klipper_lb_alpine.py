@@ -241,7 +241,17 @@ def test_the_backend_flag_takes_alpines_default_nft(upstream_ref, mirror, key, r
     assert "iptables-legacy=" not in ann["io.archport.transplant.packages"], ann
     files = image_files(dest, tmp_path / "image")
     assert files["sbin/iptables"][0].issym() and files["sbin/iptables"][0].linkname == "xtables-nft-multi"
-    # So the smoke's rules were written through nf_tables.  (``iptables -V``
-    # on the kernel would need the recipe's nf_tables modules, which a
-    # ``smoke --mode kernel -- COMMAND`` run does not load.)
+    # So the smoke's rules were written through nf_tables; and iptables -V
+    # says so on the kernel, whose nf_tables modules the recipe names
+    # (smoke --mode kernel -- COMMAND loads the recipe's modules, not its checks).
     assert "sbin/xtables-legacy-multi" not in files
+    assert "(nf_tables)" in _version_on_the_kernel(dest, r"\(nf_tables\)")
+
+
+def test_kernel_modules_and_sysctls_are_flags_of_kernel_runs_only(tmp_path):
+    base = ("smoke", "example.invalid/x:v1", "--json")
+    for extra, says in ((("--module", "nf_tables"), "add --mode kernel"),
+                        (("--mode", "kernel", "--module", "../evil"), "kernel module name"),
+                        (("--mode", "kernel", "--sysctl", "net.ipv4.ip_forward"), "NAME=VALUE")):
+        cp = archport(*base, *extra, "--", "true", expect=2)
+        assert says in cp.stdout + cp.stderr, cp.stdout + cp.stderr

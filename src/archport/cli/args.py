@@ -43,6 +43,20 @@ def transplant_base(text: str) -> str:
     return text
 
 
+def kernel_module(text: str) -> str:
+    """``--module NAME``: a module name as modprobe takes it."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", text):
+        raise _fail(f"{text!r}: expected a kernel module name such as iptable_nat")
+    return text
+
+
+def sysctl(text: str) -> str:
+    """``--sysctl NAME=VALUE``: a dotted sysctl name and a value without spaces."""
+    if not re.fullmatch(r"[a-z0-9_]+(\.[A-Za-z0-9_-]+)+=[^\s]+", text):
+        raise _fail(f"{text!r}: expected NAME=VALUE such as net.ipv4.ip_forward=1")
+    return text
+
+
 def port_number(text: str) -> int:
     """A TCP port, 1–65535."""
     try:

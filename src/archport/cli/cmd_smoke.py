@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 import os
 import re
@@ -48,6 +50,11 @@ def register(sub) -> None:
                    help="force containerd, the confined qemu fallback, or the target's own kernel under "
                         "full-system emulation (default: containerd when possible; the kernel when the recipe "
                         "needs it)")
+    p.add_argument("--module", action="append", default=[], metavar="NAME", type=argtypes.kernel_module,
+                   help="kernel runs: load this module of the target's kernel before the program (repeatable; "
+                        "added to the recipe's)")
+    p.add_argument("--sysctl", action="append", default=[], metavar="NAME=VALUE", type=argtypes.sysctl,
+                   help="kernel runs: set this before the program (repeatable; added to the recipe's)")
     p.add_argument("--max-extract-size", default=str(DEFAULT_MAX_EXTRACT >> 30) + "G", metavar="SIZE",
                    help="what one layer may expand to and what the qemu fallback may write to disk "
                         f"(default {DEFAULT_MAX_EXTRACT >> 30}G; suffixes K, M, G, T)")
@@ -79,15 +86,20 @@ def _recipe(image: str):
 
 def _with_kernel(opts: Options, kernel, args, ctx) -> Options:
     """``opts`` with the target's kernel when the recipe needs it or
-    ``--mode kernel`` asks for it (the recipe's modules, sysctls and checks,
-    or none)."""
-    import dataclasses
+    ``--mode kernel`` asks for it: the recipe's modules, sysctls and checks
+    (only its modules and sysctls when ARGS replace its command, since they
+    prepare the machine for the image, not for one command), plus
+    ``--module`` and ``--sysctl``."""
     from pathlib import Path
     from ..catalog.smoke import KernelRun
     from ..smoke import vm
     if kernel is None and opts.mode != "kernel":
         return opts
-    boot = vm.boot_for(opts.platform, kernel or KernelRun((), (), (), ()), archive=args.debian_archive,
+    kernel = kernel or KernelRun((), (), (), ())
+    modules = [m for m in getattr(args, "module", None) or [] if m not in kernel.modules]
+    sysctls = tuple(tuple(kv.split("=", 1)) for kv in getattr(args, "sysctl", None) or [])
+    kernel = dataclasses.replace(kernel, modules=kernel.modules + tuple(modules), sysctls=kernel.sysctls + sysctls)
+    boot = vm.boot_for(opts.platform, kernel, archive=args.debian_archive,
                        keyring=args.debian_keyring, suite=args.debian_suite, cache_dir=Path(ctx.cache_dir()))
     return dataclasses.replace(opts, boot=boot)
 
@@ -130,11 +142,19 @@ def run(args, ctx) -> int:
         tool_env=tuple(os.environ.items()),
     )
     recipe = None
-    if not (extra or args.expect or getattr(args, "no_recipe", False)):
+    kernel = None
+    modules, sysctls = getattr(args, "module", None) or [], getattr(args, "sysctl", None) or []
+    if (modules or sysctls) and args.mode != "kernel":
+        raise BadInput("--module and --sysctl are for the target's kernel: add --mode kernel")
+    if not getattr(args, "no_recipe", False):
         from ..smoke.recipe import apply
         recipe = _recipe(args.image)
-        opts = apply(opts, recipe)
-    opts = _with_kernel(opts, recipe.kernel if recipe is not None else None, args, ctx)
+        if not (extra or args.expect):
+            opts = apply(opts, recipe)
+            kernel = recipe.kernel if recipe is not None else None
+        elif args.mode == "kernel" and recipe is not None and recipe.kernel is not None:
+            kernel = dataclasses.replace(recipe.kernel, then=(), expect=())
+    opts = _with_kernel(opts, kernel, args, ctx)
     source = ctx.open_source(args.image)
     # A spinner with the elapsed seconds while the image runs (a terminal's
     # stderr only); the smoke's own steps show beside it.
