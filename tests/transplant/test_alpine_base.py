@@ -34,7 +34,7 @@ from tests.support import apkrepo, skopeo
 from tests.support.cli import archport
 from tests.support.port import OLD_GO, go_install, skopeo_raw
 
-from .standin import PATH_ENV, push
+from .standin import PATH_ENV, push, suite
 from .standin import TRAEFIK_ENTRYPOINT as ENTRYPOINT
 
 # Under a path of its own, so that test_traefik's stand-in of the same name
@@ -301,3 +301,25 @@ def test_a_missing_keys_directory_is_bad_input(tmp_path, go_env):
     err = cp.stderr.strip()
     assert "absent" in err and "no such directory" in err and len(err.splitlines()) <= 2, err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_catalogs_alpine_base_falls_back_to_debian_when_the_mirror_does_not_answer(
+        upstream_ref, key, registry_plain, tmp_path, go_env, hello_catalog, containerd, binfmt_riscv64):
+    """No --transplant-onto: traefik's catalog entry prefers alpine:3.22, then
+    debian:trixie.  A mirror and keys are given, so Alpine is chosen; the
+    mirror refuses the connection at build time, so the port takes Debian
+    (the Alpine names mapped through packages.toml) and says so."""
+    cp = archport("port", upstream_ref, "--arch", "riscv64", "--strategy", "transplant",
+                  "--alpine-mirror", "http://127.0.0.1:9", "--alpine-keys", str(key.keys_dir),
+                  "--debian-suite", suite(), "--to", f"{registry_plain.host}/fallback",
+                  "--mirror", f"docker.io={registry_plain.host}", "--mirror-only", "--cache-dir",
+                  str(tmp_path / "cache"), "--catalog", str(hello_catalog), "--json", env=go_env, environ={},
+                  expect=None, timeout=2400)
+    (r,) = json.loads(cp.stdout)["images"]
+    assert cp.returncode == 0 and r["status"] == "ported" and r["smoke"].startswith("ok (exit 0"), r
+    notes = " ".join(r["notes"])
+    assert "Alpine 3.22 (the catalog) did not answer: Alpine v3.22/riscv64: " in notes, notes
+    assert f"; Debian {suite()} (the catalog) instead" in notes, notes
+    assert "-> Debian busybox-static, ca-certificates, tzdata (catalog packages.toml)" in notes, notes
+    man = skopeo_raw(f"{r['destination'].rsplit(':', 1)[0]}@{r['platformDigest']}")
+    assert man["annotations"]["io.archport.transplant.base"] == f"Debian {suite()} riscv64", man["annotations"]

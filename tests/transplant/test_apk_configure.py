@@ -49,3 +49,44 @@ def test_the_mirror_and_keys_come_from_the_flags_else_the_machines_apk_configura
     assert locate("http://127.0.0.1:8/alpine/", "/k", str(repos)) == ("http://127.0.0.1:8/alpine", "/k")
     assert locate(None, "/k", str(tmp_path / "absent"))[0] == ""
     assert branch_of("3.20") == "v3.20" and branch_of("edge") == "edge"
+
+
+def _choose(tmp_path, repositories: str | None, **env_kw):
+    """consider() for klipper-lb v0.3.5, with this machine's apk configuration
+    replaced by ``repositories`` (None: none) and a keys directory."""
+    import dataclasses
+
+    from archport.catalog.loader import load
+    from archport.platform import parse as parse_platform
+    from archport.strategies.transplant import Transplant
+    from tests.strategies.helpers import env, upstream
+    up = upstream("rancher/klipper-lb:v0.3.5", load().component("klipper-lb"), {"Cmd": ["entry"]})
+    up = dataclasses.replace(up, manifest=object())          # consider reads no layer: any manifest will do
+    repos = tmp_path / "repositories"
+    if repositories is not None:
+        repos.write_text(repositories)
+    keys = tmp_path / "keys"
+    keys.mkdir(exist_ok=True)
+    st = Transplant(sources_list=str(tmp_path / "none.list"), sources_dir=str(tmp_path / "none.d"),
+                    apk_repositories=str(repos), apk_keys=str(keys))
+    e = env(tmp_path, debian_archive="http://127.0.0.1:9/debian", **env_kw)
+    return st.consider(up, parse_platform("linux/riscv64"), e)
+
+
+def test_the_catalog_prefers_alpine_when_a_mirror_is_configured_with_debian_after_it(tmp_path):
+    d = _choose(tmp_path, "http://127.0.0.1:9/alpine/v3.22/main\n")
+    assert d.applies and d.plan.kind == "alpine" and d.plan.where[2:] == ("3.22", "riscv64"), d
+    assert d.plan.where[0] == "http://127.0.0.1:9/alpine" and d.plan.chosen_by == "the catalog"
+    assert d.plan.fallback is not None and d.plan.fallback.label == "Debian trixie", d.plan
+    assert d.reason.endswith("; Debian trixie if it does not answer"), d.reason
+
+
+def test_without_an_alpine_mirror_the_catalog_takes_debian_and_says_why(tmp_path):
+    d = _choose(tmp_path, None)
+    assert d.applies and d.plan.kind == "debian" and d.plan.fallback is None, d
+    assert "not alpine:3.22 (the catalog): no Alpine mirror" in d.reason, d.reason
+    # The flag is not a preference: it is used or refused.
+    d = _choose(tmp_path, None, transplant_onto="alpine:3.22")
+    assert not d.applies and d.reason.startswith("no Alpine mirror"), d
+    d = _choose(tmp_path, "http://127.0.0.1:9/alpine/v3.22/main\n", transplant_onto="debian:forky")
+    assert d.applies and d.plan.kind == "debian" and d.plan.where[2] == "forky" and d.plan.fallback is None

@@ -170,8 +170,10 @@ def test_alpine_database_maps_to_debian_names_or_refuses():
 
 def test_catalog_onto_is_validated():
     base = {"versions": "", "base": "alpine:3.12", "reason": "r", "source": "https://e.example/x"}
-    assert _distro({**base, "onto": "debian:forky"}, "t").onto == "debian:forky"
-    assert _distro({**base, "onto": "alpine:3.20"}, "t").onto == "alpine:3.20"
+    assert _distro({**base, "onto": "debian:forky"}, "t").onto == ("debian:forky",)
+    assert _distro({**base, "onto": ["alpine:3.22", "debian:trixie"]}, "t").onto == ("alpine:3.22", "debian:trixie")
+    with pytest.raises(CatalogError):
+        _distro({**base, "onto": ["alpine:3.22", 7]}, "t")
     with pytest.raises(CatalogError):
         _distro({**base, "onto": "alpine:latest"}, "t")
 
@@ -186,15 +188,16 @@ def test_paths_the_target_moved_get_links_unless_an_alias_covers_them():
     assert moved_by_target(["bin/busybox"], merged) == []
 
 
-def test_the_suite_is_the_flag_else_the_catalog_default(tmp_path):
+def test_the_bases_are_the_flag_else_the_catalogs_in_order(tmp_path):
     import dataclasses
 
     from archport.catalog.loader import load
     from tests.strategies.helpers import env, upstream
     up = upstream("rancher/klipper-lb:v0.3.5", load().component("klipper-lb"), {"Cmd": ["entry"]})
     e = env(tmp_path)
-    assert Transplant()._suite(up, e) == "trixie"                       # catalog: onto = "debian:trixie"
-    assert Transplant()._suite(up, dataclasses.replace(e, debian_suite="forky")) == "forky"
+    assert Transplant()._bases(up, e) == [("alpine:3.22", "the catalog"), ("debian:trixie", "the catalog")]
+    assert Transplant()._bases(up, dataclasses.replace(e, transplant_onto="debian:forky")) == \
+        [("debian:forky", "--transplant-onto")]
     d = Transplant().consider(up, parse_platform("linux/riscv64"), e)
     assert not d.applies and "no upstream platform image" in d.reason, d
 

@@ -219,9 +219,11 @@ def _deb(t, where) -> DebPackage:
 
 def _distro(t, where) -> Distro:
     _keys(t, {"versions", "base", "reason", "transplant_needs", "onto"} | _PROVENANCE, where)
-    onto = _str(t, "onto", where, "")
-    if onto and not re.fullmatch(r"debian:[a-z]+|alpine:(\d+\.\d+|edge)", onto):
-        raise CatalogError(f"catalog {where}: onto must be debian:SUITE or alpine:VERSION")
+    # onto: one base, or bases in order of preference (the first usable wins).
+    onto = (_str(t, "onto", where),) if isinstance(t.get("onto"), str) else _strs(t, "onto", where)
+    for base in onto:
+        if not re.fullmatch(r"debian:[a-z]+|alpine:(\d+\.\d+|edge)", base):
+            raise CatalogError(f"catalog {where}: onto must be debian:SUITE or alpine:VERSION, or a list of them")
     return Distro(_range(t, where), _str(t, "base", where), _str(t, "reason", where),
                   _strs(t, "transplant_needs", where), _source(t, where), onto)
 

@@ -94,7 +94,7 @@ class Distro:
     reason: str
     transplant_needs: tuple[str, ...]
     source: Provenance
-    onto: str = ""                  # transplant's target base, "debian:trixie", "alpine:3.21" ("" = transplant's default)
+    onto: tuple[str, ...] = ()      # transplant's bases, preferred first: ("alpine:3.22", "debian:trixie")
 
 
 @dataclass(frozen=True, slots=True)

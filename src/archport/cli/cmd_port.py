@@ -66,7 +66,8 @@ def register(sub) -> None:
                    help="Debian suite for the deb strategy (default: the catalog's, e.g. trixie); another suite "
                         "helps when a mirror is caught mid-sync")
     p.add_argument("--transplant-onto", metavar="DIST:RELEASE", type=argtypes.transplant_base,
-                   help="transplant: the distribution the packages come from (default: the catalog's per component, "
+                   help="transplant: the distribution the packages come from (default: the catalog's bases in "
+                        "order: alpine:3.22 when a mirror and keys are configured and it answers, else "
                         "debian:trixie); alpine:VERSION takes the upstream image's Alpine packages by name "
                         "(riscv64 from alpine:3.20)")
     p.add_argument("--alpine-mirror", metavar="URL",

@@ -45,7 +45,8 @@ class AlpineError(ArchportError):
     """The repository could not give us the package, verified."""
 
 
-def locate(mirror: str | None, keys: str | None, repositories: str = REPOSITORIES) -> tuple[str, str]:
+def locate(mirror: str | None, keys: str | None, repositories: str = REPOSITORIES,
+           keys_dir: str = KEYS_DIR) -> tuple[str, str]:
     """(mirror URL, keys directory): the ones named, else the machine's apk
     configuration; "" for what neither gives."""
     if not mirror and os.path.isfile(repositories):
@@ -55,8 +56,8 @@ def locate(mirror: str | None, keys: str | None, repositories: str = REPOSITORIE
             if m:
                 mirror = m.group(1)
                 break
-    if not keys and os.path.isdir(KEYS_DIR):
-        keys = KEYS_DIR
+    if not keys and os.path.isdir(keys_dir):
+        keys = keys_dir
     return (mirror or "").rstrip("/"), keys or ""
 
 

@@ -2,8 +2,11 @@
 
     upstream platform image ──extract (bounded)──► package database, paths, iptables backend
         classify: owned │ unowned ELF │ carried │ accounts │ database
-    owned     → the same packages (Alpine names mapped) from Debian for the target,
-                dependencies resolved from the signed Packages index, .debs unpacked
+    owned     → the same packages from a base that has the target: the catalog's bases in
+                order (Alpine by the same names when a mirror is configured and answers,
+                :mod:`.transplant_alpine`; else Debian, Alpine names mapped), or the one
+                --transplant-onto names; dependencies resolved from the signed index,
+                packages unpacked
     ELF       → rebuilt from their Go build info (the go strategy's build), else refused by name
     carried   → byte-identical, same modes, owners and links
     configure → alternatives links (the upstream image's iptables backend), CA bundle,
@@ -16,6 +19,8 @@ live in :mod:`archport.transplant`; this module does the I/O around them.
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..build.assemble import assemble, provenance
@@ -27,7 +32,7 @@ from ..imagefs import extract, remove_tree
 from ..platform import Platform, normalize
 from ..transplant import classify, load_map, substitute
 from ..transplant import configure, upstream as upstream_fs
-from ..fetch.alpine import locate as alpine_locate
+from ..fetch.alpine import KEYS_DIR as APK_KEYS, REPOSITORIES as APK_REPOSITORIES, locate as alpine_locate
 from ..transplant.compose import Userland, alias_links, compose, moved_by_target
 from ..transplant.debs import dpkg_list, unpack
 from ..transplant.resolve import closure
@@ -50,12 +55,25 @@ ANN_SUBSTITUTED = substitute.ANNOTATION
 ANN_REBUILT = "io.archport.transplant.rebuilt"
 
 
+@dataclass(frozen=True, slots=True)
+class Base:
+    """Where consider found the packages can come from."""
+
+    kind: str                  # "debian" | "alpine"
+    where: tuple               # debian: (archive URL, keyring, suite); alpine: (mirror, keys dir, version, arch)
+    label: str                 # "Debian trixie", "Alpine 3.22"
+    chosen_by: str             # "--transplant-onto", "the catalog", "the default"
+    fallback: "Base | None" = None     # the next usable base, when an Alpine mirror does not answer
+
+
 class Transplant:
     name = "transplant"
 
     def __init__(self, sources_list: str = "/etc/apt/sources.list",
-                 sources_dir: str = "/etc/apt/sources.list.d") -> None:
+                 sources_dir: str = "/etc/apt/sources.list.d", apk_repositories: str = APK_REPOSITORIES,
+                 apk_keys: str = APK_KEYS) -> None:
         self.sources = (sources_list, sources_dir)
+        self.apk_repositories, self.apk_keys = apk_repositories, apk_keys
 
     def consider(self, up: Upstream, target: Platform, env: Env) -> Decision:
         target = normalize(target)
@@ -64,38 +82,60 @@ class Transplant:
             return Decision(False, f"the catalog builds {comp.name} as {comp.kind}, not from a distribution")
         if up.manifest is None:
             return Decision(False, "no upstream platform image to read a package database from")
-        onto = self._onto(up, env)
         what = f"{comp.name}'s" if comp is not None else "the upstream image's"
-        if onto.startswith("alpine:"):
-            return self._consider_alpine(onto.split(":", 1)[1], target, env, what)
+        # consider stays cheap: no layer is read and no mirror asked; the
+        # bases are taken in order, the first that can be used wins, and an
+        # Alpine base unreachable at build time falls back to the next.
+        found: list[Decision] = []
+        passed: list[str] = []
+        for onto, by in self._bases(up, env):
+            kind, _, release = onto.partition(":")
+            d = self._consider_alpine(release, target, env, what, by) if kind == "alpine" else \
+                self._consider_debian(release, target, env, what, by)
+            if d.applies:
+                found.append(d)
+            elif by == "--transplant-onto":
+                return d
+            else:
+                passed.append(f"not {onto} ({by}): {d.reason}")
+        if not found:
+            return Decision(False, "; ".join(passed) or "no base distribution to transplant onto")
+        first = found[0]
+        fallback = found[1].plan if len(found) > 1 and first.plan.kind == "alpine" else None
+        reason = "; ".join([first.reason, *passed] + ([f"{found[1].plan.label} if it does not answer"]
+                                                     if fallback else []))
+        return Decision(True, reason, plan=dataclasses.replace(first.plan, fallback=fallback))
+
+    def _consider_debian(self, suite: str, target: Platform, env: Env, what: str, by: str) -> Decision:
         if target.os != "linux" or target.architecture not in DEB_ARCH:
             return Decision(False, f"Debian has no architecture for {target}")
         url, keyring = self._archive(env)
         if not url:
             return Decision(False, "no Debian archive: the machine's apt sources name none; pass --debian-archive URL")
-        suite = self._suite(up, env)
-        # consider stays cheap: the layers are read only when it builds.
-        return Decision(True, f"rebuild {what} userland from Debian {suite} for {DEB_ARCH[target.architecture]}, "
-                              f"carrying the rest (its package database is read when it builds; not checked yet)",
-                        plan=("debian", url, keyring, suite))
+        suite = env.debian_suite or suite        # --debian-suite: the suite, whatever the base's default
+        darch = DEB_ARCH[target.architecture]
+        return Decision(True, f"rebuild {what} userland from Debian {suite} for {darch} ({by}), carrying the rest "
+                              f"(its package database is read when it builds; not checked yet)",
+                        plan=Base("debian", (url, keyring, suite), f"Debian {suite}", by))
 
-    def _consider_alpine(self, version: str, target: Platform, env: Env, what: str) -> Decision:
+    def _consider_alpine(self, version: str, target: Platform, env: Env, what: str, by: str) -> Decision:
         arch = load_map().alpine_arch(target.architecture, target.variant)
         if target.os != "linux" or arch is None:
             return Decision(False, f"Alpine has no architecture for {target}")
         if not arch.has(version):
             return Decision(False, f"Alpine {version} has no {arch.alpine}: it has it from {arch.since} "
                                    f"({arch.source.url}); use --transplant-onto alpine:{arch.since} or later")
-        mirror, keys = alpine_locate(env.alpine_mirror, env.alpine_keys)
+        mirror, keys = alpine_locate(env.alpine_mirror, env.alpine_keys, self.apk_repositories, self.apk_keys)
         if not mirror:
             return Decision(False, "no Alpine mirror: this machine's /etc/apk/repositories names none; pass "
                                    "--alpine-mirror URL")
         if not keys:
             return Decision(False, "no Alpine signing keys to check its indexes with: pass --alpine-keys DIR "
                                    "(the alpine-keys package's /etc/apk/keys)")
-        return Decision(True, f"rebuild {what} userland from Alpine {version} for {arch.alpine} (the same package "
-                              f"names), carrying the rest (its package database is read when it builds; not "
-                              f"checked yet)", plan=("alpine", mirror, keys, version, arch.alpine))
+        return Decision(True, f"rebuild {what} userland from Alpine {version} for {arch.alpine} ({by}; the same "
+                              f"package names), carrying the rest (its package database is read when it builds; "
+                              f"not checked yet)",
+                        plan=Base("alpine", (mirror, keys, version, arch.alpine), f"Alpine {version}", by))
 
     def build(self, up: Upstream, target: Platform, env: Env, decision: Decision | None = None) -> Outcome:
         target, decision = require(self, up, target, env, decision)
@@ -117,10 +157,7 @@ class Transplant:
         notes: list[str] = []
         rebuilt, fixups, substituted, rebuilt_lines = rebuild_binaries(up, cls.binaries, root, target, env, notes)
         backend, backend_why = self._backend(env, root)
-        if decision.plan[0] == "alpine":
-            land = transplant_alpine.userland(db, root, env, decision.plan, work, backend, backend_why, notes)
-        else:
-            land = self._debian(db, env, decision.plan, target, work, backend, backend_why, notes)
+        land = self._userland(decision.plan, db, root, env, target, work, backend, backend_why, notes)
 
         carried_paths = set(cls.carried) | set(cls.accounts)
         kept, _elf = carry(up.source, up.manifest, work, skip="")
@@ -159,9 +196,22 @@ class Transplant:
                        f"{len(carried)} upstream entries carried" + (f", iptables {backend}" if backend else ""),
                        built=built, fixups=tuple(fixups), notes=tuple(notes))
 
-    def _debian(self, db, env: Env, plan: tuple, target: Platform, work: Path, backend: str, backend_why: str,
+    def _userland(self, base: Base, db, root: Path, env: Env, target: Platform, work: Path, backend: str,
+                  backend_why: str, notes: list[str]) -> Userland:
+        if base.kind == "debian":
+            return self._debian(db, env, base.where, target, work, backend, backend_why, notes)
+        try:
+            return transplant_alpine.userland(db, root, env, base.where, work, backend, backend_why, notes)
+        except transplant_alpine.Unreachable as e:
+            if base.fallback is None:
+                raise
+            notes.append(f"{base.label} ({base.chosen_by}) did not answer: {e.reason}; {base.fallback.label} "
+                         f"({base.fallback.chosen_by}) instead")
+            return self._userland(base.fallback, db, root, env, target, work, backend, backend_why, notes)
+
+    def _debian(self, db, env: Env, where: tuple, target: Platform, work: Path, backend: str, backend_why: str,
                 notes: list[str]) -> Userland:
-        _, url, keyring, suite = plan
+        url, keyring, suite = where
         darch = DEB_ARCH[target.architecture]
         wanted, wanted_notes = self._wanted(db)
         notes += wanted_notes
@@ -283,19 +333,17 @@ class Transplant:
         records.append("users and groups: the upstream image's /etc/passwd and /etc/group, carried")
         return out, records
 
-    def _onto(self, up: Upstream, env: Env) -> str:
-        """The base the packages come from: --transplant-onto, else the
-        catalog's ``onto`` for the tag, else Debian's default suite."""
+    def _bases(self, up: Upstream, env: Env) -> list[tuple[str, str]]:
+        """The bases the packages may come from, preferred first, with who
+        chose each: --transplant-onto, else the catalog's ``onto`` for the
+        tag, else Debian's default suite."""
         if env.transplant_onto:
-            return env.transplant_onto
+            return [(env.transplant_onto, "--transplant-onto")]
         comp = up.component
         distro = comp.distro_for(tag_of(up)) if comp is not None else None
-        return distro.onto if distro is not None and distro.onto else f"debian:{DEFAULT_SUITE}"
-
-    def _suite(self, up: Upstream, env: Env) -> str:
-        if env.debian_suite:        # --debian-suite: the suite, whatever the base's default
-            return env.debian_suite
-        return self._onto(up, env).split(":", 1)[1]
+        if distro is not None and distro.onto:
+            return [(onto, "the catalog") for onto in distro.onto]
+        return [(f"debian:{DEFAULT_SUITE}", "the default")]
 
     def _archive(self, env: Env) -> tuple[str, str]:
         return locate(env.debian_archive, env.debian_keyring, self.sources)

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from ..build.layer import FileSpec
-from ..errors import ArchportError
+from ..errors import ArchportError, TransportError
 from ..fetch.alpine import Repository, branch_of, data_member
 from ..fetch.http import http_client
 from ..transplant import apkfiles, configure
@@ -43,9 +43,13 @@ def wanted_names(db: PackageDB, root: Path) -> tuple[list[str], str]:
     return list(db.names), f"/{APK_DB}"
 
 
-def userland(db: PackageDB, root: Path, env: Env, plan: tuple, work: Path, backend: str, backend_why: str,
+class Unreachable(NotPortable):
+    """The mirror did not answer, or has no such release: another base may be tried."""
+
+
+def userland(db: PackageDB, root: Path, env: Env, where: tuple, work: Path, backend: str, backend_why: str,
              notes: list[str]) -> Userland:
-    _, mirror, keys, version, arch = plan
+    mirror, keys, version, arch = where
     if db.distro != "alpine":
         raise NotPortable(f"the upstream image's packages are {db.distro}'s: onto Alpine needs their Alpine names, "
                           "which the catalog does not map", "use --transplant-onto debian:SUITE")
@@ -60,7 +64,7 @@ def userland(db: PackageDB, root: Path, env: Env, plan: tuple, work: Path, backe
                 got = repo.index(branch, name, arch)
                 if got is None:
                     if name == "main":
-                        raise NotPortable(f"Alpine {branch}/main/{arch}: the mirror {mirror} has no such repository",
+                        raise Unreachable(f"Alpine {branch}/main/{arch}: the mirror {mirror} has no such repository",
                                           f"check --alpine-mirror and that Alpine {version} has {arch}")
                     continue
                 entries += got[0]
@@ -93,6 +97,9 @@ def userland(db: PackageDB, root: Path, env: Env, plan: tuple, work: Path, backe
                 listed.append((e, [(f.path, f.kind, sums.get(f.path, "")) for f in u.files]))
     except NotPortable:
         raise
+    except TransportError as e:
+        raise Unreachable(f"Alpine {branch}/{arch}: {e}", "nothing was built; check --alpine-mirror, or name "
+                          "another base with --transplant-onto") from None
     except (ArchportError, ChecksumMismatch) as e:
         raise NotPortable(f"Alpine {branch}/{arch}: {e}", "nothing was built; the mirror's files do not match "
                           "what its signed index pins, or it could not give them: retry, or name another "
