@@ -28,8 +28,11 @@ derives from a bare ``Exception``, which the CLI could only report as
     ├── CatalogError              archport's own catalog data is malformed
     ├── RecipeError               a catalog smoke recipe is malformed (the loader reports a CatalogError)
     ├── NotPortable               a strategy that applied could not finish
+    │   └── MirrorUnreachable     transplant's Alpine mirror did not answer: the next base may be tried
     ├── DownloadError             a release asset's server answered without the file
     ├── DebianError               the Debian archive could not give a verified file
+    ├── AlpineError               an Alpine mirror could not give a verified index or package
+    ├── ChecksumMismatch          a file in a package is not what the package says (transplant.members)
     ├── KernelError               the archive's kernel lacks the image or a module a smoke asks for
     ├── ModuleUnavailable         the Go module proxy could not give a module
     ├── PathError                 a path inside an image does not resolve (ENOENT, ELOOP, …)

@@ -32,8 +32,8 @@ import pytest
 
 from archport.fetch.alpine import AlpineError, Repository, data_member, verify_package, verify_signed
 from archport.transplant import apkfiles
-from archport.transplant.apk import Entry, closure, dep_name, gzip_members, installed_db, parse_index, parse_pkginfo
-from archport.transplant.apk import q1
+from archport.fetch.apkformat import Entry, gzip_members, parse_index, parse_pkginfo, q1
+from archport.transplant.apk import closure, dep_name, installed_db
 from archport.transplant.pkgdb import parse_apk
 from tests.support.port import go_binary
 from tests.strategies.helpers import Server

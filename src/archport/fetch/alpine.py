@@ -1,6 +1,6 @@
 """A small Alpine repository client: the signed index, then each ``.apk`` verified.
 
-The chain of trust is apk's (formats in :mod:`archport.transplant.apk`):
+The chain of trust is apk's (formats in :mod:`.apkformat`):
 
 1. ``<mirror>/<branch>/<repo>/<arch>/APKINDEX.tar.gz``'s first gzip member
    signs the second; the signature is checked with ``openssl`` against the
@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 
 from ..errors import ArchportError
-from ..transplant.apk import Entry, gzip_members, parse_index, parse_pkginfo, q1, signature_name
+from .apkformat import Entry, gzip_members, parse_index, parse_pkginfo, q1, signature_name
 from .http import DownloadError, fetch, fetch_bytes
 
 KEYS_DIR = "/etc/apk/keys"

@@ -202,7 +202,7 @@ class Transplant:
             return self._debian(db, env, base.where, target, work, backend, backend_why, notes)
         try:
             return transplant_alpine.userland(db, root, env, base.where, work, backend, backend_why, notes)
-        except transplant_alpine.Unreachable as e:
+        except transplant_alpine.MirrorUnreachable as e:
             if base.fallback is None:
                 raise
             notes.append(f"{base.label} ({base.chosen_by}) did not answer: {e.reason}; {base.fallback.label} "

@@ -8,7 +8,7 @@ names, from an Alpine release that has the target's architecture.
                lib/apk/db/installed for what was unpacked
 
 The chain of trust and the formats are in :mod:`archport.fetch.alpine` and
-:mod:`archport.transplant.apk`.
+:mod:`archport.fetch.apkformat`.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from ..errors import ArchportError, TransportError
 from ..fetch.alpine import Repository, branch_of, data_member
 from ..fetch.http import http_client
 from ..transplant import apkfiles, configure
-from ..transplant.apk import Entry, closure, dep_name, installed_db
+from ..fetch.apkformat import Entry
+from ..transplant.apk import closure, dep_name, installed_db
 from ..transplant.compose import Userland, alias_links
-from ..transplant.members import ChecksumMismatch
 from ..transplant.pkgdb import APK_DB, PackageDB
 from . import Env, NotPortable
 
@@ -43,7 +43,7 @@ def wanted_names(db: PackageDB, root: Path) -> tuple[list[str], str]:
     return list(db.names), f"/{APK_DB}"
 
 
-class Unreachable(NotPortable):
+class MirrorUnreachable(NotPortable):
     """The mirror did not answer, or has no such release: another base may be tried."""
 
 
@@ -64,7 +64,7 @@ def userland(db: PackageDB, root: Path, env: Env, where: tuple, work: Path, back
                 got = repo.index(branch, name, arch)
                 if got is None:
                     if name == "main":
-                        raise Unreachable(f"Alpine {branch}/main/{arch}: the mirror {mirror} has no such repository",
+                        raise MirrorUnreachable(f"Alpine {branch}/main/{arch}: the mirror {mirror} has no such repository",
                                           f"check --alpine-mirror and that Alpine {version} has {arch}")
                     continue
                 entries += got[0]
@@ -98,9 +98,9 @@ def userland(db: PackageDB, root: Path, env: Env, where: tuple, work: Path, back
     except NotPortable:
         raise
     except TransportError as e:
-        raise Unreachable(f"Alpine {branch}/{arch}: {e}", "nothing was built; check --alpine-mirror, or name "
+        raise MirrorUnreachable(f"Alpine {branch}/{arch}: {e}", "nothing was built; check --alpine-mirror, or name "
                           "another base with --transplant-onto") from None
-    except (ArchportError, ChecksumMismatch) as e:
+    except ArchportError as e:
         raise NotPortable(f"Alpine {branch}/{arch}: {e}", "nothing was built; the mirror's files do not match "
                           "what its signed index pins, or it could not give them: retry, or name another "
                           "--alpine-mirror") from None

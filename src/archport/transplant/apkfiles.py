@@ -5,7 +5,8 @@ Only the data member is read: the control member's scripts
 (``.pre-install``, ``.post-install``, triggers) never run; the configure
 steps that matter are done natively (:mod:`.configure`).  Each regular
 file's content must match the SHA-1 its PAX header
-``APK-TOOLS.checksum.SHA1`` gives (the format in :mod:`.apk`).
+``APK-TOOLS.checksum.SHA1`` gives (the format in
+:mod:`archport.fetch.apkformat`).
 """
 
 from __future__ import annotations

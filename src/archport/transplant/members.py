@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import Callable
 
 from ..build.layer import FileSpec
+from ..errors import ArchportError
 from ..imagefs import TooLarge, parse_name
 from ..imagefs.paths import ENTRY
 
 MAX_PACKAGE = 1 << 30          # 1 GiB unpacked per package: far above any package a transplant takes
 
 
-class ChecksumMismatch(ValueError):
+class ChecksumMismatch(ArchportError):
     """A member's content is not what its package says."""
 
 
