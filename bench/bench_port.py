@@ -17,16 +17,13 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "src")]
 
-from tests.support.port import HELLO_CATALOG, fixture_go_env, go_install, push_image  # noqa: E402
-from tests.support import goproxy  # noqa: E402
-from tests.support.registry import Registry  # noqa: E402
+from tests.support.port import HELLO_CATALOG, go_install, push_image, workspace  # noqa: E402
 
 MODULE, VERSION = "github.com/rancher/local-path-provisioner", "v0.0.30"
 
@@ -53,12 +50,7 @@ def plain_go_build(env: dict, work: Path) -> float:
 
 
 def main() -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-port-"))
-    reg = Registry(tmp / "registry")
-    reg.start()
-    try:
-        proxy = goproxy.build(tmp / "goproxy")
-        env = fixture_go_env(proxy)
+    with workspace("bench-port-", own_gocache=False) as (tmp, reg, env):
 
         # 1. overhead over go build (fresh GOCACHE for each side).
         push_image(tmp, f"rancher/local-path-provisioner:{VERSION}", reg,
@@ -95,9 +87,6 @@ def main() -> None:
         print(f"first port of 8 images (go, cached build after the first)  {first:7.2f} s")
         print(f"repeated port of the 8-image set (all done)               {again:7.2f} s  target <= 2 s: "
               f"{'met' if again <= 2 else 'MISSED'}")
-    finally:
-        reg.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -24,10 +24,8 @@ Run (root, for containerd and binfmt):
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -40,8 +38,8 @@ from archport.layout import LayoutSource  # noqa: E402
 from archport.platform import RISCV64  # noqa: E402
 from archport.smoke.containerd import Private  # noqa: E402
 from archport.smoke.run import Options, smoke  # noqa: E402
-from tests.support.port import HELLO_CATALOG, fixture_go_env, go_install, push_image  # noqa: E402
-from tests.support import goproxy, gobuild  # noqa: E402
+from tests.support.port import HELLO_CATALOG, go_install, push_image, workspace  # noqa: E402
+from tests.support import gobuild  # noqa: E402
 from tests.support.images import layer_from_files, make_image, make_index, write_layout  # noqa: E402
 from tests.support.registry import Registry  # noqa: E402
 
@@ -117,17 +115,9 @@ def servers(tmp: Path) -> None:
 
 
 def main() -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-port-warm-"))
-    reg = Registry(tmp / "registry")
-    reg.start()
-    try:
-        proxy = goproxy.build(tmp / "goproxy")
-        env = fixture_go_env(proxy, GOCACHE=str(tmp / "gocache"))
+    with workspace("bench-port-warm-") as (tmp, reg, env):
         whole_set(tmp, reg, env)
         servers(tmp)
-    finally:
-        reg.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

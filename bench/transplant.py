@@ -37,7 +37,6 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -48,7 +47,7 @@ from archport.catalog import load  # noqa: E402
 from archport.strategies.gocompile import place_gomod  # noqa: E402
 from tests.strategies.helpers import Server  # noqa: E402
 from tests.support import apkrepo, goproxy, gobuild  # noqa: E402
-from tests.support.port import HELLO_CATALOG, OLD_GO, fixture_go_env, go_env_value, go_install  # noqa: E402
+from tests.support.port import HELLO_CATALOG, OLD_GO, go_env_value, go_install, workspace  # noqa: E402
 from tests.support.registry import Registry  # noqa: E402
 from tests.transplant.standin import PATH_ENV, debian_root, push, push_standin, suite  # noqa: E402
 
@@ -152,12 +151,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", choices=("klipper-lb", "helm", "alpine"))
     only = ap.parse_args().only
-    tmp = Path(tempfile.mkdtemp(prefix="bench-transplant-"))
-    reg = Registry(tmp / "registry")
-    reg.start()
-    try:
-        proxy = goproxy.build(tmp / "goproxy")
-        env = fixture_go_env(proxy, GOCACHE=str(tmp / "gocache"))
+    with workspace("bench-transplant-") as (tmp, reg, env):
         rows = [(name, label, ref) for name, label, ref in
                 (("klipper-lb", "klipper-lb (kernel smoke)", "rancher/klipper-lb:v0.3.5"),
                  ("helm", "helm v2 + tiller + helm v3", HELM_REF)) if only in (None, name)]
@@ -195,9 +189,6 @@ def main() -> None:
         print(f"{'userland: archport, verified':30} {ours:7.2f} s  (index signature, C:, datahash, file SHA-1s)")
         print(f"{'peer: curl + tar, unverified':30} {hand:7.2f} s  ({len(packages)} .apk files; ratio "
               f"{ours / hand:.2f})")
-    finally:
-        reg.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

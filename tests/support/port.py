@@ -7,13 +7,18 @@ as real upstreams were."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from tests.support import cli, gobuild, goproxy, images, skopeo
 from tests.support.gobuild import go_binary
+from tests.support.registry import Registry
 
 REPO = Path(__file__).resolve().parents[2]
 OLD_GO = "go1.22.12"          # accepts the fixture's //go:linkname; Go >= 1.23 rejects it
@@ -87,6 +92,24 @@ def fixture_go_env(proxy: Path, **extra: str) -> dict[str, str]:
                 "GOMODCACHE": go_env_value("GOMODCACHE"), "GOTOOLCHAIN": "local",
                 "PYTHONPATH": str(REPO / "src"), **extra})
     return env
+
+
+@contextmanager
+def workspace(prefix: str, *, own_gocache: bool = True) -> Iterator[tuple[Path, Registry, dict[str, str]]]:
+    """What every bench starts from: a scratch directory, a docker-registry
+    in it, the fixture module proxy and the go environment for them (with a
+    Go build cache of its own unless ``own_gocache`` is false); all stopped
+    and removed afterwards."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    reg = Registry(tmp / "registry")
+    reg.start()
+    try:
+        proxy = goproxy.build(tmp / "goproxy")
+        extra = {"GOCACHE": str(tmp / "gocache")} if own_gocache else {}
+        yield tmp, reg, fixture_go_env(proxy, **extra)
+    finally:
+        reg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def go_install(module_at_version: str, goarch: str, env: dict, out: Path, ldflags: str = "",
