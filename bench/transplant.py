@@ -133,15 +133,15 @@ def verified(url: str, keys: Path, packages: list, tmp: Path) -> float:
     each .apk fetched, checked (C:, datahash) and unpacked with its file
     SHA-1s, into an empty cache."""
     import httpx
-    from archport.fetch.alpine import Repository, data_member
+    from archport.fetch.alpine import Repository
     from archport.transplant import apkfiles
     t = time.monotonic()
     with httpx.Client() as http:
         repo = Repository(url, str(keys), tmp / "verified-cache", http)
         entries, _ = repo.index("v3.20", "main", "riscv64")
         for e in entries:
-            path = repo.package("v3.20", "riscv64", e)
-            apkfiles.unpack(path, data_member(path), tmp / "verified" / e.name)
+            path, data = repo.package("v3.20", "riscv64", e)
+            apkfiles.unpack(path, data, tmp / "verified" / e.name)
     assert len(entries) == len(packages)
     return time.monotonic() - t
 

@@ -141,27 +141,29 @@ class Repository:
             raise AlpineError(f"{what}: no APKINDEX in the signed member ({e})") from None
         return parse_index(text, repo), key
 
-    def package(self, branch: str, arch: str, entry: Entry) -> Path:
+    def package(self, branch: str, arch: str, entry: Entry) -> tuple[Path, tuple[int, int]]:
         """The ``.apk`` for ``entry``, its control member matching the index's
-        ``C:`` and its data member matching ``.PKGINFO``'s ``datahash``."""
+        ``C:`` and its data member matching ``.PKGINFO``'s ``datahash``; and
+        where that data member is (offset, length)."""
         pinned = entry.sha1
         if len(pinned) != 20:
             raise AlpineError(f"{entry.filename}: the index pins no SHA-1 (C:{entry.checksum!r})")
         path = Path(self.cache_dir) / "alpine" / "sha1" / pinned.hex()
         if path.is_file():
-            return path
+            return path, data_member(path)
         url = self.url(branch, entry.repo or "main", arch, entry.filename)
         tmp = path.with_name(f".{path.name}.part")
         fetch(self.http, url, tmp, signed=True)         # verify_package checks the bytes against the index
         try:
-            verify_package(tmp, entry)
+            data = verify_package(tmp, entry)
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
-        return path
+        return path, data
 
 
-def verify_package(path: Path, entry: Entry) -> None:
+def verify_package(path: Path, entry: Entry) -> tuple[int, int]:
+    """Check ``path`` against ``entry``; return its data member's (offset, length)."""
     blob = path.read_bytes()
     what = entry.filename
     try:
@@ -189,6 +191,7 @@ def verify_package(path: Path, entry: Entry) -> None:
     if want != got:
         raise AlpineError(f"{what}: checksum mismatch: .PKGINFO's datahash is {want or 'absent'}, the data "
                           f"member is {got}")
+    return d_off, d_len
 
 
 def data_member(path: Path) -> tuple[int, int]:

@@ -167,7 +167,7 @@ class Transplant:
                             ("rebuilt", rebuilt), ("configure", land.configured)],
                            land.aliases)
         remove_tree(root)
-        records = list(land.records)
+        records = [*land.records, "users and groups: the upstream image's /etc/passwd and /etc/group, carried"]
         compat = moved_by_target((p for paths in cls.owned.values() for p in paths), composed)
         if compat:
             records.append(f"the target's packages moved {len(compat)} upstream paths; linked: "
@@ -320,17 +320,13 @@ class Transplant:
             out += [FileSpec(p, kind="symlink", target=t, mode=0o777) for p, t in links]
             if record:
                 records.append(f"{record}, {backend_why}")
-        certs = [(f.path, Path(f.source).read_bytes()) for _, files in packages for f in files
-                 if f.kind == "file" and f.source and f.path.startswith("usr/share/ca-certificates/")
-                 and f.path.endswith(".crt")]
-        if certs:
-            bundle, record = configure.ca_bundle(certs)
-            out.append(FileSpec("etc/ssl/certs/ca-certificates.crt", data=bundle))
+        bundle, record = configure.ca_bundle_for(packages)
+        if bundle is not None:
+            out.append(bundle)
             records.append(record)
         out.append(FileSpec("var/lib/dpkg/status", data=configure.dpkg_status(list(stanzas))))
         out += lists
         records.append(f"dpkg database written for {len(stanzas)} packages")
-        records.append("users and groups: the upstream image's /etc/passwd and /etc/group, carried")
         return out, records
 
     def _bases(self, up: Upstream, env: Env) -> list[tuple[str, str]]:

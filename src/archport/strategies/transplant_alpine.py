@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..build.layer import FileSpec
 from ..errors import ArchportError, TransportError
-from ..fetch.alpine import Repository, branch_of, data_member
+from ..fetch.alpine import Repository, branch_of
 from ..fetch.http import http_client
 from ..transplant import apkfiles, configure
 from ..fetch.apkformat import Entry
@@ -70,16 +70,15 @@ def userland(db: PackageDB, root: Path, env: Env, where: tuple, work: Path, back
                 entries += got[0]
                 signed_by.append(f"{name} by {got[1]}")
             env.log(f"transplant: Alpine {branch} {arch}: {', '.join(wanted)}")
-            names = {e.name for e in entries}
-            provided = {dep_name(p) for e in entries for p in e.provides}
-            absent = [w for w in wanted if w not in names and w not in provided]
-            if absent:
-                raise NotPortable(f"Alpine {branch}/{arch} has no {', '.join(absent)} (named in the upstream "
-                                  f"image's {whence})", "choose another --transplant-onto alpine:VERSION")
-            if backend and f"iptables-{backend}" in names and {"iptables", "ip6tables"} & set(wanted):
+            if backend and {"iptables", "ip6tables"} & set(wanted) \
+                    and any(e.name == f"iptables-{backend}" for e in entries):
                 wanted.append(f"iptables-{backend}")
                 notes.append(f"iptables-{backend} added: Alpine {branch} packages the {backend} backend apart")
             res = closure(entries, wanted)
+            absent = [m for m in res.missing if m in wanted]      # closure names a wanted name bare
+            if absent:
+                raise NotPortable(f"Alpine {branch}/{arch} has no {', '.join(absent)} (named in the upstream "
+                                  f"image's {whence})", "choose another --transplant-onto alpine:VERSION")
             if res.missing:
                 raise NotPortable(f"Alpine {branch}/{arch} cannot satisfy: {'; '.join(res.missing)}")
             apks = []
@@ -88,8 +87,8 @@ def userland(db: PackageDB, root: Path, env: Env, where: tuple, work: Path, back
                 apks.append(repo.package(branch, arch, e))
             packages: list[tuple[str, tuple[FileSpec, ...]]] = []
             listed = []
-            for e, path in zip(res.packages, apks):
-                u = apkfiles.unpack(path, data_member(path), work / "apks" / e.name)
+            for e, (path, data) in zip(res.packages, apks):
+                u = apkfiles.unpack(path, data, work / "apks" / e.name)
                 if u.refused:
                     notes.append(f"{e.name}: not unpacked: {'; '.join(u.refused[:5])}")
                 packages.append((f"Alpine {e.name}", u.files))
@@ -125,16 +124,10 @@ def _configure(packages, listed, backend: str, backend_why: str) -> tuple[list[F
         out += [FileSpec(p, kind="symlink", target=t, mode=0o777) for p, t in links]
         if record:
             records.append(f"{record}, {backend_why}")
-    bundle = "etc/ssl/certs/ca-certificates.crt"
-    if bundle not in present:
-        certs = [(f.path, Path(f.source).read_bytes()) for _, files in packages for f in files
-                 if f.kind == "file" and f.source and f.path.startswith("usr/share/ca-certificates/")
-                 and f.path.endswith(".crt")]
-        if certs:
-            body, record = configure.ca_bundle(certs)
-            out.append(FileSpec(bundle, data=body))
-            records.append(record)
+    bundle, record = configure.ca_bundle_for(packages)
+    if bundle is not None:
+        out.append(bundle)
+        records.append(record)
     out.append(FileSpec(APK_DB, data=installed_db(listed)))
     records.append(f"apk database written for {len(listed)} packages")
-    records.append("users and groups: the upstream image's /etc/passwd and /etc/group, carried")
     return out, records

@@ -25,11 +25,17 @@ triggers would have produced and the image relies on is made here:
   and a later transplant of it reads them.  The packages are recorded as
   installed: the configure steps an image relies on were done here.
 
-Each function returns what to add as ``(path, link target)`` or
-``(path, bytes)``, plus a line for the record.
+Each function returns what to add as ``(path, link target)``, ``(path,
+bytes)`` or an entry, plus a line for the record; :func:`ca_bundle_for`
+reads the certificates the packages' unpacking spooled.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from ..build.layer import FileSpec
 
 IPTABLES_ALTERNATIVES = ("iptables", "iptables-restore", "iptables-save",
                          "ip6tables", "ip6tables-restore", "ip6tables-save")
@@ -64,6 +70,26 @@ def apk_iptables(backend: str, present: set[str]) -> tuple[list[tuple[str, str]]
     where = multi.rsplit("/", 1)[0]
     links = [(f"{where}/{cmd}", f"xtables-{backend}-multi") for cmd in IPTABLES_ALTERNATIVES]
     return links, f"iptables family → /{multi} ({len(links)} commands)"
+
+
+BUNDLE = "etc/ssl/certs/ca-certificates.crt"
+
+
+def ca_bundle_for(packages: Iterable[tuple[str, Iterable[FileSpec]]]) -> tuple[FileSpec | None, str]:
+    """The bundle for unpacked ``packages`` ((label, entries), regular files
+    spooled), from their certificates under ``usr/share/ca-certificates``,
+    unless a package ships it already (Alpine's ca-certificates-bundle);
+    (None, "") when there is nothing to make."""
+    entries = [f for _, files in packages for f in files]
+    if any(f.path == BUNDLE for f in entries):
+        return None, ""
+    certs = [(f.path, Path(f.source).read_bytes()) for f in entries
+             if f.kind == "file" and f.source and f.path.startswith("usr/share/ca-certificates/")
+             and f.path.endswith(".crt")]
+    if not certs:
+        return None, ""
+    body, record = ca_bundle(certs)
+    return FileSpec(BUNDLE, data=body), record
 
 
 def ca_bundle(certificates: list[tuple[str, bytes]]) -> tuple[bytes, str]:

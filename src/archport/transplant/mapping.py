@@ -8,6 +8,7 @@ guessed: the transplant then refuses with the package named.
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -71,8 +72,16 @@ class PackageMap:
 
 
 def load_map(text: str | None = None) -> PackageMap:
-    if text is None:
-        text = resources.files("archport.catalog").joinpath("packages.toml").read_text(encoding="utf-8")
+    """The table in ``text``, else the shipped one (read once: it is frozen)."""
+    return _shipped() if text is None else _parse(text)
+
+
+@functools.cache
+def _shipped() -> PackageMap:
+    return _parse(resources.files("archport.catalog").joinpath("packages.toml").read_text(encoding="utf-8"))
+
+
+def _parse(text: str) -> PackageMap:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
