@@ -323,3 +323,13 @@ def test_the_catalogs_alpine_base_falls_back_to_debian_when_the_mirror_does_not_
     assert "-> Debian busybox-static, ca-certificates, tzdata (catalog packages.toml)" in notes, notes
     man = skopeo_raw(f"{r['destination'].rsplit(':', 1)[0]}@{r['platformDigest']}")
     assert man["annotations"]["io.archport.transplant.base"] == f"Debian {suite()} riscv64", man["annotations"]
+
+
+def test_a_bad_mirror_url_is_bad_input_and_never_echoes_credentials(tmp_path, go_env):
+    for url, says in (("ftp://127.0.0.1/alpine", "expected http(s)://HOST[/PATH]"), ("http://", "expected http(s)"),
+                      ("https://user:s3cret@127.0.0.1/alpine", "credentials in a mirror URL are not accepted")):
+        cp = archport("port", "example/x:v1", "--transplant-onto", "alpine:3.20", "--alpine-mirror", url,
+                      "--to", f"oci:{tmp_path / 'out'}", env=go_env, environ={}, expect=2)
+        err = cp.stdout + cp.stderr
+        assert says in err and "s3cret" not in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "out").exists()

@@ -14,6 +14,7 @@ import os
 import re
 import shlex
 import ssl
+from urllib.parse import urlsplit
 
 from ..errors import BadInput
 from ..reference import valid_host
@@ -40,6 +41,16 @@ def transplant_base(text: str) -> str:
     """``--transplant-onto DIST:RELEASE``: debian:SUITE or alpine:VERSION."""
     if not re.fullmatch(r"(debian:[a-z]+|alpine:(\d+\.\d+|edge))", text):
         raise _fail(f"{text!r}: expected debian:SUITE (e.g. debian:trixie) or alpine:VERSION (e.g. alpine:3.21)")
+    return text
+
+
+def mirror_url(text: str) -> str:
+    """``--alpine-mirror URL``: http(s)://HOST[/PATH], no credentials in it."""
+    parts = urlsplit(text)
+    if parts.username or parts.password or "@" in parts.netloc:
+        raise _fail("credentials in a mirror URL are not accepted")       # and never echoed
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise _fail(f"{text!r}: expected http(s)://HOST[/PATH], the directory above v3.20/")
     return text
 
 

@@ -70,7 +70,7 @@ def register(sub) -> None:
                         "order: alpine:3.22 when a mirror and keys are configured and it answers, else "
                         "debian:trixie); alpine:VERSION takes the upstream image's Alpine packages by name "
                         "(riscv64 from alpine:3.20)")
-    p.add_argument("--alpine-mirror", metavar="URL",
+    p.add_argument("--alpine-mirror", metavar="URL", type=argtypes.mirror_url,
                    help="Alpine mirror for --transplant-onto alpine:VERSION, the directory above v3.20/ (default: "
                         "this machine's /etc/apk/repositories); every file is checked against the signed index")
     p.add_argument("--alpine-keys", metavar="DIR", type=argtypes.existing_dir,
