@@ -4,7 +4,7 @@ klipper-lb, traefik and klipper-helm are an Alpine userland with packages,
 shell scripts and (traefik, klipper-helm) Go binaries that no package owns;
 archport ports them with its ``transplant`` strategy.  Alpine's repository
 is not reachable here, so the stand-ins have the same structure on Debian
-packages, with a real dpkg database (tests/transplant/standin.py, which the
+packages, with a real dpkg database (standins/debian.py, which the
 test suite builds its own from), and are ported onto Debian riscv64:
 
 - klipper-lb v0.3.5: ``standin.root_files`` (busybox-static + iptables,
@@ -29,8 +29,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from acceptance import standins
-from tests.transplant import standin as debian
+from standins import debian, gomodules, images
 
 KLIPPER_LB = "rancher/klipper-lb"
 TRAEFIK = "rancher/mirrored-library-traefik"
@@ -61,9 +60,9 @@ def klipper_lb(work: Path, registry_host: str, repo_tag: str, row: dict) -> None
     per_arch = {arch: debian.root_files(arch) for arch in ("amd64", "arm64")}
     row["standin"] = {"platforms": ["linux/amd64", "linux/arm64"], "debianSuite": debian.suite(),
                       "packages": list(debian.PACKAGES), "iptables": "legacy (update-alternatives links)",
-                      "source": "tests/transplant/standin.py: Debian busybox-static + iptables with a dpkg "
+                      "source": "standins/debian.py: Debian busybox-static + iptables with a dpkg "
                                 "database, an entry script with klipper-lb v0.3.5's behaviour, CMD [\"entry\"]"}
-    row["standin"]["digests"] = standins.push(work, registry_host, repo_tag, per_arch, debian.CONFIG)
+    row["standin"]["digests"] = images.push_index(work, registry_host, repo_tag, per_arch, debian.CONFIG)
 
 
 def standin(component: str, wanted: str, substitute_for: str, work: Path, registry_host: str, repo_tag: str,
@@ -104,11 +103,11 @@ def traefik(work: Path, registry_host: str, repo_tag: str, env: dict, row: dict,
         tried.append(attempt)
         started = time.monotonic()
         try:
-            info = standins.download(TRAEFIK_MODULE, version, env, work)
-            built = standins.build_module(info, work, package="./cmd/traefik",
-                                          ldflags=TRAEFIK_LDFLAGS.format(version=version.removeprefix("v")),
-                                          trimpath=True, toolchain=toolchain, goarch="amd64", env=env)
-        except (standins.Unavailable, RuntimeError) as e:
+            info = gomodules.download(TRAEFIK_MODULE, version, env, work)
+            built = gomodules.build_module(info, work, package="./cmd/traefik",
+                                           ldflags=TRAEFIK_LDFLAGS.format(version=version.removeprefix("v")),
+                                           trimpath=True, toolchain=toolchain, goarch="amd64", env=env)
+        except (gomodules.Unavailable, RuntimeError) as e:
             attempt["error"] = str(e)[-2000:]
             attempt["seconds"] = round(time.monotonic() - started, 1)
             continue
@@ -124,7 +123,8 @@ def traefik(work: Path, registry_host: str, repo_tag: str, env: dict, row: dict,
                                      "ca-certificates, tzdata, /usr/local/bin/traefik, /entrypoint.sh); the "
                                      "binary is the real traefik at the version above, built in an extracted "
                                      "module tree (build info: (devel)); /entrypoint.sh is our own script")
-        row["standin"]["digests"] = standins.push(work, registry_host, repo_tag, {"amd64": files}, TRAEFIK_CONFIG)
+        row["standin"]["digests"] = images.push_index(work, registry_host, repo_tag, {"amd64": files},
+                                                      TRAEFIK_CONFIG)
         return version, toolchain
     return None
 
@@ -142,8 +142,8 @@ def klipper_helm_row(tag: str, env: dict, work: Path) -> dict:
     refused = []
     for module, version in KLIPPER_HELM_PLUGINS:
         try:
-            standins.download(module, version, env, work)
-        except standins.Unavailable as e:
+            gomodules.download(module, version, env, work)
+        except gomodules.Unavailable as e:
             said = str(e).rpartition("server response:")[2].strip() or str(e)
             refused.append(f"{module}@{version}: {said.splitlines()[0]}")
     reason = ("transplant needs klipper-helm's helm plugins rebuilt from their modules, and the module proxy "

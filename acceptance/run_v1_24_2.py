@@ -31,10 +31,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 # As a script (python acceptance/run_v1_24_2.py) the path has neither the repository
-# (acceptance, tests.support) nor src/; SPECS below reads acceptance.standins.
+# (acceptance, standins, tests.support) nor src/; SPECS below reads standins.gomodules.
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO))
-from acceptance import distro, standins  # noqa: E402  (after the path above)
+from acceptance import distro  # noqa: E402  (after the path above)
+from standins import gomodules, images, programs  # noqa: E402
 
 K3S = Path(__file__).resolve().parents[2] / "shared" / "k3s" / "v1.24.2"
 if not K3S.is_dir():
@@ -78,7 +79,7 @@ PATHENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
 def _go(component: str, repository: str, **row) -> Spec:
     """A Go row: how upstream builds it (module, package, flags, toolchain, image
     files, and the source of those facts) is the recipe the test bed builds from."""
-    recipe = standins.GO_RECIPES[repository]
+    recipe = gomodules.GO_RECIPES[repository]
     return Spec(component, repository, "go", module=recipe.module, package=recipe.package, ldflags=recipe.ldflags,
                 trimpath=recipe.trimpath, toolchain=recipe.toolchain, files=dict(recipe.files), source=recipe.source,
                 **row)
@@ -116,7 +117,7 @@ SPECS = [
     # target's kernel and reads `iptables -t nat -S`.
     Spec("klipper-lb", distro.KLIPPER_LB, "transplant", config=dict(distro.debian.CONFIG), binary="/usr/bin/entry",
          port_smoke="", smoke_args=(), expect=r"(?m)^-A POSTROUTING -d 10\.43\.0\.10/32 -p tcp -j MASQUERADE$",
-         manifest_image="rancher/klipper-lb:v0.3.5", source="tests/transplant/standin.py"),
+         manifest_image="rancher/klipper-lb:v0.3.5", source="standins/debian.py"),
     Spec("traefik", distro.TRAEFIK, "transplant", config=dict(distro.TRAEFIK_CONFIG), binary="/usr/local/bin/traefik",
          port_smoke="", smoke_args=(), expect=r"Version:\s+{version}\b", module=distro.TRAEFIK_MODULE,
          module_version="v{tag}", source="acceptance/distro.py"),
@@ -182,12 +183,13 @@ def standin(spec: Spec, work: Path, registry, env: dict, row: dict) -> Spec:
         wanted = spec.module_version.format(tag=spec.tag) if spec.module else ""
         return replace(spec, **distro.standin(spec.component, wanted, spec.substitute_for, work, registry.host,
                                               repo_tag, env, row))
-    extra = {p: (v if v.startswith("->") else (standins.file_bytes(v), 0o644)) for p, v in spec.files.items()}
+    extra = {p: (v if v.startswith("->") else (gomodules.file_bytes(v), 0o644)) for p, v in spec.files.items()}
     if spec.kind == "go":
         version = spec.module_version.format(tag=spec.tag)
-        info = standins.download(spec.module, version, env, work)
-        built = standins.build_module(info, work, package=spec.package, ldflags=spec.ldflags.format(version=version),
-                                      trimpath=spec.trimpath, toolchain=spec.toolchain, goarch="amd64", env=env)
+        info = gomodules.download(spec.module, version, env, work)
+        built = gomodules.build_module(info, work, package=spec.package,
+                                       ldflags=spec.ldflags.format(version=version), trimpath=spec.trimpath,
+                                       toolchain=spec.toolchain, goarch="amd64", env=env)
         per_arch = {"amd64": {spec.binary.lstrip("/"): (built.binary.read_bytes(), 0o755), **extra}}
         row["standin"] = {"module": f"{spec.module}@{version}", "platforms": ["linux/amd64"],
                           "toolchain": built.toolchain, "buildSeconds": round(built.seconds, 1),
@@ -195,11 +197,11 @@ def standin(spec: Spec, work: Path, registry, env: dict, row: dict) -> Spec:
     else:
         per_arch = {}
         for arch in ("amd64", "arm64"):
-            exe = standins.build_tiny(spec.component, arch, work, env)
+            exe = programs.build(spec.component, arch, work, env)
             per_arch[arch] = {spec.binary.lstrip("/"): (exe.read_bytes(), 0o755), **extra}
         row["standin"] = {"platforms": ["linux/amd64", "linux/arm64"], "content": "tiny Go program (shape only)",
                           "source": spec.source}
-    row["standin"]["digests"] = standins.push(work, registry.host, repo_tag, per_arch, spec.config)
+    row["standin"]["digests"] = images.push_index(work, registry.host, repo_tag, per_arch, spec.config)
     row["standin"]["pushedAs"] = f"{registry.host}/{repo_tag}"
     return spec
 
@@ -216,8 +218,8 @@ def port_one(spec: Spec, work: Path, registry, env: dict, row: dict, manifests: 
     code, doc, err, seconds = archport(*args, env=env)
     row["port"] = {"command": shell_line(args), "exitCode": code, "wallSeconds": round(seconds, 1),
                    "stderr": err if code else "", "result": None}
-    images = (doc or {}).get("images") or []
-    result = images[0] if images else None
+    ported = (doc or {}).get("images") or []
+    result = ported[0] if ported else None
     row["port"]["result"] = result if result else doc
     return result
 
@@ -414,9 +416,9 @@ def main(argv: list[str] | None = None) -> int:
     own_work = args.workdir is None
     work = Path(args.workdir or tempfile.mkdtemp(prefix="archport-acceptance-"))
     work.mkdir(parents=True, exist_ok=True)
-    env = standins.go_env(dict(os.environ))
+    env = gomodules.go_env(dict(os.environ))
     env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), str(REPO)])
-    goversion = subprocess.run([standins.go(), "env", "GOVERSION"], capture_output=True, text=True,
+    goversion = subprocess.run([gomodules.go(), "env", "GOVERSION"], capture_output=True, text=True,
                                env=env).stdout.strip()
     doc: dict = {"k3s": "v1.24.2", "target": TARGET, "started": dt.datetime.now(dt.timezone.utc).isoformat(),
                  "go": goversion, "goproxy": env["GOPROXY"], "gosumdb": "on (default)", "rows": [], "dns": None}
@@ -440,8 +442,8 @@ def main(argv: list[str] | None = None) -> int:
             if spec.module:
                 version = spec.module_version.format(tag=spec.tag)
                 try:
-                    standins.download(spec.module, version, env, work)
-                except standins.Unavailable as e:
+                    gomodules.download(spec.module, version, env, work)
+                except gomodules.Unavailable as e:
                     doc["rows"].append({"component": spec.component, "image": f"{spec.repository}:{spec.tag}",
                                         "version": spec.tag, "k3sImage": True, "status": "unavailable",
                                         "unavailable": str(e),
@@ -449,8 +451,8 @@ def main(argv: list[str] | None = None) -> int:
                     if spec.kind == "transplant":     # same image; the stand-in picks what to build
                         runs = [replace(spec, substitute_for=spec.tag)]
                     else:
-                        served = standins.served_versions(spec.module, env, work)
-                        near = standins.nearest(version, served)
+                        served = gomodules.served_versions(spec.module, env, work)
+                        near = gomodules.nearest(version, served)
                         doc["rows"][-1]["servedVersions"] = served
                         doc["rows"][-1]["nearest"] = near
                         runs = [replace(spec, tag=near, substitute_for=spec.tag)] if near else []

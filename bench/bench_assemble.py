@@ -19,8 +19,8 @@ import sys
 import tempfile
 import time
 
-from archport.build.assemble import assemble, provenance
-from archport.build.layer import FileSpec
+from archport.assemble.image import assemble, provenance
+from archport.assemble.layer import FileSpec
 from archport.platform import RISCV64
 
 

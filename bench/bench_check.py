@@ -33,7 +33,7 @@ sys.path[:0] = [str(REPO / "src"), str(REPO)]
 from archport.check import Contract, check_image  # noqa: E402
 from archport.layout import LayoutSource  # noqa: E402
 from archport.platform import RISCV64  # noqa: E402
-from tests.support.images import OCI_LAYER, Blob, make_image, make_index, sha256, write_layout  # noqa: E402
+from standins.images import OCI_LAYER, Blob, make_image, make_index, sha256, write_layout  # noqa: E402
 
 
 def go_program(out: Path) -> bytes:

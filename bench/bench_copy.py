@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from tests.support import images as im  # noqa: E402
+from standins import images as im  # noqa: E402
 from tests.support.registry import Registry  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}"}

@@ -25,7 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from archport.doctor import analyze, collect  # noqa: E402
+from archport.doctor import analyze  # noqa: E402
+from archport.node import collect  # noqa: E402
 
 
 def _builders():

@@ -40,7 +40,7 @@ from archport.smoke.containerd import Private  # noqa: E402
 from archport.smoke.run import Options, smoke  # noqa: E402
 from tests.support.port import HELLO_CATALOG, go_install, push_image, workspace  # noqa: E402
 from tests.support import gobuild  # noqa: E402
-from tests.support.images import layer_from_files, make_image, make_index, write_layout  # noqa: E402
+from standins.images import layer_from_files, make_image, make_index, write_layout  # noqa: E402
 from tests.support.registry import Registry  # noqa: E402
 
 SET_SIZE = 8          # images in shared/k3s/v1.24.2/k3s-images.txt

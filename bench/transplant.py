@@ -1,7 +1,7 @@
 """Time of each transplant, cold and cached, next to its peer.
 
 Two distro-shaped stand-ins (Debian packages with a real dpkg database, as
-the transplant tests build them: tests/transplant/standin.py), each ported to
+the transplant tests build them: standins/debian.py), each ported to
 riscv64 with ``archport port --strategy transplant``, check and smoke
 included, three times:
 
@@ -44,12 +44,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "src")]
 
 from archport.catalog import load  # noqa: E402
-from archport.strategies.gocompile import place_gomod  # noqa: E402
+from archport.toolchain.gocompile import place_gomod  # noqa: E402
 from tests.strategies.helpers import Server  # noqa: E402
 from tests.support import apkrepo, goproxy, gobuild  # noqa: E402
 from tests.support.port import HELLO_CATALOG, OLD_GO, go_env_value, go_install, workspace  # noqa: E402
 from tests.support.registry import Registry  # noqa: E402
-from tests.transplant.standin import PATH_ENV, debian_root, push, push_standin, suite  # noqa: E402
+from standins.debian import PATH_ENV, debian_root, push, push_standin, suite  # noqa: E402
 
 HELM_REF = "rancher/klipper-helm:v0.7.2-build20220526"
 ENTRY = b"#!/bin/sh\n[ $# -gt 0 ] || set -- helm_v2 version --client\nexec \"$@\"\n"

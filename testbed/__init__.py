@@ -17,7 +17,10 @@ with only loopback and CNI's bridge, so the host's links, mounts and sysctls
 stay as they were.  Loopback forwarders (forward.py) join the two loopbacks
 on chosen ports.  paths.py is the one place that knows ports and paths;
 supervise.py keeps the pids in the bed's directory so that ``down`` can stop
-everything.  The k3s stand-in (testbed/k3s) sits on top of the node.
+everything.  The k3s stand-in (testbed/k3s) sits on top of the node, and
+``testbed.k3s.up()`` brings the two up together.  The images the bed's
+UPSTREAM serves are built by the repository's ``standins`` package, which the
+tests and the acceptance run share.
 
 Use ``scripts/testbed.sh up|down|status|env``.
 """

@@ -5,7 +5,7 @@ import argparse
 import shlex
 import sys
 
-from testbed import build, node, paths
+from testbed import build, k3s, node, paths, ssh
 
 
 def env_lines(lay: paths.Layout) -> list[str]:
@@ -18,11 +18,7 @@ def env_lines(lay: paths.Layout) -> list[str]:
         "UPSTREAM": f"127.0.0.1:{p.upstream}",
         "REGISTRY": f"127.0.0.1:{p.registry}",
     }
-    try:
-        from testbed import ssh  # part B: BOARD_SSH_KEY, BOARD_KNOWN_HOSTS, ...
-        pairs.update(getattr(ssh, "env", lambda lay: {})(lay))
-    except ImportError:
-        pass
+    pairs.update(ssh.env(lay))     # BOARD_SSH_KEY, BOARD_KNOWN_HOSTS, and KUBECONFIG again
     # export: tools run after `eval` see them too.
     return [f"export {k}={shlex.quote(v)}" for k, v in pairs.items()]
 
@@ -56,8 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             build.ensure_all()
         elif a.command == "up":
             write_disable(lay, a.disable)
-            before, after = node.standin_hooks()
-            node.up(root, before_runtime=before, after_ready=after)
+            k3s.up(root)
             # A developer's bed: test sessions leave it running when they end.
             (lay.run / "started-by-tests").unlink(missing_ok=True)
         elif a.command == "down":

@@ -67,7 +67,7 @@ def module_dir(module: str, version: str) -> Path:
 
 
 def writable_copy(src: Path, dest: Path) -> Path:
-    from archport.strategies.gocompile import writable_copy as copy
+    from archport.toolchain.gocompile import writable_copy as copy
     return copy(src, dest)
 
 

@@ -249,16 +249,6 @@ def node_ready(lay: Layout) -> bool:
     return cp.stdout.strip() == "True"
 
 
-def standin_hooks() -> tuple[Hook | None, Hook | None]:
-    """The k3s stand-in's ``before_runtime`` and ``after_ready`` hooks
-    (testbed/k3s/bed.py), when it is there."""
-    try:
-        from testbed.k3s import bed as standin
-    except ImportError:
-        return None, None
-    return getattr(standin, "before_runtime", None), getattr(standin, "after_ready", None)
-
-
 def _ensure_emulation() -> None:
     from archport import emulation, platform
     emulation.register(platform.parse("linux/riscv64"))

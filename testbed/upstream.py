@@ -9,14 +9,14 @@ real board's does once a mirror points at UPSTREAM.
 
 The three Go components (coredns, local-path-provisioner, metrics-server)
 are the REAL modules, built for amd64 and arm64 with upstream's flags
-(recipes in acceptance/standins.py), so ``archport port`` rebuilds them for
+(recipes in standins/gomodules.py), so ``archport port`` rebuilds them for
 riscv64 from what their build info says, and the journey runs real programs.
 Where the module proxy refuses the tag's version, the nearest served version
 is built under the tag k3s names; its build info (``go install MOD@VERSION``)
 and the image's ``org.archport.testbed.standin`` label say which.
 
 klipper-lb is distro-shaped, as the transplant tests build it
-(tests/transplant/standin.py): Debian's busybox-static and iptables with a
+(standins/debian.py): Debian's busybox-static and iptables with a
 real dpkg database, the iptables alternatives set to the legacy backend, and
 an ``entry`` script of our own with klipper-lb's behaviour (upstream's image
 is alpine:3.12, whose repository is unreachable here); its label says so.
@@ -38,13 +38,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from standins import debian, gomodules, images, programs, shared
 from testbed import paths
 
 REGISTRY_BIN = "/usr/bin/docker-registry"
@@ -102,47 +101,13 @@ def image_set(images_txt: str) -> list[Standin]:
     return out
 
 
-_GENERIC = """package main
-
-// archport test bed: stand-in for an upstream image's binary (not upstream).
-import (
-	"fmt"
-	"os"
-	"runtime"
-)
-
-func main() {
-	fmt.Printf("archport test-bed stand-in for %s (not upstream), %s/%s\\n", os.Getenv("STANDIN_IMAGE"),
-		runtime.GOOS, runtime.GOARCH)
-}
-"""
-
-
-def _go() -> str:
-    for cand in (shutil.which("go"), "/usr/local/go/bin/go"):
-        if cand and os.access(cand, os.X_OK):
-            return cand
-    raise RuntimeError("the Go toolchain (go) is not installed")
-
-
 def _build(program: str, goarch: str, work: Path) -> Path:
     out = work / f"{program}-{goarch}"
     if out.exists():
         return out
-    if program == "pause":
-        from acceptance.standins import build_tiny
-        return build_tiny("pause", goarch, work, dict(os.environ))
-    src = work / f"src-{program}"
-    src.mkdir(parents=True, exist_ok=True)
-    (src / "go.mod").write_text(f"module archport.test/bed/{program}\n\ngo 1.20\n")
-    (src / "main.go").write_text(_GENERIC)
-    env = {**os.environ, "GOOS": "linux", "GOARCH": goarch, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod",
-           "GOPROXY": "off", "GOTOOLCHAIN": "local"}
-    cp = subprocess.run([_go(), "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", str(out), "."],
-                        cwd=src, env=env, capture_output=True, text=True, timeout=600)
-    if cp.returncode != 0:
-        raise RuntimeError(f"stand-in {program} for {goarch} failed:\n{cp.stderr}")
-    return out
+    # pause is the acceptance run's program; the others are the bed's own (their module path says so).
+    return programs.build(program, goarch, work, dict(os.environ),
+                          module="" if program == "pause" else f"archport.test/bed/{program}")
 
 
 @dataclass(frozen=True)
@@ -155,28 +120,27 @@ class RealBuild:
 def _real_module(x: Standin, work: Path) -> RealBuild | None:
     """The real module of a Go component, built for every platform of
     UPSTREAM (cached in ``work``); None for the other images."""
-    from acceptance import standins
-    recipe = standins.GO_RECIPES.get(x.repository)
+    recipe = gomodules.GO_RECIPES.get(x.repository)
     if recipe is None:
         return None
     where = work / f"module-{x.repository.replace('/', '_')}"
     where.mkdir(parents=True, exist_ok=True)
-    env = standins.go_env(dict(os.environ))
+    env = gomodules.go_env(dict(os.environ))
     wanted = x.tag if x.tag.startswith("v") else f"v{x.tag}"
     record = where / "built.json"
     if record.exists():
         done = json.loads(record.read_text())
     else:
-        version, why = standins.served_version(recipe.module, wanted, env, where)
+        version, why = gomodules.served_version(recipe.module, wanted, env, where)
         done = {"version": version, "why": why, "seconds": {}}
     binaries = {}
     for arch in PLATFORMS:
         out = where / f"{arch}.bin"
         if not out.exists():
-            built = standins.install_module(recipe.module, done["version"], where, package=recipe.package,
-                                            ldflags=recipe.ldflags.format(version=done["version"]),
-                                            trimpath=recipe.trimpath, toolchain=recipe.toolchain, goarch=arch,
-                                            env=env)
+            built = gomodules.install_module(recipe.module, done["version"], where, package=recipe.package,
+                                             ldflags=recipe.ldflags.format(version=done["version"]),
+                                             trimpath=recipe.trimpath, toolchain=recipe.toolchain, goarch=arch,
+                                             env=env)
             built.binary.rename(out)
             done["seconds"][arch] = round(built.seconds, 1)
             record.write_text(json.dumps(done, indent=2))
@@ -184,7 +148,7 @@ def _real_module(x: Standin, work: Path) -> RealBuild | None:
     label = f"{recipe.module}@{done['version']} built for the archport test bed (not upstream's binary)"
     if done["version"] != wanted:
         label += f"; {done['why']}"
-    files = {path: (standins.file_bytes(kind), 0o644) for path, kind in recipe.files}
+    files = {path: (gomodules.file_bytes(kind), 0o644) for path, kind in recipe.files}
     return RealBuild(binaries, files, label)
 
 
@@ -192,8 +156,7 @@ def _distro(x: Standin):
     """(files for an arch, config, label) of a distro-shaped stand-in, or None."""
     if x.repository != "rancher/klipper-lb":
         return None
-    from tests.transplant import standin
-    return (standin.root_files, standin.CONFIG,
+    return (debian.root_files, debian.CONFIG,
             "Debian-shaped klipper-lb built for the archport test bed (busybox-static, iptables legacy, dpkg "
             "database, an entry script of ours); upstream's is alpine:3.12 + iptables")
 
@@ -291,28 +254,28 @@ def _has(host: str, repo: str, tag: str) -> bool:
 def seed(s: Served, standins: list[Standin], work: Path) -> list[str]:
     """Push every missing stand-in (amd64 + arm64 index) with skopeo; returns
     what was pushed.  A seeded UPSTREAM is left as is."""
-    from tests.support import images
-
     missing = [x for x in standins if not _has(s.host, x.repository, x.tag)]
     work.mkdir(parents=True, exist_ok=True)
     for x in missing:
-        imgs = []
         real = _real_module(x, work)
         distro = _distro(x)
+        cfg = dict(x.config)
+        if distro is not None:
+            cfg = {**distro[1], "Labels": {"org.archport.testbed.standin": distro[2]}}
+        elif real is None:
+            cfg["Env"] = [*cfg.get("Env", []), f"STANDIN_IMAGE={x.repository}:{x.tag}"]
+        else:
+            cfg["Labels"] = {"org.archport.testbed.standin": real.label}
+        per_arch: dict[str, dict] = {}
         for arch in PLATFORMS:
-            cfg = dict(x.config)
             if distro is not None:
-                files, cfg = distro[0](arch), {**distro[1], "Labels": {"org.archport.testbed.standin": distro[2]}}
+                per_arch[arch] = distro[0](arch)
             elif real is None:
-                files: dict = {x.binary.lstrip("/"): (_build(x.program, arch, work).read_bytes(), 0o755)}
-                cfg["Env"] = [*cfg.get("Env", []), f"STANDIN_IMAGE={x.repository}:{x.tag}"]
+                per_arch[arch] = {x.binary.lstrip("/"): (_build(x.program, arch, work).read_bytes(), 0o755)}
             else:
-                files = {x.binary.lstrip("/"): (real.binaries[arch].read_bytes(), 0o755), **real.files}
-                cfg["Labels"] = {"org.archport.testbed.standin": real.label}
-            imgs.append(images.make_image(f"linux/{arch}", [images.layer_from_files(files)], config=cfg))
-        top = images.make_index(imgs)
-        layout = images.write_layout(work / f"layout-{x.repository.replace('/', '_')}-{x.tag}", {"t": (top, imgs)})
-        images.push(layout, "t", f"{s.host}/{x.repository}:{x.tag}")
+                per_arch[arch] = {x.binary.lstrip("/"): (real.binaries[arch].read_bytes(), 0o755), **real.files}
+        images.push_index(work, s.host, f"{x.repository}:{x.tag}", per_arch, cfg,
+                          layout_name=f"layout-{x.repository.replace('/', '_')}-{x.tag}")
     return [f"{x.repository}:{x.tag}" for x in missing]
 
 
@@ -330,8 +293,7 @@ def standin_manifests(lay: paths.Layout, work: Path) -> None:
     f = lay.var_k3s / "server" / "manifests" / METRICS_RBAC
     record = work / "module-rancher_mirrored-metrics-server" / "built.json"
     version = json.loads(record.read_text())["version"] if record.exists() else "v0.5.2"
-    from acceptance.standins import semver
-    if semver(version) < (0, 6, 0):
+    if gomodules.semver(version) < (0, 6, 0):
         f.unlink(missing_ok=True)
         return
     f.parent.mkdir(parents=True, exist_ok=True)
@@ -362,7 +324,6 @@ subjects:
 
 
 def images_txt() -> str:
-    from tests.support import shared
     return shared.IMAGES_TXT.read_text()
 
 

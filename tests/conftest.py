@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.support.sshd",
     "tests.support.bed",
     "tests.support.port",
+    "tests.support.isa",
 ]
 
 

@@ -12,7 +12,7 @@ from archport.errors import BadInput, DigestMismatch
 from archport.oci import Descriptor, Index, parse_manifest
 from archport.oci.digest import Verifier
 from archport.platform import Platform
-from tests.support import images as im
+from standins import images as im
 
 
 class MemSource:

@@ -60,3 +60,15 @@ def test_messages_from_outside_are_redacted_on_the_way_out():
     t = TransportError("GET https://bob:hunter2@reg.example/v2/: refused; bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln")
     assert "hunter2" not in str(t) and "eyJhbGci" not in str(t)
     assert "bob" in str(t) and "reg.example" in str(t)
+
+
+def test_network_failures_share_one_fetch_error_branch():
+    from archport.errors import FetchError, HostUnreachable
+    from archport.fetch.alpine import AlpineError
+    from archport.fetch.debian import DebianError
+    from archport.fetch.goproxy import ModuleUnavailable
+    from archport.fetch.http import DownloadError
+    for cls in (TransportError, HostUnreachable, DownloadError, DebianError, AlpineError, ModuleUnavailable):
+        assert issubclass(cls, FetchError), cls
+    assert issubclass(FetchError, ArchportError) and not issubclass(FetchError, BadInput)
+    assert not issubclass(RegistryError, FetchError)    # an answer from the registry, not a failure to get one

@@ -14,7 +14,7 @@ from archport.layout import LayoutSink, LayoutSource
 from archport.location import LayoutLocation
 from archport.registry.store import RegistrySink, RegistrySource
 from archport.store import Sink, Source
-from tests.support import images as I
+from standins import images as I
 
 
 class FakeClient:

@@ -17,8 +17,13 @@ derives from a bare ``Exception``, which the CLI could only report as
     │   ├── Unauthorized          401 / 403
     │   ├── NotFound              404, or MANIFEST_UNKNOWN / BLOB_UNKNOWN
     │   └── RateLimited           429 / TOOMANYREQUESTS
-    ├── TransportError            could not talk to the registry at all, or refused to (policy)
-    │   └── HostUnreachable       its host name does not resolve here (not retried; remembered per host)
+    ├── FetchError                a network source could not give what was asked (the one branch for them)
+    │   ├── TransportError        could not talk to the registry or server at all, or refused to (policy)
+    │   │   └── HostUnreachable   its host name does not resolve here (not retried; remembered per host)
+    │   ├── DownloadError         a release asset's server answered without the file
+    │   ├── DebianError           the Debian archive could not give a verified file
+    │   ├── AlpineError           an Alpine mirror could not give a verified index or package
+    │   └── ModuleUnavailable     the Go module proxy could not give a module
     ├── MissingDependency         an optional module this operation needs is not installed
     ├── _StaleToken               internal to a blob upload (registry.push): a token expired mid-upload
     ├── Cancelled                 a transfer stopped because another failed
@@ -29,12 +34,8 @@ derives from a bare ``Exception``, which the CLI could only report as
     ├── RecipeError               a catalog smoke recipe is malformed (the loader reports a CatalogError)
     ├── NotPortable               a strategy that applied could not finish
     │   └── MirrorUnreachable     transplant's Alpine mirror did not answer: the next base may be tried
-    ├── DownloadError             a release asset's server answered without the file
-    ├── DebianError               the Debian archive could not give a verified file
-    ├── AlpineError               an Alpine mirror could not give a verified index or package
     ├── ChecksumMismatch          a file in a package is not what the package says (transplant.members)
     ├── KernelError               the archive's kernel lacks the image or a module a smoke asks for
-    ├── ModuleUnavailable         the Go module proxy could not give a module
     ├── PathError                 a path inside an image does not resolve (ENOENT, ELOOP, …)
     ├── TooLarge                  a layer expands beyond the cap it was given
     ├── ContainerdError           containerd could not start, or ctr failed
@@ -87,7 +88,24 @@ class MissingDependency(ArchportError):
     """An optional module this operation needs is not installed (the message says how)."""
 
 
-class TransportError(ArchportError):
+class NotPortable(ArchportError):
+    """A strategy that applied could not finish (a build for the target failed
+    in it, or in the toolchain it runs); ``reason`` and ``next_step`` are shown
+    to the user (the compiler's error, fixups tried, what to try)."""
+
+    def __init__(self, reason: str, next_step: str = "") -> None:
+        super().__init__(reason)
+        self.reason, self.next_step = reason, next_step
+
+
+class FetchError(ArchportError):
+    """A network source (a registry, a release server, a Debian or Alpine
+    archive, the Go module proxy) could not give what was asked: no answer,
+    or an answer without the verified bytes.  A caller that only needs to
+    know "the network let us down" catches this one class."""
+
+
+class TransportError(FetchError):
     """Connection refused, reset, timed out: the request never got an answer."""
 
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Union
 
 from . import location
+from . import platform as plat
 from .errors import ArchportError
 from .location import ArchiveLocation, LayoutLocation, Location, RegistryLocation
 from .oci import Descriptor, Index, Manifest
+from .oci.config import read_config
 from .reference import Reference
 from .store import Sink, Source
 
@@ -45,6 +47,8 @@ def _client(registry: "Client | None", loc: RegistryLocation) -> "Client":
 def open_source(where: Where, registry: "Client | None" = None) -> Source:
     """The read side of ``where``.  Archive sources hold a temporary
     directory when compressed: close them (``with``) when done."""
+    # Each kind's module is imported when that kind is opened: a copy between
+    # layouts never loads httpx, the registry stack or the archive codecs.
     loc = locate(where)
     if isinstance(loc, RegistryLocation):
         from .registry.store import RegistrySource
@@ -64,6 +68,7 @@ def open_sink(where: Where, registry: "Client | None" = None, *, source: Where |
     when known: a registry sink on the same registry mounts blobs from it
     (distribution spec, "Mounting a blob from another repository"), and a
     ``docker-archive`` without a name takes the source's."""
+    # Lazy per kind, as in open_source.
     loc = locate(where)
     src = locate(source) if source is not None else None
     if isinstance(loc, RegistryLocation):
@@ -90,9 +95,6 @@ def offered_platforms(ref: Reference, registry: "Client") -> list:
     """The platforms a registry tag offers: an index's entries (attestation
     entries, ``unknown/unknown``, left out), or a single manifest's platform
     from its config.  The client applies its ``--mirror`` settings."""
-    from . import platform as plat
-    from .oci.config import read_config
-
     m = registry.get_manifest(ref)
     if isinstance(m, Index):
         return [p for p in m.platforms() if p.os != "unknown"]

@@ -16,7 +16,6 @@ an exclusive ``flock`` so concurrent runs adding different tags all land.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import re
 import shutil
@@ -31,7 +30,7 @@ from .location import LayoutLocation
 from .oci import Descriptor, Index, Manifest, parse_manifest
 from .oci import mediatypes as mt
 from .oci.digest import Digest, Verifier, verified
-from .oci.manifest import dump_json
+from .oci.manifest import dump_json, load_json
 from .store import BlobOpener
 
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -98,10 +97,7 @@ class DirFiles:
 def read_index(files: Files) -> dict:
     if files.size(INDEX_FILE) is None:
         raise BadInput(f"{files.where}: not an OCI image layout (no {INDEX_FILE})")
-    try:
-        doc = json.loads(files.read(INDEX_FILE, MAX_MANIFEST))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise BadInput(f"{files.where}: {INDEX_FILE} is not valid JSON: {e}") from None
+    doc = load_json(files.read(INDEX_FILE, MAX_MANIFEST), f"{files.where}: {INDEX_FILE}")
     if not isinstance(doc, dict) or not isinstance(doc.get("manifests"), list):
         raise BadInput(f"{files.where}: {INDEX_FILE} has no 'manifests' list")
     return doc

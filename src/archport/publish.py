@@ -22,6 +22,14 @@ from .store import Sink, Source
 from .write import Part, Reporter, write
 
 
+@dataclass(frozen=True, slots=True)
+class Sourced:
+    """A manifest or index, with the source its blobs and children are read from."""
+
+    top: Manifest | Index
+    source: Source
+
+
 class TagExists(ArchportError):
     pass
 
@@ -98,21 +106,21 @@ def index_add(client, target: Reference, child_source: Source, *, platform: Plat
                      tuple(str(d.digest) for d in edit.kept))
 
 
-def append_platform(sink: Sink, name: str | None, top: Manifest | Index, top_source: Source, child: Manifest,
-                    child_source: Source, platform: Platform, *, replace: bool = False, workers: int = 4,
-                    reporter: Reporter | None = None):
-    """Copy ``top`` (every existing child byte for byte) and ``child`` to any
+def append_platform(sink: Sink, name: str | None, base: Sourced, child: Sourced, platform: Platform, *,
+                    replace: bool = False, workers: int = 4, reporter: Reporter | None = None):
+    """Copy ``base`` (every existing child byte for byte) and ``child`` (a manifest) to any
     :class:`~archport.store.Sink`, then the index with ``child`` appended, and
     only then the tag.  Returns the :class:`~archport.oci.edit.Edit`; the
     caller commits the sink.  ``index_add`` is the registry-to-itself case of
     the same order; this one serves ``port``, whose upstream and destination differ.
     With ``replace`` (``port --rebuild``) the index's image for ``platform``
     is swapped for ``child``, and the replaced image is not copied."""
+    top, top_source = base.top, base.source
     top_platform = _config_platform(top_source, top) if isinstance(top, Manifest) else None
-    edit = add_platform(top, top_platform, child, platform, replace=replace)
+    edit = add_platform(top, top_platform, child.top, platform, replace=replace)
     gone = {d.digest for d in edit.replaced}
     p = plan(top_source, workers=workers)
     images = tuple(m for m in p.images if m.digest not in gone)
-    write(sink, edit.index, [Part(top_source, images, tuple(p.indexes)), Part(child_source, (child,))],
+    write(sink, edit.index, [Part(top_source, images, tuple(p.indexes)), Part(child.source, (child.top,))],
           name=name, workers=workers, reporter=reporter)
     return edit

@@ -21,7 +21,7 @@ INSTALL_HINT = ("zstd-compressed data needs the zstandard module: pip install 'a
 def module() -> ModuleType:
     """The ``zstandard`` module, or :class:`MissingDependency` saying how to get it."""
     try:
-        import zstandard
+        import zstandard    # here: optional (see above), so a missing one fails only when zstd is met
     except ImportError as e:
         raise MissingDependency(INSTALL_HINT) from e
     return zstandard
@@ -31,7 +31,7 @@ def errors() -> tuple[type[BaseException], ...]:
     """The exception types a zstd stream may raise (none when it is absent,
     because then nothing can have decoded zstd)."""
     try:
-        import zstandard
+        import zstandard    # optional, as in module()
     except ImportError:
         return ()
     return (zstandard.ZstdError,)

@@ -23,33 +23,32 @@ comment beside it:
 
 Those four are pure (plain data in, plain data out).  :mod:`.server` is the
 thin I/O part that runs them on start/restart inside the board's mount
-namespace; :mod:`.cli` is the ``k3s`` command a login on the board finds on
-``PATH`` (``k3s --version`` says it is the stand-in).
+namespace; :mod:`.bed` wires it to the bed's node; ``python -m testbed.k3s``
+(:mod:`.__main__`) is the ``k3s`` command a login on the board finds on
+``PATH`` (``k3s --version`` says it is the stand-in, :mod:`.version`).
+
+:func:`up` brings the node up with the stand-in on it: the one way in for
+``python -m testbed up`` and the test sessions.
 """
 
-VERSION = "v1.24.2+k3s1"
-# k3s prints "k3s version <version> (<commit[:8]>)" then "go version <go>"
-# (pkg/cli/cmds/root.go, NewApp: app.Version + cli.VersionPrinter).  The go
-# version is the release's toolchain (Go 1.18.1); the commit is zeros on
-# purpose: this binary was not built from any k3s commit.
-COMMIT = "00000000"
-GO_VERSION = "go1.18.1"
-STANDIN_NOTE = "archport test-bed stand-in for k3s (not k3s): real kubelet/containerd, k3s's file handling re-done"
+from __future__ import annotations
+
+from pathlib import Path
+
+from testbed.paths import Layout
+
+from .version import COMMIT, GO_VERSION, STANDIN_NOTE, VERSION, version_text
+
+__all__ = ["COMMIT", "GO_VERSION", "STANDIN_NOTE", "VERSION", "up", "version_text"]
 
 
-def version_text() -> str:
-    return f"k3s version {VERSION} ({COMMIT})\ngo version {GO_VERSION}\n{STANDIN_NOTE}\n"
+def up(root: Path | None = None) -> Layout:
+    """Bring the bed's node up with the stand-in on it (idempotent): containerd's
+    config rendered from the board's files before containerd starts, then,
+    once the node is Ready, the loopback registries, the board's sshd and
+    ``k3s server``."""
+    # On use: the board's k3s/systemctl shims import this package on every call and need none of the node.
+    from testbed import node
 
-
-# -- hooks for testbed.node.up (called by `python -m testbed up`) ----------------
-
-def before_runtime(lay) -> None:
-    """Render containerd's config from the board's files before containerd starts."""
     from . import bed
-    bed.before_runtime(lay)
-
-
-def after_ready(lay) -> None:
-    """Once the node is Ready: registries, sshd, then ``k3s server`` (see .bed)."""
-    from . import bed
-    bed.after_ready(lay)
+    return node.up(root, before_runtime=bed.before_runtime, after_ready=bed.after_ready)

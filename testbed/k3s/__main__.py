@@ -18,7 +18,8 @@ import time
 
 from testbed import paths
 
-from . import STANDIN_NOTE, journal, version_text
+from . import journal
+from .version import STANDIN_NOTE, version_text
 
 
 def _exec(argv: list[str], env: dict | None = None) -> None:
@@ -60,36 +61,6 @@ def k3s(args: list[str]) -> int:
     return 1
 
 
-def _state(lay) -> dict:
-    try:
-        return json.loads((lay.run / "k3s-standin.json").read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def start_service(lay, restart: bool = True, timeout: float = 600) -> str:
-    """(Re)start the supervised ``k3s server``; wait for its first start to
-    finish.  Returns the state: active, failed or activating (timed out)."""
-    from testbed import node, supervise
-    from . import bed
-    if not restart and supervise.alive(lay, bed.SERVICE) and _state(lay).get("active") == "active":
-        return "active"
-    node.stop_service(bed.SERVICE, root=lay.root)
-    (lay.run / "k3s-standin.json").unlink(missing_ok=True)
-    node.start_service(bed.SERVICE, [sys.executable, "-m", "testbed.k3s", "k3s", "server"], root=lay.root,
-                       board=True, env={**os.environ, "PYTHONPATH": str(bed.REPO),
-                                        "ARCHPORT_TESTBED_DIR": str(lay.root)})
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        st = _state(lay).get("active")
-        if st in ("active", "failed"):
-            return st
-        if not supervise.alive(lay, bed.SERVICE):
-            return "failed"
-        time.sleep(0.5)
-    return "activating"
-
-
 def systemctl(args: list[str]) -> int:
     from testbed import node, supervise
     from . import bed
@@ -103,7 +74,7 @@ def systemctl(args: list[str]) -> int:
         return 4
     lay = paths.layout()
     if verb in ("start", "restart"):
-        st = start_service(lay, restart=verb == "restart")
+        st = bed.start_service(lay, restart=verb == "restart")
         if st == "active":
             return 0
         if st == "failed":
@@ -115,11 +86,11 @@ def systemctl(args: list[str]) -> int:
         return 1
     if verb == "stop":
         node.stop_service(bed.SERVICE, root=lay.root)
-        st = _state(lay)
+        st = bed.state(lay)
         (lay.run / "k3s-standin.json").write_text(json.dumps({**st, "active": "inactive", "since": time.time()}))
         return 0
     if verb in ("status", "is-active"):
-        st = _state(lay)
+        st = bed.state(lay)
         pid = supervise.pid(lay, bed.SERVICE)
         active = st.get("active", "inactive")
         if active == "active" and not pid:

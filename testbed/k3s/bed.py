@@ -6,10 +6,13 @@ Everything here is plumbing between :mod:`testbed.paths` / :mod:`testbed.node`
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import time
 from pathlib import Path
 
+from standins import shared
 from testbed import paths
 
 from . import registries, server
@@ -19,8 +22,6 @@ SERVICE = "k3s"                  # the supervised name of `k3s server`
 
 
 def packaged_manifests() -> Path:
-    sys.path.insert(0, str(REPO)) if str(REPO) not in sys.path else None
-    from tests.support import shared
     return shared.MANIFESTS
 
 
@@ -82,7 +83,6 @@ def helm_cache() -> Path:
 def start_helm_controller(lay: paths.Layout) -> str | None:
     """Run the cached helm-controller (built by :func:`after_ready`); None
     when it runs, else why it does not."""
-    import json
     import subprocess
 
     from testbed import node, supervise
@@ -122,6 +122,35 @@ def log_files(lay: paths.Layout | None = None) -> list[str]:
     return [str(lay.logs / n) for n in ("k3s.log", "kubelet.log", "containerd.log")]
 
 
+def state(lay: paths.Layout) -> dict:
+    try:
+        return json.loads((lay.run / "k3s-standin.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def start_service(lay: paths.Layout, restart: bool = True, timeout: float = 600) -> str:
+    """(Re)start the supervised ``k3s server``; wait for its first start to
+    finish.  Returns the state: active, failed or activating (timed out)."""
+    from testbed import node, supervise
+    if not restart and supervise.alive(lay, SERVICE) and state(lay).get("active") == "active":
+        return "active"
+    node.stop_service(SERVICE, root=lay.root)
+    (lay.run / "k3s-standin.json").unlink(missing_ok=True)
+    node.start_service(SERVICE, [sys.executable, "-m", "testbed.k3s", "k3s", "server"], root=lay.root,
+                       board=True, env={**os.environ, "PYTHONPATH": str(REPO),
+                                        "ARCHPORT_TESTBED_DIR": str(lay.root)})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        st = state(lay).get("active")
+        if st in ("active", "failed"):
+            return st
+        if not supervise.alive(lay, SERVICE):
+            return "failed"
+        time.sleep(0.5)
+    return "activating"
+
+
 def before_runtime(lay: paths.Layout) -> None:
     """node.up hook: render containerd's config from the board's files before
     containerd first starts (k3s writes it before starting containerd)."""
@@ -137,12 +166,11 @@ def after_ready(lay: paths.Layout) -> None:
     ``k3s server`` (first start: stage and apply the manifests)."""
     from testbed import node, ssh, upstream
 
-    from . import __main__ as cli
     build_helm_controller()
     upstream.up(lay)
     for port in (upstream.upstream(lay).port, upstream.registry(lay).port):
         node.forward_host_port(port, root=lay.root)
     ssh.up(lay)
-    state = cli.start_service(lay, restart=False)
+    state = start_service(lay, restart=False)
     if state != "active":
         raise node.BedError(f"k3s stand-in did not start ({state}); see {lay.logs / 'k3s.log'}")

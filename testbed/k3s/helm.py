@@ -83,7 +83,7 @@ def ensure(cache: Path) -> Path:
     if info.get("Error") or not info.get("Dir"):
         raise Unavailable(info.get("Error") or "no Dir from go mod download")
     work = Path(tempfile.mkdtemp(prefix="archport-helm-controller-"))
-    from archport.strategies.gocompile import writable_copy
+    from archport.toolchain.gocompile import writable_copy
     src = writable_copy(info["Dir"], work / "src")
     vendor = Path(src) / "vendor"
     if vendor.is_dir() and not any(p.is_dir() for p in vendor.iterdir()):

@@ -31,7 +31,8 @@ from typing import Callable
 
 from ruamel.yaml import YAML
 
-from . import VERSION, airgap, config, manifests, registries
+from . import airgap, config, manifests, registries
+from .version import VERSION
 
 
 class StandinError(RuntimeError):

@@ -16,8 +16,8 @@ from archport.errors import ArchportError, BadInput
 from archport.layout import LayoutSource
 from archport.platform import ARM64, RISCV64
 from archport.store import Sink
-from tests.support import images as I
-from tests.support import skopeo
+from standins import images as I
+from standins import skopeo
 
 PAUSE = "rancher/mirrored-pause:3.6"
 COREDNS = "rancher/mirrored-coredns-coredns:1.9.1"

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.support import images as I
+from standins import images as I
 from tests.support.cli import SRC, archport
 
 ENV = {**os.environ, "PYTHONPATH": str(SRC)}

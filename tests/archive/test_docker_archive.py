@@ -16,7 +16,7 @@ from archport.oci import mediatypes as mt
 from archport.platform import RISCV64
 from archport.store import Sink, Source
 from tests.layout.plaincopy import plain_copy, raw, skopeo
-from tests.support import images as I
+from standins import images as I
 
 NAME = "rancher/mirrored-pause:3.6"
 

@@ -15,7 +15,7 @@ from archport.layout import LayoutSink, LayoutSource
 from archport.oci import Descriptor, Index
 from archport.store import Sink, Source
 from tests.layout.plaincopy import plain_copy, raw, skopeo
-from tests.support import images as I
+from standins import images as I
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import images as ti
+from standins import images as ti
 from tests.support.registry import Registry
-from tests.support.shared import IMAGES_TXT
+from standins.shared import IMAGES_TXT
 
 UPSTREAM_IMAGES = [line.strip().removeprefix("docker.io/") for line in IMAGES_TXT.read_text().splitlines()
                    if line.strip()]

@@ -21,10 +21,10 @@ import pytest
 
 from archport.cli.main import main
 from testbed import node, upstream
-from tests.support import images as ti
+from standins import images as ti
 from tests.testbed import board
-from tests.support import skopeo
-from tests.support.shared import IMAGES_TXT
+from standins import skopeo
+from standins.shared import IMAGES_TXT
 
 RISCV = ("rancher/mirrored-coredns-coredns:1.9.1", "rancher/mirrored-metrics-server:v0.5.2",
          "rancher/mirrored-pause:3.6")

@@ -9,9 +9,9 @@ import re
 import pytest
 
 from archport.cli.main import main
-from tests.doctor.board import install_standin
+from tests.support.board import install_standin
 from tests.support.cli import archport
-from tests.support.shared import MANIFESTS
+from standins.shared import MANIFESTS
 
 from .conftest import PORTED, PREFIX, UPSTREAM_IMAGES, WHOAMI
 

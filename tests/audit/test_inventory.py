@@ -10,7 +10,7 @@ from archport.k3s import registries as R
 from archport.k3s.manifests import load_documents
 from archport.platform import RISCV64, parse as P
 
-from tests.support.shared import MANIFESTS
+from standins.shared import MANIFESTS
 
 CATALOG = load()
 V1242 = CATALOG.release("v1.24.2+k3s1")
@@ -126,7 +126,8 @@ def test_without_lookup_nothing_is_a_problem():
 
 
 def test_airgap_archive_names_from_index_and_manifest_json():
-    from archport.audit import airgap
+    from archport.node import archives as airgap
+    from archport.node.facts import BY_NAME
     index = json.dumps({"manifests": [{"annotations": {"io.containerd.image.name": "docker.io/rancher/a:1"}},
                                       {"annotations": {"org.opencontainers.image.ref.name": "1"}}]})
     manifest = json.dumps([{"RepoTags": ["rancher/b:2", "not a ref"]}])
@@ -134,5 +135,5 @@ def test_airgap_archive_names_from_index_and_manifest_json():
             f"{airgap.MARK} broken.tar\n{{\"manifests\": [")
     assert airgap.parse(text) == {"docker.io/rancher/a:1": "agent/images/one.tar",
                                   "docker.io/rancher/b:2": "agent/images/two.tar.zst"}
-    assert " /var/lib/rancher/k3s/agent/images/*" in airgap.command()
-    assert " /x/var/lib/rancher/k3s/agent/images/*" in airgap.command("/x/")
+    assert " /var/lib/rancher/k3s/agent/images/*" in BY_NAME["archives"].render()
+    assert " /x/var/lib/rancher/k3s/agent/images/*" in BY_NAME["archives"].render("/x/")

@@ -5,7 +5,7 @@ import pytest
 from archport import reference
 from archport.catalog import CatalogError, load, load_texts
 from archport.errors import BadInput
-from tests.support import shared
+from standins import shared
 
 SHARED = shared.IMAGES_TXT
 

@@ -1,6 +1,6 @@
 """Test images for check: OCI layouts with hand-made layers.
 
-Plain layers come from tests/support/images.py; the entries a normal builder
+Plain layers come from standins/images.py; the entries a normal builder
 refuses to write (whiteouts, ``..`` names, device nodes, hard links to
 nothing) are written here with ``tarfile`` directly.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import zstandard
 
 from archport.layout import LayoutSource
-from tests.support.images import (OCI_LAYER, Blob, layer_from_files, make_image, make_index, sha256,
+from standins.images import (OCI_LAYER, Blob, layer_from_files, make_image, make_index, sha256,
                                   write_layout)
 
 DEFAULT_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]

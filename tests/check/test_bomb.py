@@ -16,7 +16,7 @@ from pathlib import Path
 import zstandard
 
 from tests.support.cli import REPO, SRC
-from tests.support.images import OCI_LAYER, Blob, make_image, make_index, write_layout
+from standins.images import OCI_LAYER, Blob, make_image, make_index, write_layout
 
 ZEROS = 1 << 30
 PEAK_MB = 200

@@ -249,14 +249,14 @@ def test_no_command_at_all(tmp_path):
 
 @pytest.mark.parametrize("blob", [b"not a tar at all" * 100, b"\x1f\x8b\x08\x00garbage", b"\x28\xb5\x2f\xfdjunk"])
 def test_malformed_layer_is_bad_input(tmp_path, blob):
-    from tests.support.images import Blob, sha256
+    from standins.images import Blob, sha256
     bad = Blob("application/vnd.oci.image.layer.v1.tar+gzip", blob, None, sha256(blob), len(blob))
     with pytest.raises(BadInput, match="not a readable tar layer"):
         check_image(layout(tmp_path, [bad], {"Cmd": ["x"]}, diff_ids=[sha256(blob)]), RISCV64)
 
 
 def test_truncated_layer_is_bad_input(tmp_path, hello):
-    from tests.support.images import Blob, sha256
+    from standins.images import Blob, sha256
     good = files({"usr/bin/hello": (hello["riscv64"], 0o755)})
     cut = good.data[: len(good.data) // 2]
     bad = Blob(good.media_type, cut, None, sha256(cut), len(cut))

@@ -7,7 +7,7 @@ import json
 from archport.cli.main import main
 
 from .images import files, layout
-from tests.support import shared
+from standins import shared
 
 MANIFESTS = str(shared.MANIFESTS)
 LPP = "docker.io/rancher/local-path-provisioner:v0.0.21"

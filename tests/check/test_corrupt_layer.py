@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from tests.support import images as im
+from standins import images as im
 from tests.support.cli import archport
 
 

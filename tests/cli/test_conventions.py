@@ -12,7 +12,7 @@ import pytest
 
 from archport.cli import args as argtypes
 from archport.cli.main import COMMANDS, build_parser
-from tests.support import images as im
+from standins import images as im
 from tests.support.cli import archport
 
 

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from tests.support import images as im
+from standins import images as im
 
-from tests.support import skopeo
+from standins import skopeo
 from tests.support.cli import archport, archport_json
 
 TLSV = "--tls-verify=false"

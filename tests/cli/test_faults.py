@@ -11,9 +11,9 @@ import time
 import httpx
 import pytest
 
-from tests.support import images as im
+from standins import images as im
 
-from tests.support import skopeo
+from standins import skopeo
 from tests.support.cli import SRC, archport
 
 

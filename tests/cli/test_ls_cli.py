@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.support import images as im
-from tests.support import skopeo
+from standins import images as im
+from standins import skopeo
 from tests.support.cli import archport, archport_json
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.support import images as im
+from standins import images as im
 from tests.support.cli import archport
 
 

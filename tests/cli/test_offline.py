@@ -9,7 +9,7 @@ import uuid
 
 
 from archport.reference import DEFAULT_DOMAIN
-from tests.support import images as im
+from standins import images as im
 from tests.support.cli import archport
 
 # A network namespace with no interface but a down loopback: no name

@@ -11,7 +11,7 @@ import pytest
 
 from archport.progress import Phase, phase
 from tests.cli.terminal import on_tty, plain
-from tests.support import images as im
+from standins import images as im
 from tests.support.cli import archport
 from tests.support.registry import Registry
 

@@ -1,6 +1,6 @@
 import pytest
 
-from . import board as _board
+from tests.support import board as _board
 
 
 @pytest.fixture(scope="module")

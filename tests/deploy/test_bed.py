@@ -20,10 +20,11 @@ import time
 import pytest
 
 from archport.cli.main import main
-from archport.remote import SSH, parse_host
+from archport.node.boards import parse_host
+from archport.remote import SSH
 from testbed import node, upstream
 from testbed import ssh as bed_ssh
-from tests.support import images
+from standins import images
 from tests.testbed import board
 
 WANT = ("rancher/mirrored-coredns-coredns", "rancher/mirrored-metrics-server", "rancher/mirrored-pause")

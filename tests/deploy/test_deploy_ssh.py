@@ -1,4 +1,4 @@
-"""archport deploy against a stand-in board over a real sshd (see board.py)."""
+"""archport deploy against a stand-in board over a real sshd (see tests/support/board.py)."""
 
 from __future__ import annotations
 

@@ -7,11 +7,12 @@ import json
 import pytest
 
 from archport.deploy import facts as F
+from archport.node import paths as P
 from archport.k3s.behaviour import load as behaviour, version_of as parse_version
 from archport.errors import BadInput
 from archport.remote import Local
 
-from .board import PODS
+from tests.support.board import PODS
 
 STANDIN_K3S = """#!/bin/sh
 # Stand-in for k3s (facts test): a version and the kube-system pods.
@@ -45,9 +46,9 @@ def agent_root(tmp_path, monkeypatch):
 def test_gather_reads_every_fact(agent_root):
     f = F.gather(Local(), str(agent_root), "old.tar")
     assert str(f.version) == "v1.27.10+k3s2" and f.role == "agent" and f.service == "k3s-agent"
-    assert f.files[F.REGISTRIES] == b"mirrors: {}\n\x00binary-safe\n"
-    assert f.files[F.CONFIG] == b"server: https://s:6443\n"
-    assert f.files[F.DROPIN_DIR + "/10-user.yaml"] == b"pause-image: x/pause:1\n"
+    assert f.files[P.REGISTRIES] == b"mirrors: {}\n\x00binary-safe\n"
+    assert f.files[P.CONFIG] == b"server: https://s:6443\n"
+    assert f.files[P.DROPIN_DIR + "/10-user.yaml"] == b"pause-image: x/pause:1\n"
     assert f.images == {"old.tar": 5}
     assert f.airgap_sha256 == "5994471abb01112afcc18159f6cc74b4f511b99806da59b3caf5a9c173cacfc5"
     assert [p.name for p in f.pods if p.pull_failing] == ["coredns-b96499967-x2x8b", "metrics-server-668d979685-9szb9"]
@@ -55,9 +56,9 @@ def test_gather_reads_every_fact(agent_root):
 
 def test_missing_files_and_kubectl_are_facts_too(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", "/usr/bin:/bin")      # no k3s there
-    f = F.parse(Local().run(F.script(str(tmp_path))).stdout, str(tmp_path))
+    f = F.gather(Local(), str(tmp_path))
     assert f.version is None and f.pods is None
-    assert f.files == {F.REGISTRIES: None, F.CONFIG: None} and f.images == {}
+    assert f.files == {P.REGISTRIES: None, P.CONFIG: None} and f.images == {}
 
 
 @pytest.mark.parametrize("text, want", [

@@ -10,6 +10,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from archport.deploy import facts as F
+from archport.node import kube
+from archport.node import paths as P
 from archport.deploy.apply import node_ready, restart_command
 from archport.deploy.plan import AirgapFile, Desired, make
 from archport.k3s.behaviour import version_of as parse_version
@@ -18,11 +20,17 @@ CASES = sorted((Path(__file__).parent / "fixtures" / "plans").glob("*.json"))
 
 
 def facts_from(d: dict) -> F.Facts:
-    files = {F.REGISTRIES: None, F.CONFIG: None}
+    files = {P.REGISTRIES: None, P.CONFIG: None}
     files.update({k: v.encode() for k, v in d.get("files", {}).items()})
-    pods = tuple(F.Pod("kube-system", p["name"], tuple(p["images"]), tuple(p["waiting"])) for p in d.get("pods", []))
+    pods = tuple(kube.Pod("kube-system", p["name"], containers=_containers(p)) for p in d.get("pods", []))
     return F.Facts(parse_version(d["version"]), d["version"], d.get("hostname", "board"), d.get("init", "systemd"),
                    d.get("role", "server"), files, {}, d.get("airgap_sha256"), pods)
+
+
+def _containers(p: dict) -> tuple[kube.Container, ...]:
+    """One container per image, and one (without an image) per waiting reason."""
+    return (tuple(kube.Container(f"c{i}", image) for i, image in enumerate(p["images"]))
+            + tuple(kube.Container(f"w{i}", "", state="waiting", reason=r) for i, r in enumerate(p["waiting"])))
 
 
 def desired_from(d: dict) -> Desired:
@@ -69,7 +77,7 @@ def test_a_plan_never_writes_manifests_or_config_yaml():
         c = json.loads(case.read_text())
         plan = make(facts_from(c["facts"]), desired_from(c["desired"]))
         for x in plan.changes:
-            assert not x.path.startswith(F.MANIFESTS) and x.path != F.CONFIG
+            assert not x.path.startswith(P.MANIFESTS) and x.path != P.CONFIG
 
 
 def test_unknown_version_is_refused():
@@ -100,7 +108,7 @@ def test_a_private_ca_is_copied_to_the_board_and_named_in_configs():
     board = facts_from({"version": "v1.28.6+k3s1"})
     plan = make(board, want)
     ca_path = "/etc/rancher/k3s/archport/reg.lab.internal_5000-ca.crt"
-    assert [c.path for c in plan.changes] == [ca_path, F.REGISTRIES]
+    assert [c.path for c in plan.changes] == [ca_path, P.REGISTRIES]
     assert plan.changes[0].after == ca and plan.changes[0].mode == 0o644 and plan.changes[1].mode == 0o600
     doc = YAML(typ="safe").load(plan.changes[1].after)
     assert doc["configs"]["reg.lab.internal:5000"] == {"tls": {"ca_file": ca_path}}

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from archport.cli.main import main
-from archport.doctor import collect, redact
-from archport.doctor.connect import SSH, Local, Unreachable
+from archport.node import collect, redact
+from archport.remote import SSH, Local, Unreachable
 
-from .board import SECRETS, install_standin, make_root
+from tests.support.board import SECRETS, install_standin, make_root
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,7 @@ def test_unreachable_error_class():
 
 
 def test_local_put_get_and_dump_is_read_only(tmp_path):
-    from archport.doctor.connect import Dump
+    from archport.node.collect import Dump
     from archport.errors import BadInput
     conn = Local()
     conn.put(b"x=1\n", str(tmp_path / "f.txt"), 0o640)

@@ -6,10 +6,11 @@ import time
 from pathlib import Path
 
 from archport.cli.main import main
-from archport.doctor import analyze, collect, crosscheck
+from archport.doctor import analyze, crosscheck
+from archport.node import collect
 from archport.errors import NotFound
 from archport.platform import parse as P
-from tests.support import images as ti
+from standins import images as ti
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "doctor"
 

@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 
-from archport.doctor import analyze, collect, crosscheck
+from archport.doctor import analyze, crosscheck
+from archport.node import collect
 from archport.platform import parse as P
 from archport.reference import DEFAULT_DOMAIN
 from archport.registry.errors import unreachable_error

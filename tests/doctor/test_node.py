@@ -3,8 +3,9 @@
 from dataclasses import replace
 from pathlib import Path
 
-from archport.doctor import analyze, collect
-from archport.doctor import facts as F
+from archport.doctor import analyze
+from archport.node import collect
+from archport.node import facts as F
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "doctor"
 

@@ -101,8 +101,8 @@ def test_stale_upstream_lookups_in_containerd_log_do_not_outrank_the_kubelet():
     """containerd.log keeps the lines from before a mirror was configured (k3s
     appends to it across restarts): an upstream host's old lookup failures are
     history, only the configured mirror's own failures explain more."""
-    from archport.doctor.facts import Facts
-    from archport.doctor import kube
+    from archport.node.facts import Facts
+    from archport.node import kube
 
     stale = ('time="2026-11-20T08:00:00Z" level=info msg="trying next host" error="failed to do request: Head '
              '\\"https://upstream.example.invalid/v2/rancher/mirrored-metrics-server/manifests/v0.5.2\\": dial tcp: '

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from archport.cli.main import main
-from archport.doctor import analyze, collect
+from archport.doctor import analyze
+from archport.node import collect
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "doctor"
 

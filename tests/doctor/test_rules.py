@@ -129,7 +129,8 @@ def test_image_and_host_are_extracted():
 def test_rank_prefers_a_matched_rule_over_backoff_noise():
     noise = classify('Back-off pulling image "rancher/mirrored-coredns-coredns:1.9.1"', "ImagePullBackOff")
     real = classify(CASES[0][1])
-    assert noise.rule is None
+    # The back-off says the pull failed, not why: the last rule, below every rule that says why.
+    assert noise.cause == "pull-failed" and noise.image == "rancher/mirrored-coredns-coredns:1.9.1"
     assert rank(real) > rank(noise)
 
 

@@ -10,10 +10,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from archport.cli.main import main
-from archport.doctor import analyze, collect, rules, sv57
+from archport.doctor import analyze, rules, sv57
+from archport.node import collect
 from archport.errors import NotFound
-from tests.build.conftest import OLD_GO, go_build
-from tests.support import images as ti
+from tests.support.gobuild import OLD_GO, go_build
+from standins import images as ti
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "doctor"
 OLD_IMAGE = "sv57test/coredns:1.9.1"

@@ -40,11 +40,11 @@ import time
 
 import pytest
 
-from acceptance.standins import go_env
-from testbed import node, upstream
+from standins.gomodules import go_env
+from testbed import k3s, node, upstream
 from tests.support.cli import archport
 from tests.testbed.board import cli_args
-from tests.support.shared import IMAGES_TXT, MANIFESTS
+from standins.shared import IMAGES_TXT, MANIFESTS
 
 pytestmark = pytest.mark.journey
 
@@ -57,8 +57,7 @@ DISABLE = "disable:\n- traefik\n"
 
 
 def _bring_up(bed) -> None:
-    before, after = node.standin_hooks()
-    node.up(before_runtime=before, after_ready=after)
+    k3s.up()
 
 
 @pytest.fixture(scope="module")

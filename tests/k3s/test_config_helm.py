@@ -6,7 +6,7 @@ from archport.errors import BadInput
 from archport.k3s import behaviour, config as C, helm
 from archport.k3s.manifests import load_documents, parse_documents
 
-from tests.support.shared import MANIFESTS
+from standins.shared import MANIFESTS
 
 
 def test_dropins_replace_and_append():

@@ -8,7 +8,7 @@ import pytest
 
 from archport.errors import BadInput
 from archport.k3s import containers, load_documents, using_image
-from tests.support import shared
+from standins import shared
 
 SHARED = shared.MANIFESTS
 

@@ -9,7 +9,7 @@ import json
 from archport.oci import Index
 from archport.oci.manifest import build_index
 from archport.platform import Platform
-from tests.support import skopeo as support_skopeo
+from standins import skopeo as support_skopeo
 
 
 def plain_copy(src, sink, name: str | None = None, platforms: list[Platform] | None = None, *, top=None):

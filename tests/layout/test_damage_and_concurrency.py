@@ -15,7 +15,7 @@ import pytest
 from archport.copy import copy_image
 from archport.layout import INDEX_FILE, LayoutSink, LayoutSource
 from archport.oci import Descriptor
-from tests.support import images as I
+from standins import images as I
 from tests.support.cli import SRC, archport
 
 from .plaincopy import raw, skopeo

@@ -14,7 +14,7 @@ from archport.layout import LayoutSink, LayoutSource
 from archport.oci import Descriptor, Index, Manifest
 from archport.platform import RISCV64, Platform
 from archport.store import Sink, Source
-from tests.support import images as I
+from standins import images as I
 
 from .plaincopy import index_json, plain_copy, raw, skopeo
 

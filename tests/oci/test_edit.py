@@ -5,7 +5,7 @@ import pytest
 from archport.oci import Manifest, parse_manifest
 from archport.oci.edit import PlatformPresent, add_platform
 from archport.platform import Platform
-from tests.support import images as im
+from standins import images as im
 
 RV = Platform("linux", "riscv64")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from tests.support.port import archport, skopeo_raw, upstream_digests
-from tests.support import images
+from standins import images
 
 IMAGE = "rancher/mirrored-example-hello:v1.2.3"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from tests.support.cli import archport
-from tests.support.shared import MANIFESTS
+from standins.shared import MANIFESTS
 
 
 def test_manifests_alone_name_the_images(tmp_path):

@@ -18,7 +18,7 @@ import pytest
 
 from tests.support.port import archport, push_image, skopeo_raw
 from tests.support.gobuild import go_binary
-from tests.support import shared
+from standins import shared
 
 MODULE = "github.com/rancher/local-path-provisioner"
 VERSION = "v0.0.30"

@@ -7,8 +7,8 @@ import json
 import subprocess
 
 from tests.support.port import archport, upstream_digests
-from tests.support.images import sha256
-from tests.support import shared
+from standins.images import sha256
+from standins import shared
 
 
 def _port(reg, hello_catalog, go_env, tmp_path, *extra):

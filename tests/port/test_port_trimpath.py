@@ -16,7 +16,8 @@ from archport.reference import parse as parse_ref
 from archport.strategies import Upstream
 from archport.strategies.gobuild import recover
 from tests.strategies.helpers import env
-from tests.support import goproxy, images
+from standins import images
+from tests.support import goproxy
 from tests.support.gobuild import go_binary
 
 REF = "rancher/mirrored-example-hello:v1.2.3"

@@ -12,8 +12,8 @@ from archport.layout import LayoutSink, LayoutSource
 from archport.oci import Index
 from archport.oci.edit import PlatformPresent
 from archport.platform import AMD64, RISCV64
-from archport.publish import TagExists, append_platform, index_add
-from tests.support import images as I
+from archport.publish import Sourced, TagExists, append_platform, index_add
+from standins import images as I
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_append_platform_writes_in_the_safe_order_and_keeps_children(upstream, t
     src, child_src = LayoutSource(root, "3.6"), LayoutSource(root, "rv")
     child = child_src.resolve()
     sink = Recording(LayoutSink(tmp_path / "dst"))
-    edit = append_platform(sink, "3.6", src.resolve(), src, child, child_src, RISCV64)
+    edit = append_platform(sink, "3.6", Sourced(src.resolve(), src), Sourced(child, child_src), RISCV64)
     sink.commit()
     kinds = [k for k, _, _ in sink.log]
     assert kinds == ["blob"] * kinds.count("blob") + ["manifest"] * 4 + ["tag"]
@@ -71,9 +71,11 @@ def test_append_platform_replace_leaves_the_replaced_image_out(upstream, tmp_pat
     root, top, imgs, _, amd = upstream
     src, child_src = LayoutSource(root, "3.6"), LayoutSource(root, "amd")
     with pytest.raises(PlatformPresent):
-        append_platform(LayoutSink(tmp_path / "no"), "x", src.resolve(), src, child_src.resolve(), child_src, AMD64)
+        append_platform(LayoutSink(tmp_path / "no"), "x", Sourced(src.resolve(), src),
+                        Sourced(child_src.resolve(), child_src), AMD64)
     sink = Recording(LayoutSink(tmp_path / "dst"))
-    edit = append_platform(sink, "3.6", src.resolve(), src, child_src.resolve(), child_src, AMD64, replace=True)
+    edit = append_platform(sink, "3.6", Sourced(src.resolve(), src), Sourced(child_src.resolve(), child_src), AMD64,
+                           replace=True)
     sink.commit()
     assert [str(d.digest) for d in edit.replaced] == [imgs[0].manifest.digest]
     written = {d for _, d, _ in sink.log}

@@ -11,8 +11,8 @@ from archport.errors import DigestMismatch, NotFound, TransportError, Unauthoriz
 from archport.oci import Descriptor, Digest, parse_manifest
 from archport.oci import mediatypes as mt
 from archport.reference import parse
-from tests.support import skopeo
-from archport.registry import HostOptions, RegistrySink, RegistrySource
+from standins import skopeo
+from archport.registry import Chunking, HostOptions, RegistrySink, RegistrySource
 
 pytestmark = pytest.mark.registry
 
@@ -64,7 +64,7 @@ def skopeo_raw(reg, ref) -> bytes:
 
 
 def test_blob_monolithic_and_chunked_roundtrip(reg):
-    c = reg.client(chunked_threshold=10_000, chunk_size=4_000)
+    c = reg.client(chunking=Chunking(10_000, 4_000))
     ref = repo(reg)
     small, big = b"small" * 100, bytes(range(256)) * 100   # 500 B monolithic, 25600 B in 7 PATCHes
     for data in (small, big):
@@ -255,8 +255,8 @@ def test_registry_down_is_a_transport_error_and_restart_recovers(registry_plain)
 def test_registry_killed_mid_upload_retries_in_a_fresh_session(registry_plain):
     import threading
     from archport.registry import RetryPolicy
-    c = registry_plain.client(retry=RetryPolicy(attempts=8, base_delay=0.2, max_delay=2.0), chunked_threshold=1000,
-                              chunk_size=1000)
+    c = registry_plain.client(retry=RetryPolicy(attempts=8, base_delay=0.2, max_delay=2.0),
+                              chunking=Chunking(1000, 1000))
     ref = repo(registry_plain)
     data = bytes(range(256)) * 20
     d = blob(data)

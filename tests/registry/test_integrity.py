@@ -10,7 +10,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.support import images as im
+from standins import images as im
 from tests.support.cli import archport
 
 from .proxy import TamperingProxy

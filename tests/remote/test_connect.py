@@ -1,16 +1,21 @@
 """Connectors: Local here; SSH over the suite's loopback sshd."""
 
+import inspect
 import stat
 
 import pytest
 
-from archport.doctor import connect as doctor_connect
-from archport.remote import SSH, Local, Unreachable
+from archport.remote import SSH, Connector, Local, Unreachable
 
 
-def test_doctor_still_offers_the_moved_connectors():
-    assert doctor_connect.SSH is SSH and doctor_connect.Local is Local
-    assert doctor_connect.Unreachable is Unreachable
+@pytest.mark.parametrize("conn", [Local(), SSH("board")], ids=["local", "ssh"])
+def test_local_and_ssh_are_connectors(conn):
+    """Every member of the protocol, taking at least the protocol's parameters."""
+    assert isinstance(conn.name, str) and conn.name
+    for member in ("run", "get", "put", "put_file"):
+        want = list(inspect.signature(getattr(Connector, member)).parameters)[1:]
+        have = inspect.signature(getattr(conn, member)).parameters
+        assert want == list(have)[:len(want)], member
 
 
 def test_local_put_is_atomic_and_private_first(tmp_path):

@@ -14,7 +14,7 @@ from archport.catalog.smoke import Signal
 from archport.layout import LayoutSource
 from archport.smoke.compare import LIKE_UPSTREAM, smoke_compared
 from archport.smoke.run import Options, smoke
-from tests.support.images import layer_from_files, make_image, make_index, write_layout
+from standins.images import layer_from_files, make_image, make_index, write_layout
 
 SERVER = "tests/fixtures/go/smokeserver"
 PATH_ENV = "PATH=/usr/local/bin:/usr/bin:/bin"
@@ -54,6 +54,10 @@ def test_a_server_is_done_when_its_health_endpoint_answers(tmp_path, containerd,
     assert containerd.ctr("tasks", "ls", "-q", namespace="archport-smoke").stdout.strip() == ""
     doc = r.to_dict()
     assert doc["ready"] is True and doc["signal"].startswith("HTTP GET 127.0.0.1:8080/healthz")
+    assert doc["exit"] == {"code": None, "signal": None, "timedOut": False}
+    [check] = doc["checks"]
+    assert check["name"] == "ready" and check["passed"] is True and check["seconds"] >= 1
+    assert check["expected"] == doc["signal"] and "answered 200" in check["observed"]
 
 
 def test_an_output_signal_ends_the_run_when_it_is_printed(tmp_path, containerd, binfmt_riscv64, server):
@@ -146,3 +150,5 @@ def test_the_cli_uses_the_catalog_recipe_and_compares(tmp_path, containerd, binf
                  "--timeout", "60", "--no-compare"])
     doc = json.loads(capsys.readouterr().out)
     assert code == 1 and doc["verdict"] is None and doc["upstream"] is None
+    assert doc["checks"] and not all(c["passed"] for c in doc["checks"])
+    assert set(doc["checks"][0]) == {"name", "passed", "expected", "observed", "seconds"}

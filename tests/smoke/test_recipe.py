@@ -8,8 +8,9 @@ import pytest
 from archport.catalog import CatalogError, load, load_texts
 from archport.catalog.smoke import Signal
 from archport.smoke.recipe import apply, summary
-from archport.smoke.run import Options, SmokeResult
-from tests.support import shared
+from archport.smoke.outcome import SmokeResult
+from archport.smoke.run import Options
+from standins import shared
 
 COMPONENT = """
 name = "example"

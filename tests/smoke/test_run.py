@@ -16,7 +16,7 @@ from archport.cli.main import main
 from archport.errors import ArchportError, BadInput
 from archport.layout import LayoutSource
 from archport.smoke.run import Options, smoke
-from tests.support.images import layer_from_files, make_image, make_index, write_layout
+from standins.images import layer_from_files, make_image, make_index, write_layout
 
 HELLO = "tests/fixtures/go/smokehello"
 PATH_ENV = "PATH=/usr/local/bin:/usr/bin:/bin"

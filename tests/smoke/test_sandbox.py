@@ -25,7 +25,7 @@ from archport.layout import LayoutSource
 from archport.smoke import sandbox
 from archport.smoke.run import Options, smoke
 from tests.support.cli import REPO, SRC
-from tests.support.images import layer_from_files, make_image, make_index, write_layout
+from standins.images import layer_from_files, make_image, make_index, write_layout
 
 HOSTILE_C = r"""
 #include <arpa/inet.h>

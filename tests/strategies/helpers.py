@@ -19,6 +19,8 @@ from archport.oci.config import parse_config
 from archport.oci.manifest import build_index
 from archport.reference import parse as parse_ref
 from archport.strategies import Env, Upstream
+from archport.strategies.options import AlpineOptions, DebianOptions, ReleaseOptions, TransplantOptions
+from archport.toolchain.gocompile import GoOptions
 
 EM = {"riscv64": 243, "amd64": 62, "arm64": 183}
 
@@ -44,11 +46,32 @@ def upstream(ref: str, component: str | None, inner: dict | None, catalog=None):
                     platforms=(), config=cfg, component=comp)
 
 
+# The flags' names, as the tests give them, and the options record each goes
+# to (Env holds one record per strategy).
+_OPTIONS = {"go_env": ("go", "env"), "go_version": ("go", "version"), "substitutes": ("go", "substitutes"),
+            "debian_archive": ("debian", "archive"), "debian_keyring": ("debian", "keyring"),
+            "debian_suite": ("debian", "suite"), "alpine_mirror": ("alpine", "mirror"), "alpine_keys": ("alpine", "keys"),
+            "transplant_onto": ("transplant", "onto"), "iptables_backend": ("transplant", "iptables_backend"),
+            "allow_unverified": ("release", "allow_unverified")}
+_RECORDS = {"go": GoOptions, "debian": DebianOptions, "alpine": AlpineOptions, "transplant": TransplantOptions,
+            "release": ReleaseOptions}
+
+
+def options(**flags) -> dict:
+    """``Env`` keyword arguments from flat option names (``go_env=…``, ``debian_suite=…``)."""
+    grouped: dict[str, dict] = {}
+    for name, value in flags.items():
+        record, field = _OPTIONS[name]
+        grouped.setdefault(record, {})[field] = value
+    return {record: _RECORDS[record](**fields) for record, fields in grouped.items()}
+
+
 def env(tmp: Path, **kw) -> Env:
     (tmp / "work").mkdir(parents=True, exist_ok=True)
     (tmp / "cache").mkdir(parents=True, exist_ok=True)
     kw.setdefault("catalog", load())
     kw.setdefault("process_env", dict(os.environ))      # what the CLI passes the compilers
+    kw.update(options(**{k: kw.pop(k) for k in list(kw) if k in _OPTIONS}))
     return Env(workdir=tmp / "work", cache_dir=tmp / "cache", **kw)
 
 

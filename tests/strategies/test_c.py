@@ -19,7 +19,7 @@ from archport.emulation import qemu_binary
 from archport.platform import parse as parse_platform
 from archport.strategies import NotPortable
 from archport.strategies.c import C
-from archport.strategies.compilers import find
+from archport.toolchain.compilers import find
 from archport.fetch.goproxy import escape, proxy_list, read_member
 
 from .helpers import check_built, env, unpack, upstream, with_tables
@@ -172,3 +172,17 @@ def test_from_the_build_cache_in_a_new_run(tmp_path):
     again = cached.build(up, RISCV, later)
     assert any(n.startswith("from the build cache") for n in again.notes)
     assert again.built.manifest.digest == first.built.manifest.digest
+
+
+@pytest.mark.parametrize("compiler", ["zig", "gcc"])
+def test_the_baseline_is_rv64gc_and_a_raised_profile_is_recorded(tmp_path, compiler):
+    from archport.binaries.riscv import read_attributes
+    from archport.catalog import riscv
+    up = upstream(REF, _pause(module="", module_version="", sha256=()), None)
+    for profile, want in (("rva20u64", "rva20u64"), ("rva22u64", "rva22u64")):
+        e = env(tmp_path / profile, isa_profile=profile)
+        out = C(prefer=compiler).build(up, RISCV, e)
+        root = unpack(out.built, tmp_path / profile / "rootfs")
+        attrs = read_attributes((root / "pause").read_bytes())
+        assert riscv.lowest_profile(attrs.extensions).name == want, attrs.arch
+        assert out.built.manifest.annotations[riscv.ANNOTATION] == want

@@ -6,7 +6,7 @@ from __future__ import annotations
 from archport.layout import LayoutSource
 from archport.oci import Index
 from archport.strategies.carry import carry
-from tests.support.images import layer_from_files, make_image, make_index, write_layout
+from standins.images import layer_from_files, make_image, make_index, write_layout
 
 ELF = b"\x7fELF\x02\x01\x01" + b"\0" * 9 + b"\x02\x00\x3e\x00" + b"\0" * 40
 

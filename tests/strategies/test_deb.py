@@ -32,7 +32,7 @@ from archport.strategies.deb import Deb
 from tests.support import debrepo
 
 from .helpers import Server, check_built, env, layer_members, unpack, upstream
-from tests.support import shared
+from standins import shared
 
 RISCV = parse_platform("linux/riscv64")
 REF = "rancher/mirrored-library-busybox:1.34.1"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from archport.binaries.buildinfo import BuildInfo, Module, read_buildinfo
 from archport.strategies.gobuild import trimpath_of
-from archport.strategies.gocompile import Recipe, build_command
+from archport.toolchain.gocompile import Recipe, build_command
 
 
 def _recipe(**kw) -> Recipe:

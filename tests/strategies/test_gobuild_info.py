@@ -14,7 +14,7 @@ from archport.catalog import load
 from archport.port.catalog_extra import with_extras
 from archport.platform import Platform
 from archport.strategies.gobuild import recover
-from archport.strategies.gocompile import Toolchain, build_binary
+from archport.toolchain.gocompile import GoOptions, Toolchain, build_binary
 from tests.strategies.helpers import env, upstream
 from tests.support.port import HELLO_CATALOG
 from tests.support import goproxy
@@ -62,7 +62,7 @@ def test_without_origin_the_commit_stays_empty_and_the_result_says_why(tmp_path)
 
 def test_the_proxy_is_not_asked_when_no_template_needs_it(tmp_path):
     up, e = _setup(tmp_path, "{version}")
-    e = dataclasses.replace(e, go_env={"GOPROXY": "off"})     # asking would fail and say so
+    e = dataclasses.replace(e, go=GoOptions(env={"GOPROXY": "off"}))     # asking would fail and say so
     recipe = recover(up, e)
     assert (recipe.ldflags, recipe.notes) == ("-X main.version=1.2.3", ())
 
@@ -70,6 +70,7 @@ def test_the_proxy_is_not_asked_when_no_template_needs_it(tmp_path):
 def test_the_rebuilt_binary_carries_the_commit(tmp_path):
     up, e = _setup(tmp_path, "{commit}")
     recipe = recover(up, e)
-    binary, _ = build_binary(recipe, Platform("linux", "amd64"), Toolchain.for_env(e), tuple(e.catalog.fixups), e)
+    binary, _ = build_binary(recipe, Platform("linux", "amd64"), Toolchain.for_options(e.go, e.log),
+                             tuple(e.catalog.fixups), e.workdir, e.log)
     out = subprocess.run([str(binary)], capture_output=True, text=True, timeout=60).stdout
     assert f"version={HASH} " in out

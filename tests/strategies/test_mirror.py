@@ -11,7 +11,7 @@ from archport.platform import parse as parse_platform
 from archport.registry import HostOptions
 from archport.strategies import NotPortable
 from archport.strategies.mirror import Mirror
-from tests.support import images as im
+from standins import images as im
 
 from .helpers import env, tiny_elf, upstream
 
@@ -101,4 +101,22 @@ def test_build_uses_what_consider_read(registry_plain, client, tmp_path, monkeyp
     assert d.applies
     monkeypatch.setattr(Mirror, "_resolve", lambda *a: pytest.fail("build read the alternative again"))
     out = mirror.build(up, RISCV, e, d)
+    assert str(out.manifest.digest) == digest
+
+
+def test_a_source_built_above_the_profile_is_refused_naming_binary_and_source(registry_plain, client, tmp_path,
+                                                                              isa_programs):
+    # coredns/coredns publishes riscv64, but its binary was built GORISCV64=rva22u64:
+    # it dies with SIGILL on the RV64GC boards a default (rva20) port is for.
+    tag, digest = _publish(registry_plain, tmp_path, NONROOT, isa_programs["go-rva22u64"].read_bytes())
+    up = upstream(UP_REF.format(tag=tag), "coredns", NONROOT)
+    e = env(tmp_path, registry=client)
+    assert Mirror().consider(up, RISCV, e).applies                 # the configs agree...
+    with pytest.raises(NotPortable) as refused:
+        Mirror().build(up, RISCV, e)                               # ...the binary does not fit RVA20U64
+    msg = str(refused.value)
+    assert f"coredns/coredns:{tag} (linux/riscv64) needs more than RVA20U64" in msg
+    assert "/coredns needs zba, zbb, zbs" in msg and "GORISCV64=rva22u64" in msg
+    # raised on purpose, the same source fits
+    out = Mirror().build(up, RISCV, env(tmp_path, registry=client, isa_profile="rva22u64"))
     assert str(out.manifest.digest) == digest

@@ -26,7 +26,7 @@ Alpine's /etc/apk/keys, so a test hands that directory to ``--alpine-keys``.
 
 :func:`riscv64_packages` fills such a repository with real riscv64 content
 under Alpine's names: Debian's static busybox, CA certificates and time zone
-data (fetched and verified by tests/transplant/standin.py from the machine's
+data (fetched and verified by standins/debian.py from the machine's
 Debian archive, unpacked with ``dpkg-deb --fsys-tarfile``).  The content's
 origin is Debian; what the tests exercise is the Alpine chain of trust.
 """
@@ -43,7 +43,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.images import with_parents
+from standins.images import with_parents
 
 BLOCK = 512
 BUILDDATE = 1717200000           # 2024-06-01, fixed so the bytes are reproducible
@@ -93,7 +93,7 @@ def _openssl(*args: str) -> None:
 
 @dataclass(frozen=True)
 class Package:
-    """``files`` takes the shapes of :func:`tests.support.images.layer_from_files`:
+    """``files`` takes the shapes of :func:`standins.images.layer_from_files`:
     bytes, ``(bytes, mode[, uid, gid])``, ``"->target"``, ``("dir", mode, uid, gid)``."""
     name: str
     version: str
@@ -278,7 +278,7 @@ def riscv64_packages() -> list[Package]:
     """busybox (static, at /bin/busybox), ca-certificates (the Mozilla .crt
     files only: the bundle is the configure step's to make) and tzdata (a few
     zones), from Debian's riscv64 packages."""
-    from tests.transplant.standin import _fsys, fetch_debs
+    from standins.debian import _fsys, fetch_debs
 
     got = {stanza["Package"]: (stanza, deb) for stanza, deb in
            fetch_debs("riscv64", ("busybox-static", "ca-certificates", "tzdata"))}

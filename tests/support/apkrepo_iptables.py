@@ -38,13 +38,13 @@ MULTIARCH_LIB = "usr/lib/riscv64-linux-gnu"
 
 def debian_closure(arch: str, top: str) -> list[dict[str, str]]:
     """The stanzas of ``top`` and of what its Pre-Depends and Depends pull in,
-    recursively, from the Packages index :func:`tests.transplant.standin.fetch_debs`
+    recursively, from the Packages index :func:`standins.debian.fetch_debs`
     reads (the first of each ``|`` alternative; one index is self-consistent,
     so versions are not solved)."""
     import httpx
 
     from archport.fetch.debian import KEYRING, Archive, apt_sources, find_package
-    from tests.transplant.standin import CACHE, suite
+    from standins.debian import CACHE, suite
 
     src = apt_sources()[0]
     with httpx.Client(timeout=httpx.Timeout(120.0, connect=15.0), follow_redirects=True) as http:
@@ -93,7 +93,7 @@ def riscv64_iptables_packages() -> list[Package]:
     ``glibc-stand-in`` links ``/lib/ld-linux-riscv64-lp64d.so.1`` to Debian's
     loader.  Alpine's own packages are musl builds from a repository that is
     unreachable here: these stand in for them."""
-    from tests.transplant.standin import _fsys, fetch_debs
+    from standins.debian import _fsys, fetch_debs
 
     stanzas = debian_closure("riscv64", "iptables")
     owner = {}

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from testbed import config, node, paths, sessions
+from testbed import config, k3s, node, paths, sessions
 from tests.testbed import hostsnap
 
 LOG_TAIL = 60
@@ -58,7 +58,6 @@ def bed(request) -> Bed:
     was_up = all(node.status().values()) and node.node_ready(lay)
     before = None if was_up else hostsnap.snapshot()
     t0 = time.monotonic()
-    before_runtime, after_ready = node.standin_hooks()
     # Progress straight to the terminal: a cold machine builds for half an hour.
     capman = request.config.pluginmanager.getplugin("capturemanager")
     if not was_up and not sessions.other_users(lay):
@@ -68,7 +67,7 @@ def bed(request) -> Bed:
         with capman.global_and_fixture_disabled():
             print(f"\n[testbed] bringing the bed up in {lay.root} (components cached in {paths.CACHE})",
                   file=sys.stderr, flush=True)
-            node.up(before_runtime=before_runtime, after_ready=after_ready)
+            k3s.up()
     except BaseException:
         sessions.release_user(lay)      # a half-started bed is not left running
         raise

@@ -11,6 +11,16 @@ module through the module proxy); a go command older than ``-buildvcs`` then
 runs with the user's go env file switched off (``GOENV=off``).  Fixture
 packages have no dependencies, so :class:`GoBuilder` builds with
 ``GOPROXY=off``: the suite must not depend on the network for them.
+
+The ``go_bins`` and ``c_bins`` fixtures are the real binaries the ELF, build
+info and image-assembly tests read, compiled by the suite itself.  Go ones
+come from tests/fixtures/go/hello (module example.com/hello with a local
+``replace``, so no network for the module itself); the pre-1.18 build info
+format comes from a real go1.17.13 (:data:`OLD_GO`), fetched as the
+golang.org/toolchain module through the Go module proxy; its ``go`` command
+predates ``-buildvcs``, so the user's go env file is switched off for it
+(``GOENV=off``).  C ones come from tests/fixtures/c with the host gcc and
+riscv64-linux-gnu-gcc.
 """
 
 from __future__ import annotations
@@ -99,3 +109,61 @@ class GoBuilder:
 @pytest.fixture(scope="session")
 def gobuild(tmp_path_factory) -> GoBuilder:
     return GoBuilder(tmp_path_factory.mktemp("gobuild"))
+
+
+# -- the fixture binaries: tests/fixtures/go/hello and tests/fixtures/c/hello.c --------
+
+FIXTURES = REPO / "tests" / "fixtures"
+HELLO = FIXTURES / "go" / "hello"
+HELLO_C = FIXTURES / "c" / "hello.c"
+LDFLAGS = "-X main.version=1.2.3"
+
+# name -> (GOARCH, extra env, go build flags, toolchain)
+GO_BUILDS: dict[str, tuple[str, dict[str, str], list[str], str | None]] = {
+    "riscv64": ("riscv64", {}, ["-tags", "fixture", "-ldflags", LDFLAGS], None),
+    "amd64-trimpath": ("amd64", {}, ["-trimpath", "-ldflags", LDFLAGS], None),
+    "arm64": ("arm64", {}, ["-ldflags", LDFLAGS], None),
+    "armv7": ("arm", {"GOARM": "7"}, ["-tags", "fixture"], None),
+    "go117-arm64": ("arm64", {}, ["-tags", "fixture", "-ldflags", LDFLAGS], OLD_GO),
+    "go117-386": ("386", {}, [], OLD_GO),          # 4-byte pointers
+    "go117-s390x": ("s390x", {}, [], OLD_GO),      # big-endian pointers
+}
+
+
+def _need(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        pytest.fail(f"{tool} is required by the suite's binary fixtures (install it; these tests never skip)")
+    return path
+
+
+def go_build(out: Path, goarch: str, env_extra: dict[str, str], flags: list[str], toolchain: str | None) -> Path:
+    """One fixture binary of tests/fixtures/go/hello for ``goarch`` (a failed build fails the test)."""
+    _need("go")
+    try:
+        return build(HELLO, goarch, out, flags=flags, toolchain=toolchain, extra_env=env_extra)
+    except RuntimeError as e:
+        pytest.fail(str(e))
+
+
+@pytest.fixture(scope="session")
+def go_bins(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("go")
+    return {name: go_build(d / name, *spec) for name, spec in GO_BUILDS.items()}
+
+
+@pytest.fixture(scope="session")
+def c_bins(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("c")
+    builds = {
+        "amd64-static": ["gcc", "-static"],
+        "amd64-dynamic": ["gcc"],
+        "riscv64-static": ["riscv64-linux-gnu-gcc", "-static"],
+        "riscv64-dynamic": ["riscv64-linux-gnu-gcc"],
+    }
+    out = {}
+    for name, (cc, *flags) in builds.items():
+        _need(cc)
+        subprocess.run([cc, *flags, "-O2", "-o", str(d / name), str(HELLO_C)], check=True, timeout=300)
+        out[name] = d / name
+    return out

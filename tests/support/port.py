@@ -16,7 +16,8 @@ from typing import Iterator
 
 import pytest
 
-from tests.support import cli, gobuild, goproxy, images, skopeo
+from standins import images, skopeo
+from tests.support import cli, gobuild, goproxy
 from tests.support.gobuild import go_binary
 from tests.support.registry import Registry
 

@@ -3,7 +3,7 @@ it is taken down (the qemu binfmt entry is the one thing the bed may add)."""
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from testbed import node, paths, sessions
+from testbed import k3s, node, paths, sessions
 from tests.testbed import hostsnap
 
 # What kubelet sets (pkg/kubelet/cm/container_manager_linux.go, setupKernelTunables).
@@ -52,7 +52,6 @@ def test_host_unchanged_while_up_and_after_down(bed):
     assert hostsnap.snapshot() == before
 
     # And back up, idempotently, for the tests that follow.
-    before_runtime, after_ready = node.standin_hooks()
-    node.up(before_runtime=before_runtime, after_ready=after_ready)
+    k3s.up()
     node.up()   # a second up on a running bed does nothing
     assert all(node.status().values())

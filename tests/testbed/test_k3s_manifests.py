@@ -4,7 +4,7 @@ import pytest
 
 from testbed.k3s import config as C
 from testbed.k3s import manifests as M
-from tests.support import shared
+from standins import shared
 
 
 def _packaged():

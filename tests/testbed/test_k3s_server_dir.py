@@ -10,7 +10,7 @@ import tarfile
 import pytest
 
 from testbed.k3s import server
-from tests.support import images, shared
+from standins import images, shared
 
 
 def _board(tmp_path, ctr_prefix=("true",)):

@@ -10,7 +10,7 @@ import tarfile
 import pytest
 
 from testbed import paths, ssh, upstream
-from tests.support import images
+from standins import images
 from tests.testbed import board
 
 MIRRORED_HOST = "registry.invalid"      # never resolves: only a mirror can serve it

@@ -4,7 +4,7 @@ import re
 import subprocess
 import sys
 
-from tests.support.shared import _REPO
+from standins.shared import _REPO
 
 
 def test_version_format_and_standin_note():
@@ -17,6 +17,6 @@ def test_version_format_and_standin_note():
 
 
 def test_doctor_reads_the_version_line():
-    from archport.doctor import facts
+    from archport.node import facts
     from testbed.k3s import version_text
     assert facts.PARSERS["version"](version_text()) == {"k3s_version": "v1.24.2+k3s1", "go_version": "go1.18.1"}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from testbed import images, node
-from tests.support import images as timages
+from standins import images as timages
 
 UNAME_GO = """package main
 

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from testbed import upstream
-from tests.support import skopeo
+from standins import skopeo
 from tests.support.cli import archport
 
 GO = {  # repository:tag -> (binary, module, versions the bed may build: the tag's own, else a served one)

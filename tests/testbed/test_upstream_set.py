@@ -1,7 +1,7 @@
 """The stand-in upstream image set, from the k3s v1.24.2 image list (pure)."""
 
 from testbed import upstream
-from tests.support import shared
+from standins import shared
 
 
 def test_every_listed_image_has_a_shaped_standin():

@@ -30,12 +30,13 @@ import pytest
 
 from archport.transplant import parse_apk
 from tests.strategies.helpers import Server
-from tests.support import apkrepo, skopeo
+from standins import skopeo
+from tests.support import apkrepo
 from tests.support.cli import archport
 from tests.support.port import OLD_GO, go_install, skopeo_raw
 
-from .standin import PATH_ENV, push, suite
-from .standin import TRAEFIK_ENTRYPOINT as ENTRYPOINT
+from standins.debian import PATH_ENV, push, suite
+from standins.debian import TRAEFIK_ENTRYPOINT as ENTRYPOINT
 
 # Under a path of its own, so that test_traefik's stand-in of the same name
 # (same session registry) and this one never overwrite each other.

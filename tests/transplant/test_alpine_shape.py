@@ -22,7 +22,7 @@ import pytest
 from archport.transplant import parse_apk
 from tests.support.cli import archport
 
-from .standin import CACHE, PATH_ENV, push, suite
+from standins.debian import CACHE, PATH_ENV, push, suite
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "transplant"
 REF = "rancher/klipper-helm:v0.7.3-build20220613"

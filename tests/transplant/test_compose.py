@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from archport.build.layer import FileSpec
+from archport.assemble.layer import FileSpec
 from archport.catalog import CatalogError
 from archport.errors import BadInput
 from archport.catalog.loader import _distro
 from archport.platform import parse as parse_platform
 from archport.strategies import NotPortable
 from archport.strategies.transplant import Transplant
+from archport.strategies.transplant_debian import wanted_names
 from archport.transplant import configure, parse_apk, upstream
 from archport.transplant.compose import alias_links, aliased, compose
 from archport.transplant.debs import dpkg_list, unpack
@@ -159,12 +160,12 @@ def test_alpine_database_maps_to_debian_names_or_refuses():
     """The Alpine code path against the committed apk database only: it is
     untested against a live Alpine repository (unreachable here)."""
     db = parse_apk((FIX / "apk-installed").read_text())
-    wanted, notes = Transplant()._wanted(db)
+    wanted, notes = wanted_names(db)
     assert wanted == ["busybox-static", "jq", "bash", "ca-certificates"]
     assert "Alpine packages musl, busybox" in notes[0]
     odd = parse_apk("P:frobnicate\nV:1-r0\nA:x86_64\n")
     with pytest.raises(NotPortable) as e:
-        Transplant()._wanted(odd)
+        wanted_names(odd)
     assert "frobnicate" in e.value.reason and "packages.toml" in e.value.next_step
 
 
@@ -192,11 +193,11 @@ def test_the_bases_are_the_flag_else_the_catalogs_in_order(tmp_path):
     import dataclasses
 
     from archport.catalog.loader import load
-    from tests.strategies.helpers import env, upstream
+    from tests.strategies.helpers import env, options, upstream
     up = upstream("rancher/klipper-lb:v0.3.5", load().component("klipper-lb"), {"Cmd": ["entry"]})
     e = env(tmp_path)
     assert Transplant()._bases(up, e) == [("alpine:3.22", "the catalog"), ("debian:trixie", "the catalog")]
-    assert Transplant()._bases(up, dataclasses.replace(e, transplant_onto="debian:forky")) == \
+    assert Transplant()._bases(up, dataclasses.replace(e, **options(transplant_onto="debian:forky"))) == \
         [("debian:forky", "--transplant-onto")]
     d = Transplant().consider(up, parse_platform("linux/riscv64"), e)
     assert not d.applies and "no upstream platform image" in d.reason, d

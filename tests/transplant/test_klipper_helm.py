@@ -25,9 +25,9 @@ import pytest
 from tests.support.port import OLD_GO, go_install
 from tests.support.port import skopeo_raw
 from tests.support.cli import archport
-from tests.support import skopeo
+from standins import skopeo
 
-from .standin import CACHE, PATH_ENV, debian_root, push, suite
+from standins.debian import CACHE, PATH_ENV, debian_root, push, suite
 
 REF = "rancher/klipper-helm:v0.7.3-build20220613"
 PACKAGES = ("busybox-static", "bash", "jq", "ca-certificates")

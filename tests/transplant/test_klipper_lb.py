@@ -1,5 +1,5 @@
 """klipper-lb, end to end: a Debian-based stand-in upstream (amd64 + arm64,
-real dpkg database: tests/transplant/standin.py) ported to riscv64 with the
+real dpkg database: standins/debian.py) ported to riscv64 with the
 transplant strategy through the CLI, from the machine's Debian archive.
 
 What is proven: ``port`` builds, checks (the ``entry`` script's ``/bin/sh``,
@@ -28,9 +28,9 @@ import pytest
 
 from tests.support.cli import archport
 from tests.support.port import skopeo_raw, upstream_digests
-from tests.support import skopeo
+from standins import skopeo
 
-from .standin import CACHE, SVCLB, push_standin, suite
+from standins.debian import CACHE, SVCLB, push_standin, suite
 
 REF = "rancher/klipper-lb:v0.3.5"
 

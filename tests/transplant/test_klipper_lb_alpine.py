@@ -8,7 +8,7 @@ replaced, never carried), ``etc/apk/world`` names busybox, iptables and
 ip6tables, the iptables family is links to ``xtables-legacy-multi`` owned by
 the iptables and ip6tables packages (the legacy backend, as Alpine's
 iptables was before 1.8.9-r4), busybox's applet links belong to no package,
-and ``/usr/bin/entry`` is klipper-lb's entry stand-in (tests/transplant/standin.py).
+and ``/usr/bin/entry`` is klipper-lb's entry stand-in (standins/debian.py).
 
 Alpine's mirrors are not reachable here: the port reads a loopback Alpine
 repository (tests/support/apkrepo.py) signed with a throwaway key, holding
@@ -37,7 +37,7 @@ from tests.support import apkrepo, apkrepo_iptables
 from tests.support.cli import archport
 from tests.support.port import skopeo_raw, upstream_digests
 
-from .standin import CACHE, ENTRY, GROUP, PASSWD, PATH_ENV, SVCLB, push, suite
+from standins.debian import CACHE, ENTRY, GROUP, PASSWD, PATH_ENV, SVCLB, push, suite
 from .test_alpine_base import image_files
 
 # Under a path of its own so that test_klipper_lb's stand-in (same session

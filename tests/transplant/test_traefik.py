@@ -21,15 +21,15 @@ from pathlib import Path
 import pytest
 
 from archport.catalog.loader import load
-from archport.transplant.substitute import names, proposal, reversion
+from archport.toolchain.substitute import names, proposal, reversion
 from tests.support.port import OLD_GO, go_env_value, go_install
 from tests.support.port import skopeo_raw
 from tests.support import goproxy
 from tests.support.cli import archport
-from tests.support import skopeo
+from standins import skopeo
 
-from .standin import CACHE, PATH_ENV, debian_root, push, suite
-from .standin import TRAEFIK_ENTRYPOINT as ENTRYPOINT
+from standins.debian import CACHE, PATH_ENV, debian_root, push, suite
+from standins.debian import TRAEFIK_ENTRYPOINT as ENTRYPOINT
 
 REF = "rancher/mirrored-library-traefik:2.6.2"
 PACKAGES = ("busybox-static", "ca-certificates", "tzdata")

@@ -7,7 +7,6 @@ platform (docker save has no index).
 
 from __future__ import annotations
 
-import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +19,7 @@ from ..location import ArchiveLocation
 from ..oci import Descriptor, Index, Manifest, parse_manifest
 from ..oci import mediatypes as mt
 from ..oci.digest import Digest
-from ..oci.manifest import dump_json
+from ..oci.manifest import dump_json, load_json
 from .oci import LayoutBacked
 from .tarfiles import GZIP_MAGIC, ZSTD_MAGIC, ExtractedTar, clean_name, open_members, write_tar_file
 
@@ -32,10 +31,7 @@ DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar"
 def read_manifest_json(files, where: str) -> list[dict]:
     if files.size(MANIFEST_FILE) is None:
         raise BadInput(f"{where}: not a docker-archive (no {MANIFEST_FILE})")
-    try:
-        doc = json.loads(files.read(MANIFEST_FILE, MAX_MANIFEST))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise BadInput(f"{where}: {MANIFEST_FILE} is not valid JSON: {e}") from None
+    doc = load_json(files.read(MANIFEST_FILE, MAX_MANIFEST), f"{where}: {MANIFEST_FILE}")
     if not isinstance(doc, list) or not all(isinstance(e, dict) and isinstance(e.get("Config"), str)
                                             and isinstance(e.get("Layers"), list) for e in doc):
         raise BadInput(f"{where}: {MANIFEST_FILE} is not a list of {{Config, RepoTags, Layers}}")

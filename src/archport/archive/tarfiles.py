@@ -4,7 +4,6 @@ extracting, safe extraction of compressed tars, deterministic writing."""
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 import posixpath
 import shutil
@@ -20,6 +19,7 @@ from .. import temps
 from .. import zstd
 from ..errors import BadInput
 from ..layout import CHUNK, DirFiles
+from ..oci.digest import HashingWriter
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -185,24 +185,6 @@ def open_members(path: str | os.PathLike) -> SeekableTar | ExtractedTar:
     return SeekableTar(p) if kind is None else ExtractedTar(p, kind)
 
 
-class HashingWriter:
-    """A write-only file object that hashes (sha256) what passes through."""
-
-    def __init__(self, f: BinaryIO) -> None:
-        self.f = f
-        self.sha256 = hashlib.sha256()
-        self.count = 0
-
-    def write(self, b) -> int:
-        self.f.write(b)
-        self.sha256.update(b)
-        self.count += len(b)
-        return len(b)
-
-    def flush(self) -> None:
-        self.f.flush()
-
-
 @contextmanager
 def compressor(out, compression: str | None, level: int | None = None) -> Iterator:
     """Wrap ``out`` so that what is written is compressed (or not)."""
@@ -264,7 +246,7 @@ def write_tar_file(tmp: Path, root: Path, first: tuple[str, ...] = (), compressi
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return hw.sha256.hexdigest()
+    return hw.hash.hexdigest()
 
 
 def tmp_name(path: Path) -> Path:

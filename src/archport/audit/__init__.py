@@ -19,7 +19,9 @@ needed:
 (:mod:`archport.k3s.registries`).  :mod:`.lookup` asks those endpoints, in
 containerd's order, which platforms the tag offers; :mod:`.report` turns the
 answers into verdicts.  An image already in the node's image store (an
-airgap import, or an earlier pull) needs no registry at all.
+airgap import, or an earlier pull) needs no registry at all.  :mod:`.run`
+is the use case: a node's facts (live through a connector, or a ``collect``
+dump) and what the user gave, in; one :class:`~.report.Audit` per node, out.
 
 Other commands reuse the inventory: ``port --manifests`` to discover images,
 ``doctor`` to say which images are still to come.

@@ -78,55 +78,65 @@ def inventory(*, release: K3sRelease | None = None, catalog: Catalog | None = No
     sdr = k3sconfig.system_default_registry(cfg)
     off = k3sconfig.disabled(cfg)
     b = _Builder()
-    dropped = _repositories_of(off)
-    pause_default = helm_default = lb_default = None
-    if release is not None:
-        label = f"k3s {release.version} image list"
-        for image in release.images:
-            role = _role(image, catalog)
-            if role == "pause":
-                pause_default = image
-                continue
-            if role == "klipper-helm":
-                helm_default = image
-            if role == "klipper-lb":
-                lb_default = image
-                continue                     # listed below, with the ServiceLB reason
-            if _path(image) in dropped:
-                continue
-            b.add(k3sconfig.with_system_registry(image, sdr), RELEASE,
-                  label + (" + system-default-registry" if sdr else ""))
-    pause, origin = k3sconfig.pause_image(cfg, pause_default)
+    roles = _release_images(b, release, catalog, sdr, off) if release is not None else {}
+    pause, origin = k3sconfig.pause_image(cfg, roles.get("pause"))
     if pause:
         b.add(pause, PAUSE, f"pod sandbox (pause) image: {origin}")
     elif release is None:
         b.notes.append("pause image: not set in the config and no k3s version known (give --k3s VERSION)")
-    if lb_default and "servicelb" not in off:
-        b.add(k3sconfig.with_system_registry(lb_default, sdr), SERVICELB,
+    if roles.get("klipper-lb") and "servicelb" not in off:
+        b.add(k3sconfig.with_system_registry(roles["klipper-lb"], sdr), SERVICELB,
               "klipper-lb: ServiceLB is enabled (no 'disable: servicelb')")
     if documents is not None:
-        docs = [(rel, d) for rel, d in documents if not _disabled_file(rel, off)]
-        for c in containers(docs):
-            ns = f"{c.namespace}/" if c.namespace else ""
-            role = "init container" if c.init else "container"
-            b.add(c.image, MANIFEST, f"{c.source}: {c.kind} {ns}{c.workload} {role} {c.name}")
-        for chart in helm.charts(docs):
-            where = f"{chart.source}: HelmChart {chart.namespace}/{chart.name}"
-            for ci in helm.images(chart):
-                if ci.image is None:
-                    b.notes.append(f"{where}: {ci.note}")
-                else:
-                    b.add(ci.image, HELMCHART, f"{where} values {ci.path}")
-            job = chart.job_image or (k3sconfig.with_system_registry(helm_default, sdr) if helm_default else "")
-            if job and "helm-controller" not in off:
-                b.add(job, HELM_JOB, f"{where} install job" + ("" if chart.job_image else " (controller default)"))
-            elif not job:
-                b.notes.append(f"{where}: the helm install job's image is the controller default "
-                               "(give --k3s VERSION to know it)")
+        _manifests(b, [(rel, d) for rel, d in documents if not _disabled_file(rel, off)], off,
+                   roles.get("klipper-helm"), sdr)
     for pod, image in pods:
         b.add(image, POD, f"pod {pod}")
     return b.build(k3s_version=release.version if release else "", system_default_registry=sdr,
                    disabled=tuple(sorted(off)))
+
+
+def _release_images(b: _Builder, release: K3sRelease, catalog: Catalog | None, sdr: str,
+                    off: frozenset[str]) -> dict[str, str]:
+    """The release's images less the disabled components'; returns the system
+    ones by role (pause, klipper-lb, klipper-helm), which are listed with
+    their own reasons."""
+    roles: dict[str, str] = {}
+    dropped = _repositories_of(off)
+    label = f"k3s {release.version} image list"
+    for image in release.images:
+        role = _role(image, catalog)
+        if role:
+            roles[role] = image
+        if role in ("pause", "klipper-lb"):
+            continue                     # listed by the caller, with their own reasons
+        if _path(image) in dropped:
+            continue
+        b.add(k3sconfig.with_system_registry(image, sdr), RELEASE,
+              label + (" + system-default-registry" if sdr else ""))
+    return roles
+
+
+def _manifests(b: _Builder, docs: list[tuple[str, dict[str, Any]]], off: frozenset[str], helm_default: str | None,
+               sdr: str) -> None:
+    """The workloads' images, the HelmCharts' values and their install jobs."""
+    for c in containers(docs):
+        ns = f"{c.namespace}/" if c.namespace else ""
+        role = "init container" if c.init else "container"
+        b.add(c.image, MANIFEST, f"{c.source}: {c.kind} {ns}{c.workload} {role} {c.name}")
+    for chart in helm.charts(docs):
+        where = f"{chart.source}: HelmChart {chart.namespace}/{chart.name}"
+        for ci in helm.images(chart):
+            if ci.image is None:
+                b.notes.append(f"{where}: {ci.note}")
+            else:
+                b.add(ci.image, HELMCHART, f"{where} values {ci.path}")
+        job = chart.job_image or (k3sconfig.with_system_registry(helm_default, sdr) if helm_default else "")
+        if job and "helm-controller" not in off:
+            b.add(job, HELM_JOB, f"{where} install job" + ("" if chart.job_image else " (controller default)"))
+        elif not job:
+            b.notes.append(f"{where}: the helm install job's image is the controller default "
+                           "(give --k3s VERSION to know it)")
 
 
 def manifest_images(documents: Iterable[tuple[str, dict[str, Any]]]) -> list[str]:

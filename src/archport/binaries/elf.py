@@ -33,7 +33,7 @@ ELF_MAGIC = b"\x7fELF"
 _MACHINES = {v: k for k, v in ENUM_E_MACHINE.items() if isinstance(v, int) and k.startswith("EM_")}
 
 # The exceptions pyelftools lets escape on hostile input (found by fuzzing
-# truncated and scribbled files in tests/build/test_elf.py).
+# truncated and scribbled files in tests/binaries/test_elf.py).
 PARSE_ERRORS = (ELFError, ConstructError, struct.error, ValueError, KeyError,
                 IndexError, EOFError, UnicodeDecodeError, AttributeError, TypeError,
                 OverflowError, AssertionError, RecursionError, MemoryError)
@@ -51,6 +51,8 @@ class ElfInfo:
 
 
 def is_elf(head: bytes) -> bool:
+    """The file's first bytes are the ELF magic (System V gABI, ``e_ident[EI_MAG0..EI_MAG3]``):
+    the one test archport uses for "this is a program or a shared library"."""
     return head[:4] == ELF_MAGIC
 
 

@@ -29,7 +29,8 @@ also orders Go pseudo-versions by their timestamp (see :mod:`.versions`).
 
 from .loader import CatalogError, load, load_texts
 from .model import (Alternative, Catalog, CBuild, Component, ImageContract, DebPackage, Distro, GoBuild, Image,
-                    Knob, ReleaseAsset, Provenance)
+                    Knob, ReleaseAsset)
+from .provenance import Provenance
 from .releases import Fixup, K3sRelease, Missing
 from .versions import Range, Version, compare, parse_range
 

@@ -6,24 +6,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
 
 from .. import reference
 from ..errors import BadInput
 from . import versions
-from .versions import Range, Version
-
-if TYPE_CHECKING:  # releases imports this module's Provenance; Catalog only names its types
-    from .releases import Fixup, K3sRelease, Missing
-
-
-@dataclass(frozen=True, slots=True)
-class Provenance:
-    """Where a fact is stated upstream, and whether we read it there ourselves."""
-
-    url: str
-    verified: bool = True
-    note: str = ""
+from .provenance import Provenance, jsonable
+from .releases import Fixup, K3sRelease, Missing
+from .versions import Range
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +265,7 @@ class Component:
         return tuple(a for a in _all(self.alternatives, tag) if platform in a.platforms)
 
     def to_dict(self) -> dict:
-        return _jsonable(asdict(self))
+        return jsonable(asdict(self))
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,15 +361,3 @@ def _all(items, tag: str):
 def _first(items, tag: str):
     found = _all(items, tag)
     return found[0] if found else None
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        if set(value) == {"text", "constraints"}:  # a Range
-            return value["text"] or "*"
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Version):
-        return str(value)
-    return value

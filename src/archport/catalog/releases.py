@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from .. import reference
 from ..errors import BadInput
 from . import versions
-from .model import Provenance, _jsonable
+from .provenance import Provenance, jsonable
 from .versions import Range
 
 
@@ -31,7 +31,7 @@ class K3sRelease:
         return tuple(reference.normalize(i) for i in self.images)
 
     def to_dict(self) -> dict:
-        return _jsonable(asdict(self))
+        return jsonable(asdict(self))
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,4 +78,4 @@ class Fixup:
         return self.module == "*"
 
     def to_dict(self) -> dict:
-        return _jsonable(asdict(self))
+        return jsonable(asdict(self))

@@ -43,7 +43,8 @@ from dataclasses import dataclass
 
 from ..errors import ArchportError
 from . import versions
-from .model import Provenance, _fill, _values
+from .model import _fill, _values
+from .provenance import Provenance
 from .versions import Range
 
 SIGNALS = ("exit", "output", "http", "https", "dns", "running")

@@ -21,10 +21,20 @@ same resolution against the image's layers, before the image goes anywhere:
 
 Each violation is a :class:`~.findings.Finding` carrying the exact line runc
 or the loader would print and what the kubelet would show.
+
+For riscv64 there is a fifth question no platform field answers: which ISA
+extensions the binaries need (:mod:`.isa`, from ``.riscv.attributes`` and
+Go's ``GORISCV64``), the lowest RVA profile that runs them, and, given a
+target (a profile, an ISA string, a board's CPU), which binary would die
+with SIGILL there.  :mod:`.listing` walks an image's ELF files with the same
+readers for ``inspect --files``.
 """
 
-from .contract import Contract, Outcome, Step, argv_for
+from .binary import Step
+from .contract import Contract, Outcome, argv_for
 from .findings import ERROR, WARNING, Finding
 from .image import Report, check_image
+from .isa import Requirement, Target, target_board, target_isa, target_profile
 
-__all__ = ["Contract", "Outcome", "Step", "argv_for", "Finding", "ERROR", "WARNING", "Report", "check_image"]
+__all__ = ["Contract", "Outcome", "Step", "argv_for", "Finding", "ERROR", "WARNING", "Report", "check_image",
+           "Requirement", "Target", "target_board", "target_isa", "target_profile"]

@@ -14,11 +14,13 @@ script, up to 5 levels (``exec_binprm``; ELOOP beyond).
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
+from dataclasses import dataclass
 
-from ..binaries.elf import identify, read_elf
+from ..binaries.elf import identify, is_elf, read_elf
 from ..errors import BadInput
-from ..imagefs import FILE, Node, PathError, RootFS
+from ..imagefs import FILE, Node, PathError, RootFS, look_path as find_in_path
 from ..platform import Platform
 from . import findings as F
 from .findings import ERROR, WARNING, Finding
@@ -34,6 +36,24 @@ MULTIARCH = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of the resolution, for a person (``note``) and as typed
+    fields (``kind`` and ``detail``: ``symlink`` → target; ``path-lookup`` →
+    entry; ``elf`` → arch, linkage, interpreter; ``interpreter``;
+    ``library`` → library; ``script`` → interpreter, argument; ``env-lookup``)."""
+
+    path: str
+    note: str
+    kind: str = ""
+    detail: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict:
+        d = {"path": self.path, "kind": self.kind, "note": self.note}
+        d.update(self.detail)
+        return d
+
+
 class Checker:
     def __init__(self, fs: RootFS, platform: Platform, cwd: str, path_env: str, env: dict[str, str]) -> None:
         self.fs = fs
@@ -41,7 +61,7 @@ class Checker:
         self.cwd = cwd
         self.path_env = path_env
         self.env = env
-        self.steps: list[tuple[str, str]] = []
+        self.steps: list[Step] = []
         self.findings: list[Finding] = []
 
     def add(self, f: Finding) -> None:
@@ -59,7 +79,7 @@ class Checker:
                              path, runtime_error=F.exec_error(top, F.ERRNO_TEXT[e.errno]), effect=F.EXEC_FAILURE))
             return
         for link, target in r.links:
-            self.steps.append((link, f"symlink -> {target}"))
+            self.steps.append(Step(link, f"symlink -> {target}", "symlink", (("target", target),)))
         for link in r.clamped:
             self.add(Finding(WARNING, "symlink-escapes", f"symlink {link} climbs above the image root; resolved inside it, as a chroot does", link))
         node = r.node
@@ -68,7 +88,7 @@ class Checker:
             self.add(Finding(ERROR, "not-executable", f"{r.path} is {what}", r.path,
                              runtime_error=F.exec_error(top, F.EACCES), effect=F.EXEC_FAILURE))
             return
-        if node.head.startswith(b"\x7fELF"):
+        if is_elf(node.head):
             self._elf(r.path, node, top)
         elif node.head.startswith(b"#!"):
             self._script(r.path, node, top, depth)
@@ -96,10 +116,13 @@ class Checker:
         info = self._read(path, node, top)
         if info is None:
             return
+        arch = self.platform.architecture
         if info.static:
-            self.steps.append((path, f"ELF {self.platform.architecture}, statically linked"))
+            self.steps.append(Step(path, f"ELF {arch}, statically linked", "elf",
+                                   (("arch", arch), ("linkage", "static"))))
             return
-        self.steps.append((path, f"ELF {self.platform.architecture}, dynamic, interpreter {info.interpreter or '(none)'}"))
+        self.steps.append(Step(path, f"ELF {arch}, dynamic, interpreter {info.interpreter or '(none)'}", "elf",
+                               (("arch", arch), ("linkage", "dynamic"), ("interpreter", info.interpreter or ""))))
         if info.interpreter:
             try:
                 ri = self.fs.resolve(info.interpreter, self.cwd)
@@ -115,7 +138,7 @@ class Checker:
                 return
             if not self._arch_ok(ri.path, ri.node, top, "ELF interpreter", F.ELIBBAD):
                 return
-            self.steps.append((ri.path, "ELF interpreter"))
+            self.steps.append(Step(ri.path, "ELF interpreter", "interpreter"))
         self._libraries(path, info.needed)
 
     def _read(self, path: str, node: Node, top: str):
@@ -154,7 +177,6 @@ class Checker:
                 parent, _, glob = pattern.rpartition("/")
                 d = self.fs.lookup(parent)
                 if d is not None and d.children is not None:
-                    import fnmatch
                     for name in sorted(d.children):
                         if fnmatch.fnmatch(name, glob):
                             out += self._ld_so_conf(f"{parent}/{name}", depth + 1)
@@ -184,7 +206,7 @@ class Checker:
                                      runtime_error=loader, effect=F.LOADER_FAILURE))
                 continue
             lib_path, node = found
-            self.steps.append((lib_path, f"library {lib}"))
+            self.steps.append(Step(lib_path, f"library {lib}", "library", (("library", lib),)))
             info = None
             stream = self.fs.open(node)
             if stream is not None:
@@ -219,7 +241,8 @@ class Checker:
             self.add(Finding(ERROR, "exec-format", f"{path} starts with '#!' but names no interpreter", path,
                              runtime_error=F.exec_error(top, F.ENOEXEC), effect=F.EXEC_FAILURE))
             return
-        self.steps.append((path, f"script, interpreter {interp}" + (f" {arg}" if arg else "")))
+        self.steps.append(Step(path, f"script, interpreter {interp}" + (f" {arg}" if arg else ""), "script",
+                               (("interpreter", interp), ("argument", arg))))
         if depth + 1 >= MAX_SCRIPT_DEPTH:
             self.add(Finding(ERROR, "interpreter-loop", f"{path}: too many nested #! interpreters", path,
                              runtime_error=F.exec_error(top, F.ELOOP), effect=F.EXEC_FAILURE))
@@ -240,12 +263,16 @@ class Checker:
 
     def _env_target(self, name: str, top: str, depth: int) -> None:
         # ``#!/usr/bin/env NAME``: env searches NAME in the container's PATH.
-        from .contract import look_path_quiet
         found = look_path_quiet(self, name)
         if found is None:
             self.add(Finding(ERROR, "not-in-path", f"{top} runs '{name}' through env, and {name!r} is not on PATH ({self.path_env})",
                              name, runtime_error=f"/usr/bin/env: '{name}': No such file or directory",
                              effect="container exits with 127: CrashLoopBackOff"))
             return
-        self.steps.append((found, "found by env through PATH"))
+        self.steps.append(Step(found, "found by env through PATH", "env-lookup"))
         self.exec(found, top, depth)
+
+
+def look_path_quiet(checker: Checker, name: str) -> str | None:
+    """A PATH search that only answers (used for ``#!/usr/bin/env NAME``)."""
+    return find_in_path(checker.fs, name, checker.path_env, checker.cwd, skip_relative=True).path

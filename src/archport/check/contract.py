@@ -25,7 +25,7 @@ from ..platform import Platform
 from . import findings as F
 from ..imagefs import FILE, RootFS, look_path as find_in_path
 from ..imagefs.tree import executable
-from .binary import Checker
+from .binary import Checker, Step
 from .findings import ERROR, Finding
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -40,12 +40,6 @@ class Contract:
     args: tuple[str, ...] | None = None
     working_dir: str = ""
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    path: str
-    note: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +62,7 @@ class Outcome:
             "path": self.path_env,
             "working_dir": self.working_dir,
             "ok": self.ok,
-            "resolution": [{"path": s.path, "note": s.note} for s in self.steps],
+            "resolution": [s.to_dict() for s in self.steps],
             "findings": [f.to_dict() for f in self.findings],
         }
 
@@ -112,7 +106,7 @@ def check_contract(fs: RootFS, config: ImageConfig, contract: Contract, platform
         found = look_path(checker, argv[0])
         if found is not None:
             checker.exec(found, top=found)
-    return Outcome(contract, argv, path_env, cwd, tuple(Step(p, n) for p, n in checker.steps), tuple(checker.findings))
+    return Outcome(contract, argv, path_env, cwd, tuple(checker.steps), tuple(checker.findings))
 
 
 def _find_executable(fs: RootFS, path: str, cwd: str) -> str | None:
@@ -149,7 +143,8 @@ def look_path(checker: Checker, name: str) -> str | None:
                                 found.path, runtime_error=F.lookup_error(name, "cannot run executable found relative to current directory"),
                                 effect=F.CREATE_FAILURE))
             return None
-        checker.steps.append((found.path, f"found through PATH entry {found.entry}"))
+        checker.steps.append(Step(found.path, f"found through PATH entry {found.entry}", "path-lookup",
+                                  (("entry", found.entry),)))
         return found.path
     elsewhere = [p for p in fs.find_named(name) if p.rsplit("/", 1)[0] not in dirs]
     hint = f"; the image has {', '.join(elsewhere)}, which is not on PATH" if elsewhere else ""
@@ -158,8 +153,3 @@ def look_path(checker: Checker, name: str) -> str | None:
                         elsewhere[0] if elsewhere else "", runtime_error=F.lookup_error(name, F.NOT_IN_PATH),
                         effect=F.CREATE_FAILURE))
     return None
-
-
-def look_path_quiet(checker: Checker, name: str) -> str | None:
-    """A PATH search that only answers (used for ``#!/usr/bin/env NAME``)."""
-    return find_in_path(checker.fs, name, checker.path_env, checker.cwd, skip_relative=True).path

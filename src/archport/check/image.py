@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from ..catalog import riscv as profiles
 from ..errors import BadInput
 from ..oci import Index, Manifest
 from ..oci import mediatypes as mt
@@ -13,9 +14,10 @@ from ..oci.config import ImageConfig, read_config
 from ..platform import Platform, normalize
 from ..store import Source
 from . import findings as F
-from .contract import Contract, Outcome, check_contract
 from ..imagefs import Notice, RootFS, apply_layer
+from .contract import Contract, Outcome, check_contract
 from .findings import ERROR, WARNING, Finding
+from .isa import Requirement, Target, highest, judge, requirements
 
 MAX_PER_CODE = 20          # a hostile layer may hold a million device nodes
 
@@ -31,6 +33,13 @@ class Report:
     layers: int = 0
     files: int = 0
     offered: tuple[Platform, ...] = field(default=())
+    requirements: tuple[Requirement, ...] = ()   # every RISC-V ELF's ISA need
+    target: Target | None = None                 # what they were checked against
+
+    @property
+    def needs(self) -> str | None:
+        """The lowest profile that runs every binary (None: none, or beyond all)."""
+        return highest(self.requirements)[0]
 
     @property
     def ok(self) -> bool:
@@ -52,6 +61,19 @@ class Report:
         }
         if self.offered:
             d["offered"] = [str(p) for p in self.offered]
+        if self.platform.architecture == "riscv64" and self.layers:
+            need, beyond = highest(self.requirements)
+            d["isa"] = {"needs": need, "beyond_profiles": beyond,
+                        "target": self.target.to_dict() if self.target else None,
+                        "binaries": len(self.requirements),
+                        "requirements": [self._requirement(r) for r in self.requirements]}
+        return d
+
+
+    def _requirement(self, r: Requirement) -> dict:
+        d = r.to_dict()
+        if self.target is not None:
+            d["missing"] = list(profiles.missing(r.extensions, self.target.extensions))
         return d
 
 
@@ -70,7 +92,10 @@ def select(source: Source, platform: Platform) -> tuple[Manifest | None, tuple[P
     return m, ()
 
 
-def check_image(source: Source, platform: Platform, contracts: Sequence[Contract] = (Contract(),)) -> Report:
+def check_image(source: Source, platform: Platform, contracts: Sequence[Contract] = (Contract(),),
+                isa: Target | None = None) -> Report:
+    """Check ``contracts`` in the platform's image; for riscv64, also what
+    every binary needs of the ISA, against ``isa`` when given."""
     platform = normalize(platform)
     manifest, offered = select(source, platform)
     if manifest is None:
@@ -102,10 +127,15 @@ def check_image(source: Source, platform: Platform, contracts: Sequence[Contract
                                      f"{config.diff_ids[i]}", effect=F.UNPACK_FAILURE))
         outcomes = tuple(check_contract(fs, config, c, platform) for c in contracts)
         files = sum(1 for _ in fs.walk())
+        reqs: list[Requirement] = []
+        if platform.architecture == "riscv64":
+            reqs, unreadable = requirements(fs)
+            found.extend(unreadable)
+            found.extend(judge(reqs, isa))
     finally:
         fs.close()
     return Report(source.name, platform, str(manifest.digest), config, outcomes, _cap(found),
-                  len(manifest.layers), files)
+                  len(manifest.layers), files, requirements=tuple(reqs), target=isa)
 
 
 def _finding(n: Notice) -> Finding:

@@ -16,6 +16,7 @@ import shlex
 import ssl
 from urllib.parse import urlsplit
 
+from .. import platform as platforms
 from ..errors import BadInput
 from ..reference import valid_host
 
@@ -163,8 +164,8 @@ def new_path(text: str) -> str:
 
 
 def ssh_host(text: str) -> str:
-    """``[USER@]HOST[:PORT]`` for ssh (:func:`archport.remote.parse_host`); kept as text."""
-    from ..remote import parse_host
+    """``[USER@]HOST[:PORT]`` for ssh (:func:`archport.node.boards.parse_host`); kept as text."""
+    from ..node.boards import parse_host   # lazy: every command parses with this module (start-up time)
     try:
         parse_host(text)
     except BadInput as e:
@@ -183,7 +184,6 @@ def shell_words(text: str) -> str:
 
 def platform(text: str) -> str:
     """``OS/ARCH[/VARIANT]`` (checked by :func:`archport.platform.parse`); kept as text."""
-    from .. import platform as platforms
     try:
         platforms.parse(text)
     except BadInput as e:
@@ -200,7 +200,6 @@ TARGET_ARCHES = ("386", "amd64", "arm", "arm64", "loong64", "mips", "mips64", "m
 
 def target_platform(text: str) -> str:
     """port's ``--platform OS/ARCH[/VARIANT]``: a linux platform archport can build for."""
-    from .. import platform as platforms
     try:
         p = platforms.normalize(platforms.parse(text))
     except BadInput as e:
@@ -220,7 +219,7 @@ def target_arch(text: str) -> str:
 
 def destination(text: str) -> str:
     """port's ``--to``: ``REGISTRY[/PREFIX]`` or ``oci:DIR``, checked before any work starts."""
-    from ..port import parse_destination
+    from ..port import parse_destination   # lazy: port's package is heavy; only `port --to` needs it
     try:
         dest = parse_destination(text)
         if getattr(dest, "domain", None):

@@ -1,12 +1,15 @@
 """Naming boards on the command line, the same way in every command that
 reaches one: ``--host`` (repeatable where a fleet makes sense) or
-``--inventory FILE``, and the ssh options ``-p``, ``-i``, ``-F``, ``-o``."""
+``--inventory FILE``, and the ssh options ``-p``, ``-i``, ``-F``, ``-o``.
+The boards themselves are :mod:`archport.node.boards`; this module reads the
+flags and the inventory file."""
 
 from __future__ import annotations
 
-from ..deploy import fleet, inventory
 from ..errors import BadInput
-from ..remote import SSH, parse_host
+from ..node import boards as node_boards
+from ..node.boards import Board, SshOptions
+from ..remote import SSH
 from . import args as argtypes
 
 
@@ -23,7 +26,7 @@ def add_options(p, *, fleet_help: str = "a board over SSH") -> None:
                        help="ssh port for boards that do not name their own")
 
 
-def boards(args, required: bool = True) -> list[fleet.Board]:
+def boards(args, required: bool = True) -> list[Board]:
     """The boards ``--host`` or ``--inventory`` name (BadInput when both or, if
     ``required``, neither)."""
     if args.host and args.inventory:
@@ -34,15 +37,18 @@ def boards(args, required: bool = True) -> list[fleet.Board]:
                 text = f.read()
         except (OSError, UnicodeDecodeError) as e:
             raise BadInput(f"--inventory {args.inventory}: {getattr(e, 'strerror', None) or e}") from None
-        return [fleet.Board(e.name, e.host, e.identity) for e in inventory.parse(text, args.inventory)]
+        return node_boards.parse_inventory(text, args.inventory)
     if not args.host:
         if required:
             raise BadInput("no boards: give --host [USER@]HOST[:PORT] (repeatable) or --inventory FILE")
         return []
-    return [fleet.Board(h, parse_host(h)) for h in args.host]
+    return node_boards.from_hosts(args.host)
 
 
-def connect(args, b: fleet.Board) -> SSH:
+def ssh_options(args) -> SshOptions:
+    return SshOptions(tuple(args.ssh_option or ()), args.ssh_config, args.port, args.identity)
+
+
+def connect(args, b: Board) -> SSH:
     """The SSH connector for a board: its own port and key first, then the flags'."""
-    return SSH(b.host.destination, tuple(args.ssh_option or ()), args.ssh_config,
-               b.host.port or args.port, b.identity or args.identity)
+    return node_boards.connect(b, ssh_options(args))

@@ -7,13 +7,15 @@ from .. import platform as platforms
 from ..copy import transfer
 from ..errors import BadInput
 from ..location import RegistryLocation
+from ..node.paths import IMAGES
+from ..reference import normalize
 from .render import human_size, reporter_for
 from . import args as argtypes
 
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "airgap", help="write an image archive for /var/lib/rancher/k3s/agent/images/",
+        "airgap", help=f"write an image archive for {IMAGES}/",
         description="Write an OCI-layout tarball (with a Docker manifest.json) naming each image by its fully "
                     "qualified name, as k3s's containerd imports it. Compression follows the suffix: "
                     ".tar, .tar.gz/.tgz, .tar.zst/.tzst (zstd window <= 32 MiB). A FILE.sha256 is written beside it. "
@@ -33,7 +35,6 @@ def _split(text: str) -> tuple[str, str]:
         src = text
     loc = location.parse(src)
     if name:
-        from ..reference import normalize
         return src, normalize(name)
     if isinstance(loc, RegistryLocation):
         return src, loc.ref.normalized()
@@ -41,7 +42,7 @@ def _split(text: str) -> tuple[str, str]:
 
 
 def run(args, ctx) -> int:
-    from ..airgap import AirgapSink
+    from ..airgap import AirgapSink    # lazy: the archive writer is heavy; --help need not load it
 
     wanted = [platforms.parse(p) for p in args.platform] or None
     pairs = [_split(r) for r in args.refs]

@@ -3,21 +3,21 @@ and whether the node's platform is there."""
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from rich import box
 from rich.markup import escape
 from rich.table import Table
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from .. import platform as plat
-from .. import reference
-from ..audit import airgap, audit, inventory
+from ..audit import run as use
 from ..audit.lookup import registry_lookup
-from ..errors import ArchportError, BadInput, BadReference
-from ..k3s import config as k3sconfig
-from ..k3s import registries as k3sregistries
-from ..k3s.manifests import load_documents, parse_documents
+from ..catalog import load as load_catalog
+from ..errors import BadInput
+from ..k3s.manifests import load_documents
+from ..remote import Local
 from . import args as argtypes
 from . import boards
 
@@ -60,116 +60,37 @@ def run(args, ctx) -> int:
     if args.manifests and not Path(args.manifests).exists():
         raise BadInput(f"--manifests {args.manifests}: no such file or directory")
     target = plat.parse(args.platform) if args.platform else None
-    from ..catalog import load
-    catalog = load()
-    release = catalog.release(args.k3s) if args.k3s else None
-    overrides = (_yaml_file(args.config, "--config"), _yaml_file(args.registries, "--registries"))
-    documents = load_documents(args.manifests) if args.manifests else None
-    lookup = None if args.no_registry else registry_lookup(ctx.registry())
-    results = []
-    failed: list[dict] = []
-    if nodes or args.local:
-        for b in nodes or [None]:
-            try:
-                facts, archives = _facts_live(args, None if b is None else boards.connect(args, b))
-            except ArchportError as e:
-                if len(nodes) < 2:
-                    raise                    # one board: its failure is the command's (exit 2 when unreachable)
-                failed.append({"source": f"ssh:{b.host.destination}", "error": str(e)})
-                continue
-            results.append(_node(args, ctx, catalog, facts, release, documents, overrides, target, lookup,
-                                 archives))
+    catalog = load_catalog()
+    given = use.Given(
+        catalog, catalog.release(args.k3s) if args.k3s else None,
+        config=_yaml_file(args.config, "--config"), registries=_yaml_file(args.registries, "--registries"),
+        documents=load_documents(args.manifests) if args.manifests else None, target=target,
+        lookup=None if args.no_registry else registry_lookup(ctx.registry()), workers=ctx.jobs * 2)
+    failed: list[use.Failure] = []
+    if nodes:
+        results, failed = use.boards(nodes, lambda b: boards.connect(args, b), given, args.root)
+    elif args.local:
+        results = [use.live(Local(), given, args.root)]
     elif args.from_dump:
-        with tempfile.TemporaryDirectory(prefix="archport-dump-") as tmp:
-            from ..doctor import collect
-            facts = collect.read(args.from_dump, tmp)
-        results.append(_node(args, ctx, catalog, facts, release, documents, overrides, target, lookup, {}))
+        results = [use.dump(args.from_dump, given)]
     else:
-        results.append(_files(ctx, catalog, release, documents, overrides, target, lookup))
+        results = [use.files(given)]
     ok = all(r.ok for r in results) and not failed
     if ctx.json:
-        docs = [r.to_dict() for r in results] + failed
+        docs = [r.to_dict() for r in results] + [f.to_dict() for f in failed]
         ctx.emit(docs[0] if len(docs) == 1 else {"complete": ok, "nodes": docs})
     else:
         for r in results:
             render(ctx.console, r)
         for f in failed:
-            ctx.console.print(f"[bold red]{escape(f['source'])}[/]: not audited: {escape(f['error'])}",
+            ctx.console.print(f"[bold red]{escape(f.source)}[/]: not audited: {escape(f.error)}",
                               highlight=False, soft_wrap=False)
     return 0 if ok else 1
-
-
-def _facts_live(args, conn):
-    from ..doctor import collect
-    from ..remote import Local
-    conn = conn or Local()
-    facts = collect.live(conn, args.root, 200)
-    r = conn.run(airgap.command(args.root), timeout=600)
-    return facts, airgap.parse(r.stdout) if r.rc == 0 else {}
-
-
-def _node(args, ctx, catalog, facts, release, documents, overrides, target, lookup, archives):
-    config_file, registries_file = overrides
-    notes: list[str] = []
-    version = facts.k3s_version
-    if release is None and version:
-        try:
-            release = catalog.release(version)
-        except BadInput as e:
-            notes.append(f"the node's k3s {version} is not in the catalog, so its image list is unknown ({e})")
-    elif release is None:
-        notes.append("k3s --version could not be read: give --k3s VERSION for the release's image list")
-    for name, path in (("config", "config.yaml"), ("registries", "registries.yaml")):
-        if f"{name} (unparseable)" in facts.missing:
-            notes.append(f"the node's {path} could not be parsed: audited as if it were absent")
-    config = config_file if config_file is not None else k3sconfig.merge(facts.config, facts.config_d)
-    regs = registries_file if registries_file is not None else facts.registries
-    if documents is None and facts.manifests:
-        documents = parse_documents(facts.manifests, where=f"{facts.source}:server/manifests")
-    pods = [(p.key, c.image) for p in facts.cluster.pods for c in p.containers if c.image]
-    in_store = dict(archives)           # what agent/images/ archives hold (live nodes only)
-    for img in facts.images:
-        for tag in img.tags:
-            try:
-                in_store[reference.normalize(tag)] = "image store"
-            except BadReference:
-                continue
-    if target is None:
-        try:
-            target = plat.from_uname(facts.arch) if facts.arch else plat.RISCV64
-        except BadInput:
-            target = plat.RISCV64
-    if facts.images_dir and not archives:
-        notes.append(f"agent/images holds {len(facts.images_dir)} file(s) ({', '.join(facts.images_dir[:4])}"
-                     f"{' …' if len(facts.images_dir) > 4 else ''}) whose images were not read (a dump does not "
-                     "carry them): what k3s imported from them shows as 'imported'")
-    return _audit(ctx, catalog, release, config, regs, documents, pods, in_store, target, lookup,
-                  version or (release.version if release else None), facts.source, notes)
-
-
-def _files(ctx, catalog, release, documents, overrides, target, lookup):
-    config_file, registries_file = overrides
-    source = f"k3s {release.version}" if release else "manifests"
-    return _audit(ctx, catalog, release, config_file or {}, registries_file or {}, documents, (), (),
-                  target or plat.RISCV64, lookup, release.version if release else None, source, [])
-
-
-def _audit(ctx, catalog, release, config, regs, documents, pods, in_store, target, lookup, version, source,
-           notes):
-    inv = inventory(release=release, catalog=catalog, config=config, documents=documents, pods=pods)
-    if notes:
-        from dataclasses import replace
-        inv = replace(inv, notes=tuple(notes) + inv.notes)
-    return audit(inv, target, k3sregistries.parse(regs), lookup=lookup, version=version, in_store=in_store,
-                 disable_default_endpoint=bool(config.get("disable-default-registry-endpoint")),
-                 workers=ctx.jobs * 2, source=source)
 
 
 def _yaml_file(path: str | None, flag: str):
     if path is None:
         return None
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
     try:
         doc = YAML(typ="safe", pure=True).load(Path(path).read_text(encoding="utf-8"))
     except OSError as e:
@@ -193,48 +114,12 @@ def render(out, result) -> None:
     if inv.disabled:
         head += f"; disabled: {escape(', '.join(inv.disabled))}"
     out.print(head, highlight=False, soft_wrap=False)
-    cells = []
-    for i, r in enumerate(result.rows, 1):
-        offers = "?" if r.platforms is None else " ".join(_arch(p) for p in r.platforms) or "nothing"
-        cells.append((str(i), r.need.familiar, " ".join(dict.fromkeys(_KIND[k] for k in r.need.kinds)),
-                      offers if r.looked_up else "-", r.status))
-    # Fixed widths that add up to the console's: the image name gets what the
-    # short columns leave (rich would otherwise squeeze the status column).
-    arch = result.target.architecture
-    w = [max([len(c[k]) for c in cells] + [len(h)]) for k, h in enumerate(("#", "image", "needed by", "offers"))]
-    w[2], w[3] = min(w[2], 12), min(w[3], 6)
-    status_w = max(len(arch), 8)
-    w[1] = max(16, min(w[1], out.width - (w[0] + w[2] + w[3] + status_w) - 12))   # 4 dividers, 8 padding
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    t.add_column("#", justify="right", width=w[0])
-    t.add_column("image", overflow="fold", width=w[1])
-    t.add_column("needed by", overflow="fold", width=w[2])
-    t.add_column("offers", overflow="fold", width=w[3])
-    t.add_column(arch, no_wrap=True, width=status_w)
-    for (n, image, why, offers, status), r in zip(cells, result.rows):
-        mark = "[green]airgap[/]" if r.supplied_by.startswith("agent/") else _STATUS[status]
-        t.add_row(n, escape(image), escape(why), escape(offers), mark)
-    out.print(t, soft_wrap=False)
+    out.print(_table(result, out.width), soft_wrap=False)
     details = Table.grid(padding=(0, 1))          # numbered, with a hanging indent
     details.add_column(justify="right")
     details.add_column(overflow="fold")
     for i, r in enumerate(result.rows, 1):
-        lines = [f"needed by: {'; '.join(why for _, why in r.need.reasons)}"]
-        a = r.answered
-        if a is not None and not a.endpoint.default:
-            how = f"registries.yaml mirror {a.endpoint.mirror}" + (", rewritten" if a.endpoint.rewritten else "")
-            lines.append(f"pulled from {a.endpoint.reference} ({how})")
-        elif a is None and r.resolution.endpoints and not r.resolution.endpoints[0].default:
-            lines.append("endpoints: " + ", ".join(str(e.reference) for e in r.resolution.endpoints))
-        if r.status == "missing":
-            lines.append(f"lacks {result.target}: offers {', '.join(str(p) for p in r.platforms) or 'nothing'}")
-        if r.in_store:
-            lines.append(f"supplied by the node's {r.supplied_by}: no pull needed"
-                         + (f" (the registry lacks {result.target})" if r.has_platform is False else ""))
-        if r.error and (r.status == "unknown" or a is None):
-            lines.append(f"error: {r.error}")
-        lines += list(r.resolution.notes)
-        details.add_row(f"{i}.", escape("\n".join(lines)))
+        details.add_row(f"{i}.", escape("\n".join(_details(r, result.target))))
     out.print(details, soft_wrap=False)
     for n in inv.notes:
         out.print(f"[blue]note:[/] {escape(n)}", highlight=False, soft_wrap=False)
@@ -248,6 +133,51 @@ def render(out, result) -> None:
                   "checked[/]", highlight=False, soft_wrap=False)
         out.print(f"next: archport port IMAGE… --arch {result.target.architecture} --to REGISTRY",
                   highlight=False, soft_wrap=False)
+
+
+def _table(result, width: int) -> Table:
+    """One row per image: what needs it, what its tag offers, and the verdict."""
+    cells = []
+    for i, r in enumerate(result.rows, 1):
+        offers = "?" if r.platforms is None else " ".join(_arch(p) for p in r.platforms) or "nothing"
+        cells.append((str(i), r.need.familiar, " ".join(dict.fromkeys(_KIND[k] for k in r.need.kinds)),
+                      offers if r.looked_up else "-", r.status))
+    # Fixed widths that add up to the console's: the image name gets what the
+    # short columns leave (rich would otherwise squeeze the status column).
+    arch = result.target.architecture
+    w = [max([len(c[k]) for c in cells] + [len(h)]) for k, h in enumerate(("#", "image", "needed by", "offers"))]
+    w[2], w[3] = min(w[2], 12), min(w[3], 6)
+    status_w = max(len(arch), 8)
+    w[1] = max(16, min(w[1], width - (w[0] + w[2] + w[3] + status_w) - 12))   # 4 dividers, 8 padding
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    t.add_column("#", justify="right", width=w[0])
+    t.add_column("image", overflow="fold", width=w[1])
+    t.add_column("needed by", overflow="fold", width=w[2])
+    t.add_column("offers", overflow="fold", width=w[3])
+    t.add_column(arch, no_wrap=True, width=status_w)
+    for (n, image, why, offers, status), r in zip(cells, result.rows):
+        mark = "[green]airgap[/]" if r.supplied_by.startswith("agent/") else _STATUS[status]
+        t.add_row(n, escape(image), escape(why), escape(offers), mark)
+    return t
+
+
+def _details(r, target) -> list[str]:
+    """Why one image is needed, where it is pulled from, and what went wrong."""
+    lines = [f"needed by: {'; '.join(why for _, why in r.need.reasons)}"]
+    a = r.answered
+    if a is not None and not a.endpoint.default:
+        how = f"registries.yaml mirror {a.endpoint.mirror}" + (", rewritten" if a.endpoint.rewritten else "")
+        lines.append(f"pulled from {a.endpoint.reference} ({how})")
+    elif a is None and r.resolution.endpoints and not r.resolution.endpoints[0].default:
+        lines.append("endpoints: " + ", ".join(str(e.reference) for e in r.resolution.endpoints))
+    if r.status == "missing":
+        lines.append(f"lacks {target}: offers {', '.join(str(p) for p in r.platforms) or 'nothing'}")
+    if r.in_store:
+        lines.append(f"supplied by the node's {r.supplied_by}: no pull needed"
+                     + (f" (the registry lacks {target})" if r.has_platform is False else ""))
+    if r.error and (r.status == "unknown" or a is None):
+        lines.append(f"error: {r.error}")
+    return lines + list(r.resolution.notes)
 
 
 def _arch(p) -> str:

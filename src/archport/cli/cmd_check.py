@@ -7,9 +7,12 @@ from rich.markup import escape
 from .. import location
 from .. import platform as platforms
 from ..check import Contract, Report, check_image
+from ..check.isa import Target, highest, target_board, target_isa, target_profile
 from ..errors import BadInput
 from ..k3s import containers, load_documents, using_image
 from ..location import ArchiveLocation, RegistryLocation
+from ..node import boards as node_boards
+from ..node import cpu as node_cpu
 from ..reference import Reference, parse as parse_reference
 from . import args as argtypes
 
@@ -20,7 +23,11 @@ def register(sub) -> None:
         description="Resolve what the kubelet will exec in IMAGE (the pod's command/args from --manifests, "
                     "else Entrypoint/Cmd) through PATH, WorkingDir and symlinks in the merged layers, and require "
                     "an ELF of the platform's architecture (with its interpreter and libraries) or a #! script "
-                    "whose interpreter resolves the same way. Exit 0: fine, 1: violations, 2: bad input.",
+                    "whose interpreter resolves the same way. For linux/riscv64, also read what ISA extensions "
+                    "every ELF needs (.riscv.attributes, Go's GORISCV64) and name the lowest profile that runs "
+                    "the image; with --profile, --isa or --board, a binary that needs an extension the target "
+                    "lacks is a violation (it would die with SIGILL). "
+                    "Exit 0: fine, 1: violations, 2: bad input.",
     )
     p.add_argument("image", metavar="IMAGE", help="registry reference, oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE")
     p.add_argument("--platform", default="linux/riscv64", metavar="OS/ARCH[/VARIANT]", type=argtypes.platform,
@@ -30,6 +37,19 @@ def register(sub) -> None:
     p.add_argument("--image-name", metavar="REF",
                    help="the name the manifests use for IMAGE (default: IMAGE itself when it is a registry reference)")
     p.add_argument("--container", metavar="NAME", help="only the manifest container with this name")
+    target = p.add_argument_group("ISA target (riscv64)").add_mutually_exclusive_group()
+    target.add_argument("--profile", metavar="rva20|rva22|rva23", choices=("rva20", "rva22", "rva23"),
+                        help="fail when a binary needs an extension this RISC-V profile does not mandate")
+    target.add_argument("--isa", metavar="STRING",
+                        help="fail when a binary needs an extension this ISA string lacks (e.g. rv64gc_zba_zbb)")
+    target.add_argument("--board", metavar="[USER@]HOST[:PORT]",
+                        help="fail when a binary needs an extension this board lacks (its /proc/cpuinfo, over ssh)")
+    ssh = p.add_argument_group("ssh (with --board)")
+    ssh.add_argument("-o", "--ssh-option", action="append", default=[], metavar="OPTION",
+                     help="extra ssh -o option (repeatable)")
+    ssh.add_argument("-F", "--ssh-config", metavar="FILE", help="ssh configuration file (ssh -F)")
+    ssh.add_argument("-i", "--identity", metavar="FILE", help="ssh private key (ssh -i)")
+    ssh.add_argument("-p", "--port", type=argtypes.port_number, metavar="PORT", help="ssh port")
     p.set_defaults(run=run)
 
 
@@ -63,13 +83,48 @@ def contracts_from_manifests(args) -> list[Contract]:
     return [Contract(c.describe(), c.command, c.args, c.working_dir, c.env) for c in chosen]
 
 
+def board_cpu(args) -> node_cpu.Cpu:
+    """The board's CPU: ``/proc/cpuinfo`` and its hwcaps, read over ssh."""
+    board = node_boards.from_hosts([args.board])[0]
+    opts = node_boards.SshOptions(tuple(args.ssh_option or ()), args.ssh_config, args.port, args.identity)
+    conn = node_boards.connect(board, opts)
+    r = conn.run(node_cpu.CPUINFO_COMMAND, timeout=60)
+    if r.rc != 0:
+        raise BadInput(f"--board {args.board}: {node_cpu.CPUINFO_COMMAND} failed: "
+                       f"{(r.stderr.strip().splitlines() or ['exit status ' + str(r.rc)])[-1]}")
+    aux = conn.run(node_cpu.AUXV_COMMAND, timeout=60)
+    try:
+        hwcap = node_cpu.parse_auxv_words(aux.stdout) if aux.rc == 0 else None
+        return node_cpu.parse_cpuinfo(r.stdout, hwcap)
+    except BadInput as e:
+        raise BadInput(f"--board {args.board}: {e}") from None
+
+
+def isa_target(args) -> tuple[Target | None, node_cpu.Cpu | None]:
+    if args.profile:
+        return target_profile(args.profile), None
+    if args.isa:
+        return target_isa(args.isa), None
+    if args.board:
+        c = board_cpu(args)
+        return target_board(f"{args.board} ({c.profile.upper() if c.profile else 'below RVA20U64'}, "
+                            f"isa {c.isa})", c.extensions, c.profile), c
+    return None, None
+
+
 def run(args, ctx) -> int:
     platform = platforms.parse(args.platform)
+    target, cpu = isa_target(args)
+    if target is not None and platform.architecture != "riscv64":
+        raise BadInput(f"--profile, --isa and --board are RISC-V targets; the platform is {platform}")
     contracts = contracts_from_manifests(args) if args.manifests else [Contract()]
     source = ctx.open_source(args.image)
-    report = check_image(source, platform, contracts)
+    report = check_image(source, platform, contracts, isa=target)
     if ctx.json:
-        ctx.emit(report.to_dict())
+        doc = report.to_dict()
+        if cpu is not None:
+            doc["board"] = {"host": args.board, "cpu": cpu.to_dict()}
+        ctx.emit(doc)
     else:
         render(ctx.console, report)
     return 0 if report.ok else 1
@@ -87,6 +142,8 @@ def render(console, report: Report) -> None:
     status = "[green]ok[/]" if report.ok else "[red]violations[/]"
     console.print(f"{escape(report.image)} for {report.platform}: {status}"
                   + (f"  ({report.layers} layers, {report.files} paths)" if report.layers else ""), highlight=False)
+    if report.platform.architecture == "riscv64" and report.layers:
+        console.print("  " + escape(isa_summary(report)), highlight=False)
     for f in report.findings:
         _finding_lines(console, f, "  ")
     for o in report.outcomes:
@@ -96,3 +153,18 @@ def render(console, report: Report) -> None:
             console.print(f"      {escape(s.path)}  [dim]{escape(s.note)}[/]", highlight=False)
         for f in o.findings:
             _finding_lines(console, f, "    ")
+
+
+def isa_summary(report: Report) -> str:
+    """One line: the profile the image needs, and against what it was checked."""
+    need, beyond = highest(report.requirements)
+    n = len(report.requirements)
+    if not n:
+        text = "ISA: no RISC-V binary says what it needs (none, or none readable)"
+    elif beyond:
+        text = f"ISA: some of its {n} RISC-V binaries need more than any RVA profile"
+    else:
+        text = f"ISA: needs {need.upper() if need else '?'} ({n} RISC-V binar{'y' if n == 1 else 'ies'} read)"
+    if report.target is not None:
+        text += f"; checked against {report.target.name}"
+    return text

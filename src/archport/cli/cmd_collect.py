@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..doctor import collect
+from ..node import collect
 from ..errors import BadInput
 from . import args as argtypes
 from .cmd_doctor import add_source_options, connector

@@ -13,11 +13,13 @@ from rich.markup import escape
 from ..deploy import fleet, inputs
 from ..deploy.plan import Desired
 from ..errors import BadInput
+from ..node.boards import Board
 from ..reference import is_loopback_host
+from ..reference import parse as parse_reference
 from ..remote import SSH
 from . import args as argtypes
-from .render import Notes, table
 from . import boards as board_options
+from .render import Notes, table
 
 
 def register(sub) -> None:
@@ -65,6 +67,7 @@ def desired(args, ctx) -> Desired:
         with open(ctx.ca_file, "rb") as f:
             ca = f.read()
     auth = None
+    # Lazy: the registry client stack is needed only with --registry, not for `archport --help`.
     from ..registry.credentials import load_credentials
     docker_config = ctx.env.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
     cred = load_credentials(docker_config, ctx.env.get("REGISTRY_AUTH_FILE")).lookup(spec.host)
@@ -78,10 +81,9 @@ def run(args, ctx) -> int:
     targets = board_options.boards(args)
     want = desired(args, ctx)
     if args.pause_image:
-        from ..reference import parse as parse_reference
         parse_reference(args.pause_image)
 
-    def connect(b: fleet.Board) -> SSH:
+    def connect(b: Board) -> SSH:
         return board_options.connect(args, b)
 
     rows = fleet.plan_all(targets, connect, want, root=args.root, parallel=args.parallel)

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
+import tarfile
 import tempfile
 
 from rich.markup import escape
 
 from .. import platform as plat
-from ..doctor import analyze, collect, crosscheck, sv57, text
-from ..remote import SSH, Local, parse_host
+from ..doctor import analyze, crosscheck, sv57, text
+from ..doctor.report import UNCLASSIFIED
+from ..node import collect
+from ..node.boards import parse_host
+from ..remote import SSH, Local
 from ..errors import BadInput
 from . import args as argtypes
 from .render import table
@@ -51,9 +56,12 @@ def register(sub) -> None:
     )
     add_source_options(p)
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--from", dest="from_dump", metavar="DIR|FILE.tar.gz", help="read a dump from archport collect")
+    src.add_argument("--from", dest="from_dump", metavar="DIR|FILE",
+                     help="read a dump from archport collect (a directory or .tar.gz); any other file, or '-' "
+                          "(stdin), is read as pasted text, like --from-text")
     src.add_argument("--from-text", metavar="FILE",
-                     help="read pasted text ('-' = stdin): kubectl get pods, describe pod, crictl pods, journal")
+                     help="read pasted text ('-' = stdin): kubectl get pods/events, describe pod, crictl "
+                          "pods/ps/images/pull, the k3s journal, containerd.log")
     p.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", type=argtypes.platform,
                    help="the node's platform (default: read from the node)")
     p.add_argument("--no-registry", action="store_true",
@@ -63,24 +71,35 @@ def register(sub) -> None:
 
 
 def gather(args):
-    if args.from_text:
+    pasted = args.from_text or (args.from_dump if _is_paste(args.from_dump) else "")
+    if pasted:
         try:
-            data = sys.stdin.read() if args.from_text == "-" else open(args.from_text, encoding="utf-8",
-                                                                        errors="replace").read()
+            data = sys.stdin.read() if pasted == "-" else open(pasted, encoding="utf-8", errors="replace").read()
         except OSError as e:
-            raise BadInput(f"{args.from_text}: {e.strerror}") from None
-        return text.parse(data, source=args.from_text)
+            raise BadInput(f"{pasted}: {e.strerror}") from None
+        return text.parse(data, source=pasted)
     if args.from_dump:
         with tempfile.TemporaryDirectory(prefix="archport-dump-") as tmp:
             return collect.read(args.from_dump, tmp)
     return collect.live(connector(args), args.root, args.journal_lines)
 
 
+def _is_paste(path: str | None) -> bool:
+    """Text that is not a collect archive (by name or by content) is pasted output."""
+    if not path or path == "-":
+        return bool(path)
+    if not os.path.isfile(path) or re.search(r"\.(tar(\.\w+)?|tgz)$", path) or tarfile.is_tarfile(path):
+        return False
+    with open(path, "rb") as f:
+        return b"\0" not in f.read(8192)
+
+
 def run(args, ctx) -> int:
     if args.host and (args.from_dump or args.from_text):
         raise BadInput("--host reads a live node; it cannot be combined with --from/--from-text")
     facts = gather(args)
-    report = analyze.analyze(facts, args.platform)
+    from ..catalog import load as load_catalog   # read only when doctor runs, never for --help
+    report = analyze.analyze(facts, args.platform, load_catalog())
     if not args.no_registry:
         images = crosscheck.images_to_check(report)
         if images:
@@ -109,15 +128,16 @@ def _sv57(facts, report, ctx) -> None:
 def render(report, console) -> None:
     """A summary table, then one block per root cause.  Commands are printed
     whole (never cropped to the terminal width) so they can be copied."""
-    console.print(f"[bold]{escape(report.source or 'node')}[/] ({report.platform}): {report.pods_failing} of "
-                  f"{report.pods_total} pods failing")
+    pods = (f"{report.pods_failing} of {report.pods_total} pods failing" if report.pods_total
+            else "no pods listed")
+    console.print(f"[bold]{escape(report.source or 'node')}[/] ({report.platform}): {pods}")
     if not report.groups:
         console.print("[green]healthy[/]: no failing pods and no node problems found")
     colors = {"error": "red", "warning": "yellow", "info": "blue"}
     if report.groups:
         t = table("#", "pods", "root cause", wide=("root cause",), right=("#", "pods"))
         for i, g in enumerate(report.groups, 1):
-            t.add_row(str(i), str(len(g.pods)) if g.pods else "node",
+            t.add_row(str(i), str(len(g.pods)) if g.pods else ("-" if g.images or g.cause == UNCLASSIFIED else "node"),
                       f"[{colors[g.severity]}]{escape(g.title)}[/]")
         console.print(t)
     for i, g in enumerate(report.groups, 1):
@@ -127,6 +147,8 @@ def render(report, console) -> None:
             console.print(f"   pods: {escape(shown)}")
         for e in g.evidence:
             console.print(f"   [dim]evidence:[/] “{escape(_clip(e))}”")
+        for k in g.known:
+            console.print(f"   catalog: {escape(k)}")
         for image, r in g.platforms.items():
             if "error" in r:
                 console.print(f"   registry: {escape(image)}: {escape(r['error'])}")

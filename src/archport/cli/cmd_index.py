@@ -30,7 +30,7 @@ def register(sub) -> None:
 
 
 def run(args, ctx) -> int:
-    from ..publish import index_add
+    from ..publish import index_add    # lazy: `index --help` need not load the copy stack
 
     target = location.parse(args.target)
     if not isinstance(target, RegistryLocation):

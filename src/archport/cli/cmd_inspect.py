@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import json
+import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from .. import platform as platforms
 from ..oci import Index, Manifest
@@ -73,7 +73,7 @@ def inspect(source, wanted, jobs: int = 4, files: bool = False) -> dict:
 
 
 def _files(source, m: Manifest) -> list[dict]:
-    from ..binaries.listing import list_binaries
+    from ..check.listing import list_binaries   # lazy: only --files reads ELF files (start-up time)
     return list_binaries(source, m)
 
 
@@ -83,7 +83,6 @@ def run(args, ctx) -> int:
     source = ctx.open_source(args.ref)
     if args.raw:
         top = source.resolve()
-        import sys
         sys.stdout.buffer.write(top.raw)
         sys.stdout.flush()
         return 0

@@ -7,12 +7,18 @@ import tempfile
 from pathlib import Path
 from types import MappingProxyType
 
+import httpx
 from rich.markup import escape
 
 from .. import platform as platforms, reference
+from ..catalog import load as load_catalog
 from ..errors import BadInput
 from ..port import Options, Session, parse_destination, port_all
+from ..port.catalog_extra import with_extras
 from ..strategies import Env
+from ..strategies.options import AlpineOptions, DebianOptions, ReleaseOptions, TransplantOptions
+from ..catalog import riscv
+from ..toolchain.gocompile import GoOptions
 from . import args as argtypes
 from .render import Notes, activity_for, seconds, table
 
@@ -33,6 +39,17 @@ def register(sub) -> None:
                     "then push the upstream platforms digest-preserved plus the new one under DEST. Exit 0: "
                     "everything ported, "
                     "1: a partial port, 2: bad input.")
+    _add_images_and_destination(p)
+    _add_choices(p)
+    _add_strategy_options(p)
+    p.add_argument("--cache-dir", metavar="DIR", help="build cache (default $XDG_CACHE_HOME/archport, else "
+                                                      "~/.cache/archport; created 0700)")
+    _add_proof(p)
+    # Blobs a registry already holds are read back and hashed (--no-verify-blobs to skip).
+    p.set_defaults(run=run, verify_blobs_default=True)
+
+
+def _add_images_and_destination(p) -> None:
     p.add_argument("images", nargs="*", metavar="IMAGE")
     p.add_argument("--k3s", metavar="VERSION", help="port every image of this k3s release (e.g. v1.24.2)")
     p.add_argument("--arch", metavar="ARCH", type=argtypes.target_arch,
@@ -43,6 +60,10 @@ def register(sub) -> None:
                    help="REGISTRY[/PREFIX] (images keep their repository path and tag under it) or oci:DIR")
     p.add_argument("--airgap", metavar="FILE", help="also write an airgap archive (.tar, .tar.gz, .tar.zst) "
                                                     "with the target platform of every image")
+
+
+def _add_choices(p) -> None:
+    """Which strategy, and what to do: build, explain, rebuild, overwrite."""
     p.add_argument("--strategy", choices=STRATEGIES, default="auto", help="restrict to one strategy (default auto)")
     p.add_argument("--explain", action="store_true",
                    help="print each strategy's decision and reason, which one wins, and what DEST (without --to: "
@@ -54,6 +75,14 @@ def register(sub) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="replace a destination tag that holds something other than the upstream images (by "
                         "default port refuses to move a tag it did not make)")
+    p.add_argument("--profile", choices=("rva20", "rva22", "rva23"), default="rva20",
+                   help="riscv64: the RISC-V profile to build for (Go's GORISCV64, the C compilers' -march) and "
+                        "that mirrored images must fit; default rva20, which every RV64GC board runs. Raise it "
+                        "only for boards that have the profile: such binaries die with SIGILL on the others")
+
+
+def _add_strategy_options(p) -> None:
+    """Each strategy's options (the records :func:`_env` builds)."""
     p.add_argument("--go-version", metavar="V", help="build with this Go toolchain (through GOTOOLCHAIN)")
     p.add_argument("--allow-unverified", action="store_true",
                    help="accept release assets without a published checksum")
@@ -80,8 +109,10 @@ def register(sub) -> None:
     p.add_argument("--substitute", action="append", default=[], metavar="NAME=VERSION",
                    help="build VERSION when NAME's exact version cannot be fetched (NAME: a Go module path, its "
                         "last element, or the binary's name); recorded in the result and the image annotations")
-    p.add_argument("--cache-dir", metavar="DIR", help="build cache (default $XDG_CACHE_HOME/archport, else "
-                                                      "~/.cache/archport; created 0700)")
+
+
+def _add_proof(p) -> None:
+    """What proves an image before it is pushed (check, smoke)."""
     p.add_argument("--manifests", metavar="DIR|FILE",
                    help="k3s manifests: with no IMAGE, port every image they run (workloads, the local-path "
                         "helper pod, HelmChart values); always check the command/args of the containers "
@@ -94,17 +125,11 @@ def register(sub) -> None:
                         "readiness signal is seen, and without a signal a run still going then counts as a "
                         "running server")
     p.add_argument("--no-smoke", action="store_true", help="skip the emulated run (check still runs)")
-    # Blobs a registry already holds are read back and hashed (--no-verify-blobs to skip).
-    p.set_defaults(run=run, verify_blobs_default=True)
 
 
 def _catalog(args):
-    from ..catalog import load
-    cat = load()
-    if args.catalog:
-        from ..port.catalog_extra import with_extras
-        cat = with_extras(cat, args.catalog)
-    return cat
+    cat = load_catalog()
+    return with_extras(cat, args.catalog) if args.catalog else cat
 
 
 def _substitutes(items: list[str]) -> dict[str, str]:
@@ -117,7 +142,9 @@ def _substitutes(items: list[str]) -> dict[str, str]:
     return out
 
 
-def run(args, ctx) -> int:
+def _checked(args):
+    """The flags that contradict each other refused (bad input), and the
+    destination and the target platform parsed."""
     if args.images and args.k3s:
         raise BadInput("name IMAGE… or --k3s VERSION, not both")
     if not (args.images or args.k3s or args.manifests):
@@ -134,64 +161,75 @@ def run(args, ctx) -> int:
     if args.arch and args.platform:
         raise BadInput("--arch ARCH is short for --platform linux/ARCH: give one of them")
     wanted = args.platform or args.arch or "riscv64"
-    target = platforms.parse(f"linux/{wanted}" if "/" not in wanted else wanted)
-    args.arch = str(target)
-    catalog = _catalog(args)
+    return dest, platforms.parse(f"linux/{wanted}" if "/" not in wanted else wanted)
+
+
+def _image_names(args, ctx, catalog) -> list[str]:
     if args.k3s:
         release, chosen_because = catalog.resolve_release(args.k3s)
-        names = list(release.images)
         if chosen_because and not ctx.json:
             ctx.err.print(escape(chosen_because), highlight=False)
-    elif args.images:
-        names = list(args.images)
-    else:
-        # The images the manifests run, as `archport audit --manifests` lists them.
-        from ..audit import manifest_images
-        from ..k3s.manifests import load_documents
-        names = manifest_images(load_documents(args.manifests))
-        if not names:
-            raise BadInput(f"--manifests {args.manifests}: no container images found")
-    images = [reference.parse(i) for i in names]
-    cache_dir = Path(args.cache_dir or ctx.cache_dir())
-    go_env = {k: v for k, v in ctx.env.items() if k in GO_ENV}
-    # Phases (go mod download, go build, check, smoke) and pushes, live on a
-    # terminal's stderr; nothing under --json or in a pipe.
-    activity = activity_for(ctx)
-    opts = Options(target=target, strategies=None if args.strategy == "auto" else (args.strategy,),
+        return list(release.images)
+    if args.images:
+        return list(args.images)
+    # The images the manifests run, as `archport audit --manifests` lists them.
+    # Imported here: audit and the manifest reader would slow every `archport --help`.
+    from ..audit import manifest_images
+    from ..k3s.manifests import load_documents
+    names = manifest_images(load_documents(args.manifests))
+    if not names:
+        raise BadInput(f"--manifests {args.manifests}: no container images found")
+    return names
+
+
+def _options(args, target, workers: int) -> Options:
+    return Options(target=target, strategies=None if args.strategy == "auto" else (args.strategy,),
                    explain=args.explain, rebuild=args.rebuild, overwrite=args.overwrite,
                    manifests=args.manifests, smoke=not args.no_smoke,
                    smoke_args=tuple(shlex.split(args.smoke_args)) if args.smoke_args else None,
-                   smoke_timeout=args.smoke_timeout, workers=ctx.jobs)
+                   smoke_timeout=args.smoke_timeout, workers=workers,
+                   profile=riscv.profile(args.profile).name)
+
+
+def _env(args, ctx, catalog, cache_dir: Path, work: Path, http, log) -> Env:
+    """The strategies' services and each one's options, from the flags and
+    the environment the CLI read (the library reads neither)."""
+    profile = riscv.profile(args.profile)
+    go_env = {k: v for k, v in ctx.env.items() if k in GO_ENV}
+    # The baseline, explicitly: --profile decides GORISCV64, not the caller's environment.
+    go_env["GORISCV64"] = riscv.goriscv64_for(profile)
+    go = GoOptions(env=MappingProxyType(go_env),
+                   version=args.go_version, substitutes=MappingProxyType(_substitutes(args.substitute)))
+    return Env(workdir=work, cache_dir=cache_dir, catalog=catalog,
+               registry=ctx.registry(), http=http, go=go,
+               debian=DebianOptions(args.debian_archive, args.debian_keyring, args.debian_suite),
+               alpine=AlpineOptions(args.alpine_mirror, args.alpine_keys),
+               transplant=TransplantOptions(args.transplant_onto, args.iptables_backend),
+               release=ReleaseOptions(args.allow_unverified), isa_profile=profile.name,
+               process_env=MappingProxyType(dict(ctx.env)), log=log)
+
+
+def run(args, ctx) -> int:
+    dest, target = _checked(args)
+    args.arch = str(target)
+    catalog = _catalog(args)
+    images = [reference.parse(i) for i in _image_names(args, ctx, catalog)]
+    cache_dir = Path(args.cache_dir or ctx.cache_dir())
+    # Phases (go mod download, go build, check, smoke) and pushes, live on a
+    # terminal's stderr; nothing under --json or in a pipe.
+    activity = activity_for(ctx)
+    opts = _options(args, target, ctx.jobs)
     airgap = None
     if args.airgap and not args.explain:
-        from ..airgap import AirgapSink
+        from ..airgap import AirgapSink      # here: the archive writers would slow every `archport --help`
         airgap = AirgapSink(args.airgap)
-    import httpx
     with tempfile.TemporaryDirectory(prefix="archport-port-") as work, \
             httpx.Client(timeout=60, follow_redirects=True) as http, activity:
-        env = Env(workdir=Path(work), cache_dir=cache_dir, catalog=catalog,
-                  registry=ctx.registry(), http=http, go_env=MappingProxyType(go_env), go_version=args.go_version,
-                  allow_unverified=args.allow_unverified, debian_archive=args.debian_archive,
-                  debian_keyring=args.debian_keyring, debian_suite=args.debian_suite,
-                  iptables_backend=args.iptables_backend, transplant_onto=args.transplant_onto,
-                  alpine_mirror=args.alpine_mirror, alpine_keys=args.alpine_keys,
-                  substitutes=MappingProxyType(_substitutes(args.substitute)),
-                  process_env=MappingProxyType(dict(ctx.env)), log=activity.log)
+        env = _env(args, ctx, catalog, cache_dir, Path(work), http, activity.log)
         session = Session(env=env, dest=dest, airgap=airgap, reporter=activity)
         try:
             results = port_all(session, images, opts, from_release=bool(args.k3s))
-            # An airgap file exists only when it holds an image: none ported
-            # means no file (and no .sha256) rather than an empty archive.
-            if airgap is not None and airgap.images:
-                airgap.commit()
-                if not ctx.json:
-                    ctx.err.print(f"airgap: wrote {escape(args.airgap)} with {len(airgap.images)} image(s): "
-                                  f"{escape(', '.join(airgap.images))}", highlight=False)
-            elif airgap is not None:
-                airgap.abort()
-                if not ctx.json:
-                    ctx.err.print(f"airgap: {escape(args.airgap)} not written: it would hold no image",
-                                  highlight=False)
+            _finish_airgap(ctx, args, airgap)
         except BaseException:
             if airgap is not None:
                 airgap.abort()
@@ -205,6 +243,22 @@ def run(args, ctx) -> int:
     else:
         render(ctx, results, ok, args)
     return 0 if ok else 1
+
+
+def _finish_airgap(ctx, args, airgap) -> None:
+    """An airgap file exists only when it holds an image: none ported means
+    no file (and no .sha256) rather than an empty archive."""
+    if airgap is None:
+        return
+    if airgap.images:
+        airgap.commit()
+        if not ctx.json:
+            ctx.err.print(f"airgap: wrote {escape(args.airgap)} with {len(airgap.images)} image(s): "
+                          f"{escape(', '.join(airgap.images))}", highlight=False)
+    else:
+        airgap.abort()
+        if not ctx.json:
+            ctx.err.print(f"airgap: {escape(args.airgap)} not written: it would hold no image", highlight=False)
 
 
 def render(ctx, results, ok: bool, args) -> None:

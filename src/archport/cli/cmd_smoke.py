@@ -8,13 +8,20 @@ import os
 import re
 import signal
 from contextlib import contextmanager
+from pathlib import Path
 
 from .. import platform as platforms
+from .. import reference
+from ..catalog import load
+from ..catalog.smoke import KernelRun
 from ..errors import BadInput
 from ..progress import phase
+from ..smoke import vm
 from ..smoke.containerd import DEFAULT_ADDRESS
 from ..smoke.compare import smoke_compared
-from ..smoke.run import DEFAULT_MAX_EXTRACT, Options
+from ..smoke.outcome import SmokeResult
+from ..smoke.recipe import apply
+from ..smoke.run import DEFAULT_MAX_EXTRACT, Options, smoke
 from . import args as argtypes
 from .render import activity_for
 
@@ -74,8 +81,6 @@ def parse_size(text: str) -> int:
 
 def _recipe(image: str):
     """The catalog's smoke recipe for ``image`` (by its name and tag), or None."""
-    from .. import reference
-    from ..catalog import load
     try:
         ref = reference.parse(image)
         return load().component(str(ref)).smoke_recipe(ref.tag or "")
@@ -89,9 +94,6 @@ def _with_kernel(opts: Options, kernel, args, ctx) -> Options:
     (only its modules and sysctls when ARGS replace its command, since they
     prepare the machine for the image, not for one command), plus
     ``--module`` and ``--sysctl``."""
-    from pathlib import Path
-    from ..catalog.smoke import KernelRun
-    from ..smoke import vm
     if kernel is None and opts.mode != "kernel":
         return opts
     kernel = kernel or KernelRun((), (), (), ())
@@ -101,11 +103,6 @@ def _with_kernel(opts: Options, kernel, args, ctx) -> Options:
     boot = vm.boot_for(opts.platform, kernel, archive=args.debian_archive,
                        keyring=args.debian_keyring, suite=args.debian_suite, cache_dir=Path(ctx.cache_dir()))
     return dataclasses.replace(opts, boot=boot)
-
-
-def _smoke(source, opts, *, progress):
-    from ..smoke.run import smoke
-    return smoke(source, opts, progress=progress)
 
 
 @contextmanager
@@ -124,13 +121,13 @@ def _sigterm_interrupts():
         signal.signal(signal.SIGTERM, previous)
 
 
-def run(args, ctx) -> int:
+def _options(args) -> Options:
     if not math.isfinite(args.timeout) or args.timeout <= 0:
         raise BadInput("--timeout must be a positive number of seconds")
     # main.py may hand over everything after the first ``--`` as
     # ``passthrough`` (argparse cannot place a '*' positional after options).
     extra = [*(args.args or []), *(getattr(args, "passthrough", None) or [])]
-    opts = Options(
+    return Options(
         platform=platforms.parse(args.platform),
         args=tuple(extra) if extra else None,
         expect=args.expect,
@@ -140,19 +137,26 @@ def run(args, ctx) -> int:
         max_extract=parse_size(getattr(args, "max_extract_size", None) or f"{DEFAULT_MAX_EXTRACT}"),
         tool_env=tuple(os.environ.items()),
     )
-    recipe = None
-    kernel = None
+
+
+def _with_recipe(opts: Options, args) -> tuple[Options, KernelRun | None]:
+    """``opts`` with the catalog's recipe (unless ``--no-recipe``, ARGS or
+    ``--expect``), and the kernel run it asks for."""
     modules, sysctls = getattr(args, "module", None) or [], getattr(args, "sysctl", None) or []
     if (modules or sysctls) and args.mode != "kernel":
         raise BadInput("--module and --sysctl are for the target's kernel: add --mode kernel")
-    if not getattr(args, "no_recipe", False):
-        from ..smoke.recipe import apply
-        recipe = _recipe(args.image)
-        if not (extra or args.expect):
-            opts = apply(opts, recipe)
-            kernel = recipe.kernel if recipe is not None else None
-        elif args.mode == "kernel" and recipe is not None and recipe.kernel is not None:
-            kernel = dataclasses.replace(recipe.kernel, then=(), expect=())
+    if getattr(args, "no_recipe", False):
+        return opts, None
+    recipe = _recipe(args.image)
+    if not (opts.args is not None or args.expect):
+        return apply(opts, recipe), recipe.kernel if recipe is not None else None
+    if args.mode == "kernel" and recipe is not None and recipe.kernel is not None:
+        return opts, dataclasses.replace(recipe.kernel, then=(), expect=())
+    return opts, None
+
+
+def run(args, ctx) -> int:
+    opts, kernel = _with_recipe(_options(args), args)
     opts = _with_kernel(opts, kernel, args, ctx)
     source = ctx.open_source(args.image)
     # A spinner with the elapsed seconds while the image runs (a terminal's
@@ -161,11 +165,15 @@ def run(args, ctx) -> int:
     with _sigterm_interrupts(), activity, \
             phase(activity.log, f"smoke {opts.platform} (at most {args.timeout:g}s)"):
         result = smoke_compared(source, opts, progress=activity.log) if not getattr(args, "no_compare", False) \
-            else _smoke(source, opts, progress=activity.log)
+            else smoke(source, opts, progress=activity.log)
     if ctx.json:
         ctx.emit(result.to_dict())
-        return 0 if result.ok else 1
-    out = ctx.console
+    else:
+        _print(result, ctx.console)
+    return 0 if result.ok else 1
+
+
+def _print(result: SmokeResult, out) -> None:
     where = {"containerd": "containerd + runc + qemu binfmt", "qemu": "qemu, confined to the extracted root",
              "kernel": "the target's kernel under full-system emulation", "none": "not run"}[result.path]
     out.print(f"{result.image} ({result.platform}) — {where}", highlight=False)
@@ -188,4 +196,3 @@ def run(args, ctx) -> int:
             out.print(f"  expect    {result.expect!r}: {'matched' if result.matched else 'NOT matched'}",
                       highlight=False, markup=False)
     out.print("smoke passed" if result.ok else "smoke FAILED", style="bold green" if result.ok else "bold red")
-    return 0 if result.ok else 1

@@ -10,6 +10,7 @@ import shutil
 from rich.markup import escape
 
 from ..errors import ArchportError, BadInput, MissingDependency
+from ..reference import parse as parse_reference
 from ..remote import Local
 from ..verify import Kubectl, Options, verify
 from . import args as argtypes
@@ -40,7 +41,6 @@ def run(args, ctx) -> int:
     if args.kubeconfig and targets:
         raise BadInput("--kubeconfig and --host/--inventory reach the cluster two ways; give one")
     if args.image:
-        from ..reference import parse as parse_reference
         parse_reference(args.image)
     opts = Options(timeout=args.timeout, keep=args.keep, image=args.image or "")
     if args.kubeconfig:

@@ -14,8 +14,9 @@ from rich.markup import escape
 
 from .. import location
 from ..errors import ArchportError, BadInput
+from ..images import open_sink, open_source
 from ..location import RegistryLocation
-from ..reference import DEFAULT_DOMAIN, Reference
+from ..reference import DEFAULT_DOMAIN
 from ..store import Sink, Source
 
 
@@ -105,6 +106,7 @@ class Context:
     def registry(self):
         """One shared registry client (thread-safe; copies use a pool)."""
         if self._client is None:
+            # lazy: only a registry location loads httpx and the registry stack (start-up time)
             from ..registry.client import Client
             from ..registry.credentials import load_credentials
             from ..registry.hosts import HostOptions
@@ -131,11 +133,9 @@ class Context:
 
     # -- locations ------------------------------------------------------------
     def open_source(self, text: str) -> Source:
-        from ..images import open_source
         return open_source(text, self._registry_if_needed(text))
 
     def open_sink(self, text: str, source_text: str | None = None) -> Sink:
-        from ..images import open_sink
         return open_sink(text, self._registry_if_needed(text), source=source_text)
 
     def _registry_if_needed(self, text: str):
@@ -166,13 +166,10 @@ def _tune_http_reads() -> None:
     in 1 MiB pieces, and larger reads cut the per-byte Python work of a copy
     by about a tenth (bench/bench_copy.py).  A process-wide setting, so it is
     made here, in the composition root, not inside the library."""
+    # Here, not at the top: a private module of httpcore (it may move), loaded with the registry stack.
     try:
         from httpcore._sync.http11 import HTTP11Connection
     except ImportError:  # a future httpcore without this knob: keep its default
         return
     HTTP11Connection.READ_NUM_BYTES = max(HTTP11Connection.READ_NUM_BYTES, 1 << 20)
 
-
-def reference_of(text: str) -> Reference | None:
-    from ..images import reference_of as of
-    return of(text)

@@ -7,6 +7,7 @@ import importlib
 import logging
 import signal
 import sys
+import traceback
 
 from .. import __version__
 from ..errors import ArchportError, BadInput
@@ -148,7 +149,21 @@ def main(argv: list[str] | None = None) -> int:
     if command is None and "--version" in argv:
         print(f"archport {__version__}")      # without importing every command (start-up time)
         return 0
-    parser = build_parser(command)
+    args = _parse(build_parser(command), argv)
+    if isinstance(args, int):
+        return args
+    if args.debug:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
+        log = logging.getLogger("archport")
+        log.addHandler(handler)
+        log.setLevel(logging.DEBUG)
+    return _run(args)
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace | int:
+    """The parsed arguments, or the exit code when there is nothing to run
+    (a usage error said, or ``--help`` printed)."""
     # Everything after the first "--" goes to the container (smoke's ARGS);
     # argparse would otherwise try to place it among the positionals.
     passthrough = None
@@ -174,12 +189,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parser.print_help(sys.stderr)
         return 2
-    if args.debug:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
-        log = logging.getLogger("archport")
-        log.addHandler(handler)
-        log.setLevel(logging.DEBUG)
+    return args
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the command; every failure is one line (or one JSON document) and its exit code."""
     ctx = Context(json=getattr(args, "json", False))
     previous = _terminate_like_interrupt()
     try:
@@ -204,7 +218,6 @@ def main(argv: list[str] | None = None) -> int:
             ctx.fail(redact(f"network error: {type(e).__name__}: {e}"), code=1)
             return 1
         if getattr(args, "debug", False):
-            import traceback
             traceback.print_exc()
         ctx.fail(redact(f"internal error: {type(e).__name__}: {e} (run with --debug for details)"), code=1)
         return 1

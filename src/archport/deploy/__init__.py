@@ -28,8 +28,8 @@ boards, ``parallel`` at a time, one row each.
 
 from .apply import Outcome, apply
 from .facts import Facts, gather
-from .fleet import Board, Row, apply_all, plan_all
+from .fleet import Row, apply_all, plan_all
 from .plan import AirgapFile, Desired, FileChange, Plan, Upload, make
 
-__all__ = ["AirgapFile", "Board", "Desired", "Facts", "FileChange", "Outcome", "Plan", "Row", "Upload",
+__all__ = ["AirgapFile", "Desired", "Facts", "FileChange", "Outcome", "Plan", "Row", "Upload",
            "apply", "apply_all", "gather", "make", "plan_all"]

@@ -25,7 +25,11 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from ..errors import ArchportError
-from .facts import Facts, pods_from_json
+from ..node import collect
+from ..node import facts as node_facts
+from ..node import kube
+from ..remote import Connector, Result
+from .facts import Facts
 from .plan import Plan, mask
 
 log = logging.getLogger(__name__)
@@ -57,20 +61,15 @@ def node_ready(text: str, hostname: str) -> bool | None:
     """Ready condition of this board's node in ``kubectl get nodes -o json``
     (the node named like the host, or the only node); None when absent."""
     try:
-        items = json.loads(text).get("items", [])
+        nodes = [kube.parse_node(n) for n in json.loads(text).get("items") or () if isinstance(n, dict)]
     except (ValueError, AttributeError):
         return None
-    mine = [n for n in items if n.get("metadata", {}).get("name") == hostname] or (items if len(items) == 1 else [])
-    if not mine:
-        return None
-    for c in mine[0].get("status", {}).get("conditions", []):
-        if c.get("type") == "Ready":
-            return c.get("status") == "True"
-    return False
+    mine = [n for n in nodes if n.name == hostname] or (nodes if len(nodes) == 1 else [])
+    return mine[0].ready if mine else None
 
 
 class Applier:
-    def __init__(self, conn, facts: Facts, root: str = "", timeout: float = 300,
+    def __init__(self, conn: Connector, facts: Facts, root: str = "", timeout: float = 300,
                  progress: Callable[[str], None] | None = None, poll: float = 2.0,
                  stamp: str | None = None) -> None:
         self.conn, self.facts, self.root = conn, facts, root.rstrip("/")
@@ -83,7 +82,7 @@ class Applier:
     def _p(self, path: str) -> str:
         return self.root + path
 
-    def _run(self, command: str, timeout: float = 120):
+    def _run(self, command: str, timeout: float = 120) -> Result:
         # Commands never carry file contents (those go through stdin): safe to log.
         log.debug("%s: %s", self.conn.name, command)
         return self.conn.run(command, timeout=timeout)
@@ -181,12 +180,10 @@ class Applier:
         return "rolled back; k3s is running again with the previous files"
 
     def restart_pods(self) -> tuple[str, ...]:
-        r = self._run("k3s kubectl get pods -n kube-system -o json")
-        if r.rc != 0:
-            return ()
+        got, _ = node_facts.values({"system_pods": collect.run_one(self.conn, "system_pods")}, ("system_pods",))
         # After a restart that changed where images come from, a pod still
         # waiting for its sandbox is most likely waiting for the pause image.
-        names = [p.name for p in pods_from_json(r.stdout) if p.pull_failing or (self.restarted and p.creating)]
+        names = [p.name for p in got.get("system_pods", ()) if p.pull_failing or (self.restarted and p.creating)]
         if names:
             self.progress(f"deleting {len(names)} kube-system pods stuck pulling: {', '.join(names)}")
             r = self._run("k3s kubectl delete pod -n kube-system --wait=false " + " ".join(map(shlex.quote, names)))
@@ -208,8 +205,9 @@ def culprit(plan: Plan, reason: str) -> str:
     return "one of the changes to " + ", ".join(names) + " broke it"
 
 
-def apply(conn, facts: Facts, plan: Plan, *, root: str = "", timeout: float = 300, restart_pods: bool = False,
-          progress: Callable[[str], None] | None = None, poll: float = 2.0, stamp: str | None = None) -> Outcome:
+def apply(conn: Connector, facts: Facts, plan: Plan, *, root: str = "", timeout: float = 300,
+          restart_pods: bool = False, progress: Callable[[str], None] | None = None, poll: float = 2.0,
+          stamp: str | None = None) -> Outcome:
     """Carry out ``plan`` on the board behind ``conn``."""
     if plan.refusals:
         return Outcome("failed", "; ".join(plan.refusals))

@@ -3,7 +3,7 @@
 One board's failure never stops the others: each board ends as one
 :class:`Row` (planned / changed / unchanged / failed, with the reason).
 ``connect`` builds the connector for a board; the caller (the CLI) decides
-how (ssh options, keys).
+how (ssh options, keys: :func:`archport.node.boards.connect`).
 """
 
 from __future__ import annotations
@@ -13,17 +13,14 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from ..errors import ArchportError, BadInput
-from ..remote import Host
+from ..node.boards import Board
+from ..remote import Connector
 from .apply import Outcome, apply as apply_plan
 from . import facts as _facts
 from . import plan as _plan
 
-
-@dataclass(frozen=True, slots=True)
-class Board:
-    name: str                    # as the user wrote it
-    host: Host
-    identity: str | None = None
+# Builds the connector for a board (it may raise BadInput: a bad address).
+Connect = Callable[[Board], Connector]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +55,7 @@ def _summary(plan: _plan.Plan) -> str:
     return "would change " + ", ".join(what) + ("; restart k3s" if plan.restart else "")
 
 
-def plan_one(board: Board, connect: Callable, desired: _plan.Desired, root: str = "") -> Row:
+def plan_one(board: Board, connect: Connect, desired: _plan.Desired, root: str = "") -> Row:
     try:
         conn = connect(board)
         facts = _facts.gather(conn, root, desired.airgap.name if desired.airgap else None)
@@ -71,7 +68,7 @@ def plan_one(board: Board, connect: Callable, desired: _plan.Desired, root: str 
     return Row(board.name, status, _summary(plan), str(facts.version or "?"), facts.role, plan, facts=facts)
 
 
-def apply_one(row: Row, board: Board, connect: Callable, *, root: str = "", timeout: float = 300,
+def apply_one(row: Row, board: Board, connect: Connect, *, root: str = "", timeout: float = 300,
               restart_pods: bool = False, progress: Callable[[str, str], None] | None = None,
               poll: float = 2.0) -> Row:
     if row.status == "failed" or row.plan is None or row.facts is None:
@@ -97,10 +94,10 @@ def _each(items, fn, parallel: int):
         return list(pool.map(fn, items))
 
 
-def plan_all(boards: list[Board], connect: Callable, desired: _plan.Desired, *, root: str = "",
+def plan_all(boards: list[Board], connect: Connect, desired: _plan.Desired, *, root: str = "",
              parallel: int = 4) -> list[Row]:
     return _each(boards, lambda b: plan_one(b, connect, desired, root), parallel)
 
 
-def apply_all(rows: list[Row], boards: list[Board], connect: Callable, *, parallel: int = 4, **kw) -> list[Row]:
+def apply_all(rows: list[Row], boards: list[Board], connect: Connect, *, parallel: int = 4, **kw) -> list[Row]:
     return _each(list(zip(rows, boards)), lambda rb: apply_one(rb[0], rb[1], connect, **kw), parallel)

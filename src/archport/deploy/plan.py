@@ -25,7 +25,8 @@ from ..errors import ArchportError
 from ..reference import DEFAULT_DOMAIN, BadReference
 from ..reference import parse as parse_reference
 from . import registries
-from .facts import CA_DIR, CONFIG, DROPIN, DROPIN_DIR, IMAGES, MANIFESTS, REGISTRIES, Facts
+from ..node.paths import CA_DIR, CONFIG, DROPIN, DROPIN_DIR, IMAGES, MANIFESTS, REGISTRIES
+from .facts import Facts
 from ..k3s.behaviour import load as behaviour
 
 MASK = "<redacted>"
@@ -181,72 +182,94 @@ def _refuse(feature: str, facts: Facts, needs: str) -> str:
             f"{needs} needs that (source: {f.source})")
 
 
+@dataclass
+class _Draft:
+    """A plan being drawn up, part by part, in the order it is shown."""
+
+    changes: list[FileChange] = field(default_factory=list)
+    uploads: list[Upload] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
 def make(facts: Facts, desired: Desired) -> Plan:
     """Compare the board with the desired state; pure."""
     if facts.version is None:
         detail = facts.version_text.splitlines()[0] if facts.version_text else "no output"
         return Plan(refusals=(f"cannot read the k3s version (k3s --version: {detail})",))
-    v = facts.version
-    changes: list[FileChange] = []
-    uploads: list[Upload] = []
-    refusals: list[str] = []
-    notes: list[str] = []
-    secrets = desired.auth[1:] if desired.auth else ()
-
+    d = _Draft()
     if desired.registry:
-        ca_file = None
-        if desired.ca_pem:
-            ca_file = _ca_path(desired.registry)
-            if facts.files.get(ca_file) != desired.ca_pem:
-                changes.append(FileChange(ca_file, facts.files.get(ca_file), desired.ca_pem, 0o644,
-                                          f"the CA that signs {desired.registry}'s certificate"))
-        ups = upstreams_in_use(facts, desired)
-        want = registries.Mirror(f"{desired.scheme}://{desired.registry}", desired.registry, ups,
-                                 desired.prefix, ca_file, desired.auth)
-        after = registries.merge(facts.files.get(REGISTRIES), want)
-        if after is not None:
-            what = ", ".join(ups)
-            changes.append(FileChange(REGISTRIES, facts.files.get(REGISTRIES), after, 0o600,
-                                      f"pull {what} through {desired.registry}"
-                                      + (f" under {desired.prefix}/" if desired.prefix else ""), secrets))
-        if desired.prefix and not holds("registry-rewrite", v):
-            refusals.append(_refuse("registry-rewrite", facts, f"the prefix {desired.prefix}/ (a rewrite)"))
-        notes.append(f"k3s {v} renders registries.yaml into containerd's "
-                     + ("certs.d/<host>/hosts.toml" if holds("registry-hosts-toml", v) else "config.toml"))
-
-    keys: dict[str, str] = {}
-    if desired.pause_image and not _same_image(desired.pause_image, current_pause(facts)):
-        keys["pause-image"] = desired.pause_image
-    if desired.system_default_registry:
-        keys["system-default-registry"] = desired.system_default_registry
-    if keys:
-        body = DROPIN_HEADER + "".join(f'{k}: "{val}"\n' for k, val in keys.items())
-        existing = facts.files.get(DROPIN)
-        if existing != body.encode():
-            changes.append(FileChange(DROPIN, existing, body.encode(), 0o644,
-                                      "k3s settings: " + ", ".join(keys)))
-        for rule_id in ("config-file", "config-dropins"):
-            if not holds(rule_id, v):
-                refusals.append(_refuse(rule_id, facts, "the drop-in " + DROPIN))
-                break
-
-    restart = bool(changes)
-    if desired.airgap:
-        a = desired.airgap
-        path = f"{IMAGES}/{a.name}"
-        if facts.airgap_sha256 != a.sha256:
-            uploads.append(Upload(a.local, path, a.sha256, a.size, "images k3s imports from agent/images/"))
-            if holds("images-live-import", v):
-                notes.append(f"k3s {v} imports {a.name} while running: no restart for it")
-            else:
-                restart = True
-
+        _mirror(d, facts, desired)
+    _settings(d, facts, desired)
+    restart = bool(d.changes)
+    if desired.airgap and _airgap(d, facts, desired.airgap):
+        restart = True
     if restart and facts.init not in ("systemd", "openrc"):
-        refusals.append("no init system found to restart k3s with (systemctl or rc-service)")
-    for c in changes:
+        d.refusals.append("no init system found to restart k3s with (systemctl or rc-service)")
+    for c in d.changes:
         if c.path.startswith(MANIFESTS + "/") or c.path == CONFIG:
             raise ArchportError(f"internal: a plan may not write {c.path}")
     pods: tuple[str, ...] = ()
     if desired.restart_pods and facts.pods:
         pods = tuple(p.name for p in facts.pods if p.pull_failing)
-    return Plan(tuple(changes), tuple(uploads), restart and not refusals, pods, tuple(refusals), tuple(notes))
+    return Plan(tuple(d.changes), tuple(d.uploads), restart and not d.refusals, pods, tuple(d.refusals),
+                tuple(d.notes))
+
+
+def _mirror(d: _Draft, facts: Facts, desired: Desired) -> None:
+    """registries.yaml: the upstreams in use pulled through ``desired.registry``
+    (and the CA that signs its certificate)."""
+    v = facts.version
+    ca_file = None
+    if desired.ca_pem:
+        ca_file = _ca_path(desired.registry)
+        if facts.files.get(ca_file) != desired.ca_pem:
+            d.changes.append(FileChange(ca_file, facts.files.get(ca_file), desired.ca_pem, 0o644,
+                                        f"the CA that signs {desired.registry}'s certificate"))
+    ups = upstreams_in_use(facts, desired)
+    want = registries.Mirror(f"{desired.scheme}://{desired.registry}", desired.registry, ups,
+                             desired.prefix, ca_file, desired.auth)
+    after = registries.merge(facts.files.get(REGISTRIES), want)
+    if after is not None:
+        what = ", ".join(ups)
+        d.changes.append(FileChange(REGISTRIES, facts.files.get(REGISTRIES), after, 0o600,
+                                    f"pull {what} through {desired.registry}"
+                                    + (f" under {desired.prefix}/" if desired.prefix else ""),
+                                    desired.auth[1:] if desired.auth else ()))
+    if desired.prefix and not holds("registry-rewrite", v):
+        d.refusals.append(_refuse("registry-rewrite", facts, f"the prefix {desired.prefix}/ (a rewrite)"))
+    d.notes.append(f"k3s {v} renders registries.yaml into containerd's "
+                   + ("certs.d/<host>/hosts.toml" if holds("registry-hosts-toml", v) else "config.toml"))
+
+
+def _settings(d: _Draft, facts: Facts, desired: Desired) -> None:
+    """The drop-in with k3s settings: the pause image (unless k3s already
+    uses that one) and system-default-registry."""
+    keys: dict[str, str] = {}
+    if desired.pause_image and not _same_image(desired.pause_image, current_pause(facts)):
+        keys["pause-image"] = desired.pause_image
+    if desired.system_default_registry:
+        keys["system-default-registry"] = desired.system_default_registry
+    if not keys:
+        return
+    body = DROPIN_HEADER + "".join(f'{k}: "{val}"\n' for k, val in keys.items())
+    existing = facts.files.get(DROPIN)
+    if existing != body.encode():
+        d.changes.append(FileChange(DROPIN, existing, body.encode(), 0o644, "k3s settings: " + ", ".join(keys)))
+    for rule_id in ("config-file", "config-dropins"):
+        if not holds(rule_id, facts.version):
+            d.refusals.append(_refuse(rule_id, facts, "the drop-in " + DROPIN))
+            break
+
+
+def _airgap(d: _Draft, facts: Facts, a: AirgapFile) -> bool:
+    """The tarball for agent/images/, unless the board has it; whether k3s
+    must restart to import it."""
+    if facts.airgap_sha256 == a.sha256:
+        return False
+    d.uploads.append(Upload(a.local, f"{IMAGES}/{a.name}", a.sha256, a.size,
+                            "images k3s imports from agent/images/"))
+    if holds("images-live-import", facts.version):
+        d.notes.append(f"k3s {facts.version} imports {a.name} while running: no restart for it")
+        return False
+    return True

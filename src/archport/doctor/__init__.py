@@ -7,10 +7,11 @@ The model follows pyinfra's split of *facts* and *operations*, read-only:
      saved dump)        a pure parser)    nodes, config)   pod: cause,       root cause, worst
                                                           evidence, image)  first, with the fix)
 
-* A **fact** (:mod:`.facts`) is a shell command and a pure parser of its output.
-  The same table drives live collection (:mod:`.connect`), ``archport collect``
-  (which writes each fact's raw output into a dump) and reading a dump back, so
-  a dump is exactly what the live run would have seen.
+* A **fact** (:mod:`archport.node.facts`) is a shell command and a pure parser
+  of its output.  The node's one table drives live collection, ``archport
+  collect`` (which writes each fact's raw output into a dump) and reading a
+  dump back (:mod:`archport.node.collect`), so a dump is exactly what the live
+  run would have seen.
 * A **rule** (:mod:`.rules`) is pure.  Error messages are normalized first
   (:mod:`.normalize`: the gRPC ``rpc error: code = X desc =`` prefix is removed
   but the code kept, journald/klog quoting is unescaped, matching ignores case),

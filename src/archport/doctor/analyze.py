@@ -11,30 +11,40 @@ it — and the best-explained one is its finding (:func:`rules.rank`).  Then:
 * an image present in ``crictl images`` only under an unqualified name, while
   the kubelet asks for ``docker.io/…``, is the cause whatever the pull said
   (k3s issue 7015);
-* side effects are attached as consequences to the group that causes them.
+* side effects are attached as consequences to the group that causes them;
+* a failure line no pod claims (a pasted ``crictl pull``, a journal or
+  containerd.log line; :data:`~.report.UNOWNED` events) is classified alone
+  and reported by the image it names, or as unclassified with its lines;
+* pods whose failure the facts do not explain, when they are k3s's own,
+  get what the catalog knows about their images (:mod:`.system`).
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import replace
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from .. import platform as plat
 from .. import reference
 from ..errors import BadInput
 from ..redaction import redact
-from . import fixes, node, rules
-from .facts import Facts
-from .kube import Pod
-from .report import Finding, Group, Report, group, title
+from . import fixes, node, rules, system
+from ..node.facts import Facts
+from ..node.kube import Pod
+from .report import UNCLASSIFIED, UNOWNED, Finding, Group, Report, group, title
+
+if TYPE_CHECKING:   # the catalog is passed in; importing it is the caller's cost
+    from ..catalog import Catalog
 
 _KLOG_POD = re.compile(r'pod="([^"/]+)/([^"]+)"')
 _TRYING = re.compile(r'trying next host.*?error="((?:[^"\\]|\\.)*)".*?host="?([^"\s]+)"?', re.IGNORECASE)
 EXTRA_WEIGHT = {"unqualified": 72, "sandbox": 60}
 DEFAULT_PAUSE = "rancher/mirrored-pause:3.6"   # k3s v1.24 default (pkg/cli/cmds/agent.go)
 PULL_CAUSES = {"no-platform", "network", "tls-scheme", "tls-cert", "rate-limit", "unauthorized", "not-found",
-               "clock", "unknown", "sandbox", "wrong-arch", "entrypoint"}
+               "clock", "unknown", "sandbox", "wrong-arch", "entrypoint", "pull-failed"}
 
 
 def node_platform(facts: Facts, override: str | None = None) -> plat.Platform:
@@ -88,7 +98,8 @@ def _candidates(pod: Pod, events, journal) -> list[tuple[str, str]]:
         if c.last_message:
             out.append((c.last_message, c.last_reason))
     for e in events:
-        if e.type != "Normal":
+        # The kubelet's pull back-off is a Normal event, yet says the pull failed.
+        if e.type != "Normal" or e.reason == "BackOff":
             out.append((e.message, e.reason))
     for line in journal:
         out.append((line, ""))
@@ -175,7 +186,9 @@ def explain_pod(pod: Pod, events, journal, facts: Facts, mirror_errors) -> Findi
                    best.sandbox, tuple(evidence), mirror)
 
 
-def analyze(facts: Facts, platform_override: str | None = None) -> Report:
+def analyze(facts: Facts, platform_override: str | None = None, catalog: Catalog | None = None) -> Report:
+    """``catalog``, when given, says which images k3s's own pods run and
+    which of them lack the node's platform, for pods nothing else explains."""
     platform = node_platform(facts, platform_override)
     cl = facts.cluster
     rep = Report(str(platform), facts.source, missing=list(facts.missing), pods_total=len(cl.pods))
@@ -192,23 +205,8 @@ def analyze(facts: Facts, platform_override: str | None = None) -> Report:
     findings = [explain_pod(p, events_by_pod[p.key], journal_by_pod[p.key][-20:], facts, mirror_errors)
                 for p in cl.pods if not p.healthy]
     rep.pods_failing = len(findings)
-    for key, fs in group(findings).items():
-        f0 = fs[0]
-        images = sorted({f.image for f in fs if f.image})
-        rule = rules.BY_ID.get(f0.cause)
-        g = Group(f0.cause, title(f0, len(fs), str(platform), images), "error",
-                  sorted(f.pod for f in fs), images, _evidence(fs), sandbox=f0.sandbox, host=f0.host,
-                  mirror=f0.mirror, weight=(rule.weight if rule else EXTRA_WEIGHT.get(f0.cause, 40))
-                  + (100 if f0.sandbox else 0))
-        g.fix = fixes.render(f0.cause if f0.cause != "unqualified" else "never-pull", f0.sandbox,
-                             image=f0.image, images=" ".join(images), platform=str(platform), host=f0.host or "?",
-                             mirror=f0.mirror or f0.host or "?", clock=facts.clock or "wrong",
-                             local=_local_unqualified(facts, f0.image) or f0.image, normalized=_norm(f0.image),
-                             slug=re.sub(r"[^a-z0-9]+", "-", f0.image.lower()).strip("-"))
-        if f0.cause == "no-platform" and facts.k3s_version:
-            g.fix.append(f"or port every system image of this k3s at once: archport port --k3s {facts.k3s_version} "
-                             f"--arch {platform.architecture} --to <your-registry>/<prefix>")
-        rep.groups.append(g)
+    for fs in group(_without_retries(findings, unowned(facts))).values():
+        rep.groups.append(_group(fs, facts, platform, catalog))
     if "cluster" in facts.missing and not cl.pods:
         # Without pods and events nothing can be called healthy.
         rep.groups.append(Group("no-cluster-state", "pods, events and nodes could not be read "
@@ -221,6 +219,78 @@ def analyze(facts: Facts, platform_override: str | None = None) -> Report:
     _redact(rep)
     rep.sort()
     return rep
+
+
+def unowned(facts: Facts) -> list[Finding]:
+    """One finding per failure line no pod claims, by the image it names."""
+    out = []
+    for e in facts.cluster.events:
+        if e.object_kind != UNOWNED:
+            continue
+        m = rules.classify(e.message, e.reason)
+        image = m.image or e.object_name
+        if m.sandbox and not image:
+            image = pause_image(facts)
+        cause = m.rule.id if m.rule else ("sandbox" if m.sandbox else UNCLASSIFIED)
+        out.append(Finding("", "", cause, familiar(image) if image else "", m.host, m.sandbox,
+                           (e.message.strip(),)))
+    return out
+
+
+def board(facts: Facts) -> str:
+    """The board as doctor reached it over SSH (a live run's source is ``ssh:DEST``), else ""."""
+    return facts.source.removeprefix("ssh:") if facts.source.startswith("ssh:") else ""
+
+
+def _without_retries(pods: list[Finding], lines: list[Finding]) -> list[Finding]:
+    """Pod findings, then the failure lines no pod claims, less the kubelet's
+    retry notices ("Error: ErrImagePull", a back-off) where another line
+    already says why that image (or, naming none, any image) failed.  A line
+    that names no image joins a finding of the same cause that names one
+    (crictl's ``FATA[…]`` after the klog line that named the image)."""
+    explained = {f.image for f in pods + lines if f.cause != "pull-failed"}
+    lines = [f for f in lines if f.cause != "pull-failed" or (f.image not in explained if f.image
+                                                             else not explained)]
+    named = {(f.cause, f.sandbox): f.image for f in pods + lines if f.image}
+    return pods + [f if f.image else replace(f, image=named.get((f.cause, f.sandbox), "")) for f in lines]
+
+
+def _group(fs: list[Finding], facts: Facts, platform: plat.Platform, catalog: Catalog | None) -> Group:
+    """One group of findings that share a cause and a subject, with its fix."""
+    f0 = fs[0]
+    pods = sorted(f.pod for f in fs if f.pod)
+    images = sorted({f.image for f in fs if f.image})
+    rule = rules.BY_ID.get(f0.cause)
+    g = Group(f0.cause, title(f0, len(pods), str(platform), images), "error", pods, images,
+              _evidence(fs, 5 if f0.cause == UNCLASSIFIED else 3), sandbox=f0.sandbox, host=f0.host,
+              mirror=f0.mirror, weight=(rule.weight if rule else EXTRA_WEIGHT.get(f0.cause, 40))
+              + (100 if f0.sandbox else 0))
+    g.fix = fixes.render(f0.cause if f0.cause != "unqualified" else "never-pull", f0.sandbox,
+                         image=f0.image, images=" ".join(images), platform=str(platform), host=f0.host or "?",
+                         mirror=f0.mirror or f0.host or "?", clock=facts.clock or "wrong",
+                         local=_local_unqualified(facts, f0.image) or f0.image, normalized=_norm(f0.image),
+                         slug=re.sub(r"[^a-z0-9]+", "-", f0.image.lower()).strip("-"), board=board(facts))
+    if f0.cause == "no-platform" and facts.k3s_version:
+        g.fix.append(f"or port every system image of this k3s at once: archport port --k3s {facts.k3s_version} "
+                     f"--arch {platform.architecture} --to <your-registry>/<prefix>")
+    if f0.cause == "unknown" and all(f.evidence in ((), (f.status,)) for f in fs):
+        _unexplained(g, facts, platform, catalog)
+    return g
+
+
+def _unexplained(g: Group, facts: Facts, platform: plat.Platform, catalog: Catalog | None) -> None:
+    """Pods whose status is all the facts say (a bare ``kubectl get pods``):
+    say where the reason is, and, for k3s's own pods, what the catalog knows."""
+    first = g.pods[0].split("/", 1)
+    g.known = system.known(catalog, g.pods, str(platform), facts.k3s_version) if catalog else []
+    g.fix = [f"nothing here says why: kubectl -n {first[0]} describe pod {first[1]}    # its Events name the cause"]
+    if g.known:
+        version, host = facts.k3s_version or "<k3s-version>", board(facts) or "<board>"
+        g.fix.append(f"archport audit --host {host}    # every image this k3s needs, where it pulls each from, "
+                     f"and which lack {platform}")
+    if len(g.known) > 1:                # some of their images lack the platform
+        g.fix.append(f"archport port --k3s {version} --arch {platform.architecture} --to <your-registry>/<prefix>"
+                     f"    # build the missing {platform} variants of the system images")
 
 
 def _redact(rep: Report) -> None:

@@ -23,6 +23,7 @@ from .. import platform as plat
 from .. import reference
 from ..errors import ArchportError, HostUnreachable
 from ..images import offered_platforms
+from ..node.paths import IMAGES, REGISTRIES
 from .report import Report
 
 Lookup = Callable[[str], "list[plat.Platform] | Exception"]
@@ -30,7 +31,8 @@ Lookup = Callable[[str], "list[plat.Platform] | Exception"]
 # Causes for which asking the registry adds something: whether the image could
 # ever run here once it is reachable / trusted / named right.
 CHECKED = {"no-platform", "network", "tls-scheme", "tls-cert", "rate-limit", "unauthorized", "not-found",
-           "clock", "sandbox", "unknown", "wrong-arch", "entrypoint", "unqualified", "never-pull"}
+           "clock", "sandbox", "unknown", "wrong-arch", "entrypoint", "unqualified", "never-pull", "pull-failed",
+           "unclassified"}
 
 
 def images_to_check(rep: Report) -> list[str]:
@@ -137,11 +139,11 @@ def _unreachable_notes(rep: Report, results: dict, target: plat.Platform) -> Non
                      f"registry, so no image from it will pull until the board gets a mirror or an airgap "
                      f"import. From a machine that can reach {domain}, either push to a registry the board "
                      f"reaches and name it as the mirror: archport port {names} --arch {target.architecture} "
-                     f"--to <your-registry>/<prefix>, then in /etc/rancher/k3s/registries.yaml mirrors: "
+                     f"--to <your-registry>/<prefix>, then in {REGISTRIES} mirrors: "
                      f"{domain}: endpoint: [\"http://<your-registry>\"] (rewrite \"^(.*)$\": \"<prefix>/$1\"); "
                      f"or write an airgap archive: archport port {names} --arch {target.architecture} "
                      f"--to oci:./ported --airgap archport.tar.zst, copy archport.tar.zst into the board's "
-                     f"/var/lib/rancher/k3s/agent/images/ and restart k3s.")
+                     f"{IMAGES}/ and restart k3s.")
         else:
             note += (f" The node's own messages above are the evidence; to check the registry too, run doctor "
                      f"where {domain} resolves, or with --mirror {domain}=HOST.")

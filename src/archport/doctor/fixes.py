@@ -5,13 +5,17 @@ Texts are data keyed by rule id; ``{image}`` is the image as the user wrote it
 host the failing request went to, ``{mirror}`` the mirror endpoint from
 registries.yaml.  k3s facts used here: registries.yaml ``mirrors``/``configs``
 (docs "Private Registry Configuration"), config.yaml ``pause-image`` and
-``system-default-registry`` (``k3s server --help``).
+``system-default-registry`` (``k3s server --help``).  Where archport has a
+command for the change (``archport deploy`` writes registries.yaml and the
+pause image on the boards and restarts k3s), the fix names it rather than an
+edit by hand; ``{board}`` is the board as doctor was told it, else a
+``<board>`` placeholder.
 """
 
 from __future__ import annotations
 
-REGISTRIES = "/etc/rancher/k3s/registries.yaml"
-CONFIG = "/etc/rancher/k3s/config.yaml"
+from ..node.paths import CONFIG, DATA, IMAGES, REGISTRIES
+
 # Linux 6.4 added no4lvl/no5lvl to riscv: the kernel then stays at Sv48/Sv39.
 NO5LVL = "boot the board's kernel with no5lvl on its command line (riscv Linux ≥ 6.4), so it uses Sv48 paging"
 
@@ -19,9 +23,10 @@ FIXES: dict[str, tuple[str, ...]] = {
     "no-platform": (
         "archport port {image} --arch {arch} --to <your-registry>/<prefix>    # build the missing {platform} "
         "variant, keeping the image's contract, appended to the upstream index",
-        "then point k3s at it: mirrors in " + REGISTRIES + " (mirrors: docker.io: endpoint: [\"http://<your-registry>\"], "
-        "rewrite: {{\"^(.*)$\": \"<prefix>/$1\"}}), or add --airgap archport.tar.zst to the port "
-        "command and copy that file into the board's /var/lib/rancher/k3s/agent/images/",
+        "then point the board at it: archport deploy --registry <your-registry>/<prefix> --host {board}    "
+        "# mirrors the upstream registries to it in " + REGISTRIES + " and restarts k3s",
+        "or, for a board that reaches no registry: add --airgap archport.tar.zst to the port command, then "
+        "archport deploy --airgap archport.tar.zst --host {board}",
     ),
     "clock": (
         "the board's clock is {clock}: set it (timedatectl set-ntp true, or date -s) — boards without an RTC "
@@ -31,11 +36,11 @@ FIXES: dict[str, tuple[str, ...]] = {
         "import the image under its fully qualified name, as the kubelet asks for it: "
         "k3s ctr -n k8s.io images tag {local} {normalized}  (k3s issue 7015)",
         "or write an OCI-layout tarball with the full name: archport airgap {image} --out "
-        "/var/lib/rancher/k3s/agent/images/{slug}.tar",
+        + IMAGES + "/{slug}.tar",
     ),
     "invalid-name": ("correct the image reference in the workload spec ({image!r} does not parse)",),
     "disk-full": (
-        "free space under /var/lib/rancher/k3s (k3s crictl rmi --prune removes unused images)",
+        "free space under " + DATA + " (k3s crictl rmi --prune removes unused images)",
     ),
     "rate-limit": (
         "authenticate pulls in " + REGISTRIES + " (configs.\"{host}\".auth), or pull through a mirror "
@@ -73,20 +78,38 @@ FIXES: dict[str, tuple[str, ...]] = {
         "exactly like a private one (pull access denied / 401)",
     ),
     "network": (
-        "the node cannot reach {host}: configure a reachable mirror in " + REGISTRIES
-        + " (mirrors: docker.io: endpoint: [\"http://<your-registry>:5000\"])",
-        "or pre-load the images: archport airgap {images} --out /var/lib/rancher/k3s/agent/images/archport.tar",
+        "the node cannot reach {host}: give it a registry it reaches, as its mirror: archport deploy --registry "
+        "<reachable-registry>[/<prefix>] --host {board}    # writes the mirrors into " + REGISTRIES,
+        "or pre-load the images: archport airgap {images} --out archport.tar, then archport deploy --airgap "
+        "archport.tar --host {board}",
     ),
     "sandbox": (
-        "the pod sandbox cannot be created; see the quoted error. The sandbox image is set by pause-image "
-        "in " + CONFIG,
+        "the pod sandbox cannot be created; see the quoted error. The sandbox image is k3s's pause-image "
+        "(" + CONFIG + "): archport deploy --pause-image <registry>/rancher/mirrored-pause:3.6 --host {board} "
+        "sets it",
+    ),
+    # The kubelet's back-off names no reason: the earlier Failed event does.
+    "pull-failed": (
+        "the pull error itself is not in these lines: kubectl describe pod shows it (the Failed event before "
+        "the back-off), and archport doctor --host {board} reads it from the node",
+        "archport inspect {image}    # which platforms the tag offers; a missing {platform} is built with "
+        "archport port {image} --arch {arch} --to <your-registry>/<prefix>",
+    ),
+    "cri-socket": (
+        "k3s crictl pull {image}    # k3s's crictl talks to k3s's containerd "
+        "(unix:///run/k3s/containerd/containerd.sock); a plain crictl tries other runtimes' sockets",
+    ),
+    "unclassified": (
+        "no rule matches the lines above (the node's own words): kubectl describe pod for the pods involved, "
+        "or archport doctor --host {board}, which reads pods, events, the journal and containerd.log together, "
+        "says more",
     ),
     "unknown": ("no rule matched; the evidence above is the node's own message",),
 }
 
 PAUSE_EXTRA = (
-    "or point k3s at a pause image that has {platform}: pause-image: <registry>/rancher/mirrored-pause:3.6 "
-    "in " + CONFIG,
+    "or point k3s at a pause image that has {platform}: archport deploy --pause-image "
+    "<your-registry>/rancher/mirrored-pause:3.6 --host {board}    # sets pause-image: in " + CONFIG,
 )
 
 

@@ -21,7 +21,8 @@ from collections import Counter
 from datetime import datetime
 
 from ..platform import Platform
-from .facts import Facts
+from ..node.facts import Facts
+from ..node.paths import CONFIG
 from .fixes import NO5LVL
 from .report import Group
 from .sv57 import go_before_120
@@ -53,13 +54,13 @@ def findings(facts: Facts, platform: Platform) -> list[Group]:
             "node-iptables-legacy", "iptables runs in legacy mode: klipper-lb (ServiceLB) rules do not apply",
             "warning", evidence=["iptables --version: (legacy)"],
             fix=["update-alternatives --set iptables /usr/sbin/iptables-nft (and ip6tables), then restart k3s; "
-                 "or disable: servicelb in /etc/rancher/k3s/config.yaml"], weight=30))
+                 "or disable: servicelb in " + CONFIG], weight=30))
     backend = str(cfg.get("flannel-backend") or "vxlan")
     if facts.vxlan == "missing" and backend == "vxlan":
         out.append(Group(
             "node-vxlan", "the vxlan kernel module is missing: flannel's default backend cannot start",
             "error", evidence=["vxlan: not loaded, not available (modinfo vxlan)"],
-            fix=["build the kernel with CONFIG_VXLAN, or set flannel-backend: host-gw in /etc/rancher/k3s/config.yaml"],
+            fix=["build the kernel with CONFIG_VXLAN, or set flannel-backend: host-gw in " + CONFIG],
             weight=87))
     if facts.ip_forward == "0":
         out.append(Group(

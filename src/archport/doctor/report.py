@@ -14,11 +14,18 @@ from .rules import BY_ID
 
 # Causes keyed by registry host rather than by image: one fix serves all images.
 PER_HOST = {"network", "tls-scheme", "tls-cert", "rate-limit", "clock", "unauthorized"}
+# The object kind of the events doctor's text reader makes for failure lines no
+# pod claims (a crictl pull, a journal or containerd.log line without a pod):
+# object_name is the image the line names, or "".  Such a failure is reported
+# by its image; it never makes a pod up.
+UNOWNED = "Unowned"
+# A failure line no rule explains: reported with the lines, never dropped.
+UNCLASSIFIED = "unclassified"
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    pod: str                       # namespace/name
+    pod: str                       # namespace/name; "" for a failure line no pod claims
     status: str
     cause: str                     # rule id, "sandbox", "unknown" or node-*
     image: str = ""
@@ -43,12 +50,13 @@ class Group:
     host: str = ""
     mirror: str = ""
     weight: int = 0
+    known: list[str] = field(default_factory=list)   # what archport's catalog says about these pods' images
 
     def to_dict(self) -> dict:
         return {"cause": self.cause, "title": self.title, "severity": self.severity, "pods": self.pods,
                 "images": self.images, "evidence": self.evidence, "fix": self.fix,
                 "consequences": self.consequences, "platforms": self.platforms, "sandbox": self.sandbox,
-                "host": self.host, "mirror": self.mirror}
+                "host": self.host, "mirror": self.mirror, "known": self.known}
 
 
 @dataclass
@@ -82,21 +90,25 @@ def _subject(f: Finding) -> str:
 
 
 def title(f: Finding, n: int, platform: str, images: list[str]) -> str:
-    pods = f"{n} pod{'s' if n != 1 else ''} cannot start"
+    """``n`` is the number of pods; 0 for failure lines that name no pod."""
+    pods = f"{n} pod{'s' if n != 1 else ''} cannot start: " if n else ""
     rule = BY_ID.get(f.cause)
     if f.cause in PER_HOST and rule is not None:
         what = f"registry {f.host}" if f.host else "the registry"
         if f.mirror:
             what = f"mirror {f.mirror}"
         lead = f"the pause image {f.image} ({what})" if f.sandbox else what
-        return f"{pods}: {lead} {rule.summary.format(platform=platform)}"
+        return f"{pods}{lead} {rule.summary.format(platform=platform)}"
     if rule is not None:
-        return f"{pods}: {_subject(f)} {rule.summary.format(platform=platform)}"
+        return f"{pods}{_subject(f)} {rule.summary.format(platform=platform)}"
     if f.cause == "unqualified":
-        return f"{pods}: {_subject(f)} is imported under an unqualified name the kubelet does not look up"
+        return f"{pods}{_subject(f)} is imported under an unqualified name the kubelet does not look up"
     if f.cause == "sandbox":
-        return f"{pods}: the pod sandbox cannot be created"
-    return f"{pods}: {f.status}"
+        return f"{pods}the pod sandbox cannot be created"
+    if f.cause == UNCLASSIFIED:
+        about = f" about {_subject(f)}" if f.image else ""
+        return f"{pods}unclassified: a failure{about} that no rule explains (its lines are quoted below)"
+    return f"{pods}{f.status}" if pods else f.status
 
 
 def group(findings: list[Finding]) -> dict[tuple, list[Finding]]:

@@ -86,11 +86,22 @@ RULES: tuple[Rule, ...] = (
     Rule("not-found", "does not exist (or is private)",
          _rx(r"pull access denied", r"repository does not exist", r"manifest unknown",
              r"404 not found", r": not found$", r"not found: not found"), weight=50),
+    # crictl run without k3s's endpoint tries the default sockets (cri-tools: "image connect
+    # using default endpoints"); k3s's containerd listens on /run/k3s/containerd/containerd.sock.
+    # A gRPC Unavailable, but nothing to do with the registry: before network.
+    Rule("cri-socket", "was not pulled: crictl did not reach k3s's containerd",
+         _rx(r"dial unix \S+\.sock: connect: (?:no such file or directory|connection refused|permission denied)",
+             r"unknown service runtime\.v1(?:alpha2)?\.imageservice"), weight=40),
     Rule("network", "cannot be reached from the node",
          _rx(r"dial tcp", r"i/o timeout", r"no such host", r"connection refused", r"connection reset by peer",
              r"context deadline exceeded", r"network is unreachable", r"no route to host",
              r"tls handshake timeout", r"temporary failure in name resolution", r"failed to do request"),
          codes=("deadlineexceeded", "unavailable"), weight=68),
+    # The kubelet says that a pull failed but not why: its back-off event (type Normal,
+    # 'Back-off pulling image "x"') and the "Error: ErrImagePull" / "Error: ImagePullBackOff"
+    # events (pkg/kubelet/images/image_manager.go).  Last: any message that says why wins.
+    Rule("pull-failed", "cannot be pulled (the lines show the kubelet retrying, not the registry's answer)",
+         _rx(r"^back-off pulling image ", r"^error: (?:errimagepull|imagepullbackoff)$"), weight=45),
 )
 
 # Symptoms that are consequences of another problem, never a cause of their own.

@@ -20,7 +20,7 @@ from typing import Callable
 from .. import platform as plat
 from ..oci import Index, Manifest
 from . import fixes
-from .facts import Facts
+from ..node.facts import Facts
 from .report import Group, Report
 
 #: image -> [(path, Go version)] of the Go binaries in its node-platform image.
@@ -84,8 +84,8 @@ def _evidence(img: str, bins: list[tuple[str, str]], limit: int = 3) -> list[str
 
 def registry_probe(open_source: Callable[[str], object], platform: plat.Platform) -> Probe:
     """Read the Go version of every ELF in ``image``'s ``platform`` manifest;
-    layers are streamed, never extracted (see :mod:`archport.binaries.listing`)."""
-    from ..binaries.listing import list_binaries
+    layers are streamed, never extracted (see :mod:`archport.check.listing`)."""
+    from ..check.listing import list_binaries
 
     def probe(image: str) -> list[tuple[str, str]]:
         src = open_source(image)

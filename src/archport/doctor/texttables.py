@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from . import kube
+from ..node import kube
 
 # -- headers ---------------------------------------------------------------------
 PODS_HDR = re.compile(r"^\s*(NAMESPACE\s+)?NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\b")
@@ -27,9 +27,24 @@ CRICTL_IMAGES_HDR = re.compile(r"^\s*IMAGE\s+TAG\s+IMAGE ID\s+SIZE\s*$")
 # month is the locale's (Nov, nov., 11月, …), so it is any word.
 JOURNAL_PREFIX = re.compile(r"^\S+\s+\d{1,2}日?\s+\d\d:\d\d:\d\d\s+\S+\s+[\w.@-]+\[\d+\]:\s")
 KLOG = re.compile(r"\b[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\]")
-# containerd's logrus text format (containerd.log, or the k3s journal).
+# containerd's logrus text format (containerd.log, or the k3s journal); crictl
+# writes the same format when stderr is not a terminal.
 LOGRUS = re.compile(r'(^|\s)time="[^"]+"\s+level=\w+\s+msg=')
+# logrus's terminal format, as crictl prints its last error: "FATA[0002] pulling image: …"
+# (cri-tools cmd/crictl: the command's error wrapped as "pulling image: %w", logged by logrus.Fatal).
+CRICTL_FATAL = re.compile(r"^\s*(?:FATA|ERRO)\[\d+\]\s+\S")
+# A line that reports a failure by its level: klog's E/F severity, logrus's error/fatal.
+FAILURE_LEVEL = re.compile(r"\b[EF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\]|\blevel=(?:error|fatal)\b"
+                           r"|^\s*(?:FATA|ERRO)\[\d+\]")
+# containerd's RunPodSandbox lines name the pod in the CRI metadata they print
+# (pkg/cri instrumented_service.go: "RunPodSandbox for %+v failed, error").
+SANDBOX_META = re.compile(r"PodSandboxMetadata\{Name:([^,}]+),Uid:[^,}]*,Namespace:([^,}]+)")
 
+# klog's structured key naming a line's pod: pod="ns/name" (escaped once more inside err="…").
+POD_KEY = re.compile(r'pod=\\*"([^"/\\]+)/([^"\\]+)\\*"')
+# kubelet's event when it waits before pulling again (pkg/kubelet/images: BackOffPullImage,
+# an event of type Normal): the pull failed, the reason is in an earlier event.
+BACK_OFF = re.compile(r"^back-off pulling image ", re.IGNORECASE)
 # Container-log lines that name a failure on their own (kubectl logs).
 LOG_FAILURE = re.compile(
     r"exec format error|exec user process caused|executable file not found|no such file or directory"
@@ -164,6 +179,25 @@ def get_event(line: str, has_ns: bool, namespace: str) -> kube.Event | None:
                       last_seen=m.group(1))
 
 
+# kubectl's LAST SEEN column: a duration as translateTimestampSince prints it
+# (41m, 2m14s, 3d4h), or <unknown>; kubectl >= 1.26 may add "(x4 over 41m)".
+_LAST_SEEN = r"(?:(?:\d+[smhdy])+|<unknown>|<invalid>)(?:\s\(x\d+ over \S+\))?"
+_EVENT_ROW = re.compile(r"^\s*(?:([a-z0-9][-a-z0-9.]*)\s+)??" + _LAST_SEEN
+                        + r"\s+(?:Normal|Warning)\s+\S+\s+\w+/\S+\s+\S")
+
+
+def event_row(line: str) -> tuple[kube.Event, bool] | None:
+    """A ``kubectl get events`` row pasted without its header: the event, and
+    whether the row has a NAMESPACE column.  The LAST SEEN duration and the
+    TYPE word make the shape unmistakable."""
+    m = _EVENT_ROW.match(line)
+    if not m:
+        return None
+    has_ns = m.group(1) is not None
+    e = get_event(line, has_ns, "")
+    return (e, has_ns) if e else None
+
+
 def crictl_pod(line: str) -> kube.Sandbox | None:
     # POD ID  CREATED  STATE  NAME  NAMESPACE  ATTEMPT  RUNTIME; CREATED is "2 hours ago".
     m = re.match(r"^\s*([0-9a-f]{6,64})\s+(.+?ago)\s+(Ready|NotReady)\s+(\S+)\s+(\S+)\s+(\d+)", line)
@@ -202,6 +236,12 @@ def crictl_image(line: str) -> kube.Image | None:
     return kube.Image(cols[2], (tag,))
 
 
+def sandbox_pod(text: str) -> tuple[str, str]:
+    """(namespace, name) of the pod a containerd RunPodSandbox line names, or ("", "")."""
+    m = SANDBOX_META.search(text)
+    return (m.group(2), m.group(1)) if m else ("", "")
+
+
 def image_in(text: str) -> str:
     """The image a message names (``image "x"``, ``image=\\"x\\"``), or ""."""
     m = _IMAGE_IN_TEXT.search(text)
@@ -212,3 +252,52 @@ def exec_target(text: str) -> str:
     """The program a runtime error says it tried to exec, by base name."""
     m = EXEC_PATH.search(text)
     return m.group(1).rstrip(":").rsplit("/", 1)[-1] if m else ""
+
+
+# -- kubectl describe pod ----------------------------------------------------------
+@dataclass
+class Describe:
+    """One ``kubectl describe pod`` as read so far."""
+
+    name: str
+    namespace: str = ""
+    phase: str = ""
+    containers: list[dict] = field(default_factory=list)
+
+
+def describe_line(d: Describe, line: str, section: str, cur: dict | None) -> tuple[str, dict | None]:
+    """One line of a describe: a top-level field, a container's field; returns
+    the section (containers, init) and the container it is in."""
+    if re.match(r"^Namespace:\s+(\S+)", line):
+        d.namespace = line.split()[1]
+        return section, cur
+    if re.match(r"^Status:\s+(\S+)", line):
+        d.phase = line.split()[1]
+        return section, cur
+    if re.match(r"^(Init )?Containers:\s*$", line):
+        return ("init" if line.startswith("Init") else "containers"), None
+    if re.match(r"^\S", line):                    # another top-level field ends the section
+        return "", None
+    if section in ("containers", "init"):
+        m = re.match(r"^  ([\w.-]+):\s*$", line)
+        if m:
+            cur = {"name": m.group(1), "init": section == "init", "state": "", "reason": "", "message": "",
+                   "image": "", "ready": False, "last_reason": "", "last_message": "", "in_last": False}
+            d.containers.append(cur)
+            return section, cur
+        if cur is not None:
+            m = re.match(r"^\s+(Image|State|Last State|Reason|Message|Ready|Exit Code):\s*(.*)$", line)
+            if m:
+                key, val = m.group(1), m.group(2).strip()
+                if key == "Image":
+                    cur["image"] = val
+                elif key == "State":
+                    cur["state"], cur["in_last"] = val.lower(), False
+                elif key == "Last State":
+                    cur["in_last"] = True
+                elif key == "Ready":
+                    cur["ready"] = val == "True"
+                elif key in ("Reason", "Message"):
+                    slot = ("last_" if cur["in_last"] else "") + key.lower()
+                    cur[slot] = val
+    return section, cur

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import httpx
 
-from ..errors import ArchportError
+from ..errors import FetchError
 from .apkformat import Entry, gzip_members, parse_index, parse_pkginfo, q1, signature_name
 from .http import DownloadError, fetch, fetch_bytes
 
@@ -41,7 +41,7 @@ REPOSITORIES = "/etc/apk/repositories"
 MAX_INDEX = 64 << 20           # community's APKINDEX.tar.gz is ~1.5 MB; far above any real one
 
 
-class AlpineError(ArchportError):
+class AlpineError(FetchError):
     """The repository could not give us the package, verified."""
 
 

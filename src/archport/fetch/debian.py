@@ -34,7 +34,7 @@ from typing import BinaryIO, Iterator
 import httpx
 
 from .. import zstd
-from ..errors import ArchportError, BadInput
+from ..errors import BadInput, FetchError
 from .http import DownloadError, fetch, fetch_bytes
 
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
@@ -46,7 +46,7 @@ DEB_ARCH = {"amd64": "amd64", "arm64": "arm64", "arm": "armhf", "386": "i386", "
             "s390x": "s390x", "riscv64": "riscv64", "mips64le": "mips64el", "loong64": "loong64"}
 
 
-class DebianError(ArchportError):
+class DebianError(FetchError):
     """The archive could not give us the file, verified."""
 
 

@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from ..errors import ArchportError
+from ..errors import ArchportError, FetchError
 from .http import DownloadError, RangeFile, fetch
 
 MAX_MEMBER = 4 << 20          # a source file; bigger means the wrong member
@@ -114,7 +114,7 @@ def _read(z: zipfile.ZipFile, name: str) -> bytes:
     return z.read(info)
 
 
-class ModuleUnavailable(ArchportError):
+class ModuleUnavailable(FetchError):
     """``go mod download`` could not give the module (the proxy refused it,
     the checksum database disagreed, the network failed)."""
 

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..errors import ArchportError, BadInput, DigestMismatch, TransportError
+from ..errors import BadInput, DigestMismatch, FetchError, TransportError
 from ..reference import is_loopback_host
 from ..streams import Seekable
 
@@ -33,7 +33,7 @@ _CHUNK = 1 << 20
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
-class DownloadError(ArchportError):
+class DownloadError(FetchError):
     """The server answered, but not with the file (``status`` is the HTTP status)."""
 
     def __init__(self, url: str, status: int, detail: str = "") -> None:

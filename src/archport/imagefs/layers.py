@@ -24,6 +24,7 @@ from typing import Iterable, Iterator
 
 
 from .. import zstd
+from ..binaries.elf import is_elf
 from ..errors import ArchportError, BadInput
 from .compression import Stream, inflate
 from .paths import DELETE, EMPTY, clean, join, parse_name
@@ -31,7 +32,6 @@ from .tree import DEV, DIR, FIFO, FILE, HEAD_SIZE, LINK, Node, PathError, RootFS
 
 ERROR, WARNING = "error", "warning"
 _BUF = 1 << 20
-_ELF = b"\x7fELF"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +113,7 @@ def _drained(chunks, error: BaseException) -> BaseException:
 def _keep_whole(comps: list[str], node: Node) -> bool:
     # ELF executables and shared objects: the program headers and dynamic
     # section can be anywhere in the file.
-    return node.head.startswith(_ELF) and (node.executable or ".so" in comps[-1])
+    return is_elf(node.head) and (node.executable or ".so" in comps[-1])
 
 
 def apply_layer(fs: RootFS, index: int, chunks: Iterable[bytes], what: str,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import io
 import posixpath
+import tempfile
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
@@ -43,16 +44,17 @@ class Node:
     __slots__ = ("kind", "mode", "uid", "gid", "size", "target", "head", "spool", "layer", "children")
 
     def __init__(self, kind: str, mode: int = 0o755, uid: int = 0, gid: int = 0, size: int = 0,
-                 target: str = "", head: bytes = b"", spool: int | None = None, layer: int = -1) -> None:
+                 target: str = "", layer: int = -1) -> None:
         self.kind = kind
         self.mode = mode
         self.uid = uid
         self.gid = gid
         self.size = size
         self.target = target          # symlink target, verbatim
-        self.head = head              # first bytes of a regular file
-        self.spool = spool            # offset of the whole file in the spool, when kept
         self.layer = layer            # index of the layer that wrote it (-1: implied)
+        # Filled while the file's bytes stream by (.layers), never known up front:
+        self.head = b""               # first bytes of a regular file
+        self.spool: int | None = None  # offset of the whole file in the spool, when kept
         self.children: dict[str, Node] | None = {} if kind == DIR else None
 
     @property
@@ -209,7 +211,6 @@ class RootFS:
 
     def spool_writer(self) -> BinaryIO:
         if self._spool is None:
-            import tempfile
             self._spool = tempfile.TemporaryFile(prefix="archport-check-")
         self._spool.seek(0, io.SEEK_END)
         return self._spool

@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import BadInput
 from ..platform import Platform
+from .manifest import load_object
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +44,7 @@ class ImageConfig:
 
 
 def parse_config(raw: bytes) -> ImageConfig:
-    try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise BadInput(f"image config is not valid JSON: {e}") from None
-    if not isinstance(doc, dict):
-        raise BadInput("image config is not a JSON object")
+    doc = load_object(raw, "image config")
     c = doc.get("config") or {}
     rootfs = doc.get("rootfs") or {}
 

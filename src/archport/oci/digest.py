@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 from ..errors import BadInput, DigestMismatch
 
@@ -81,3 +81,26 @@ def verified(chunks: Iterable[bytes], expected: Digest, size: int | None = None,
         v.update(chunk)
         yield chunk
     v.check()
+
+
+class HashingWriter:
+    """A write-only file object that passes bytes on to ``out`` and hashes
+    (SHA-256) and counts them, so a layer's digest or an archive's checksum
+    is known when its last byte is written, without reading it back."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, b) -> int:
+        self.out.write(b)
+        self.hash.update(b)
+        self.size += len(b)
+        return len(b)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def digest(self) -> Digest:
+        return Digest("sha256", self.hash.hexdigest())

@@ -71,13 +71,21 @@ class Index(_Stored):
         return json.loads(self.raw)
 
 
-def _load_json(raw: bytes) -> dict[str, Any]:
+def load_json(raw: bytes, what: str) -> Any:
+    """``raw`` parsed as JSON: archport's one reader of the JSON documents an
+    image is made of (manifests, configs, ``index.json``, ``manifest.json``).
+    Bytes that are not JSON are bad input naming ``what``."""
     try:
-        doc = json.loads(raw)
+        return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise BadInput(f"manifest is not valid JSON: {e}") from None
+        raise BadInput(f"{what} is not valid JSON: {e}") from None
+
+
+def load_object(raw: bytes, what: str) -> dict[str, Any]:
+    """:func:`load_json`, and the document must be a JSON object."""
+    doc = load_json(raw, what)
     if not isinstance(doc, dict):
-        raise BadInput("manifest is not a JSON object")
+        raise BadInput(f"{what} is not a JSON object")
     return doc
 
 
@@ -88,7 +96,7 @@ def parse_manifest(raw: bytes, media_type: str | None = None, digest: Digest | N
     own ``mediaType``, and then to its shape (``manifests`` vs ``layers``), as
     the OCI spec allows the field to be absent.
     """
-    doc = _load_json(raw)
+    doc = load_object(raw, "manifest")
     declared = doc.get("mediaType")
     mtype = media_type.split(";")[0].strip() if media_type else ""
     if mtype in ("", "application/json", "text/plain", "application/octet-stream"):

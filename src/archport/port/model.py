@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .. import location
 from ..errors import BadInput
 from ..location import LayoutLocation
 from ..platform import Platform
-from ..reference import Reference
+from ..reference import Reference, parse as parse_reference
 
 #: Statuses that count as success; anything else makes the run partial (exit 1).
 SUCCESS = ("ported", "present", "done", "explained")
@@ -26,6 +26,7 @@ class Options:
     smoke_args: tuple[str, ...] | None = None
     smoke_timeout: float = 60
     workers: int = 4
+    profile: str = "rva20u64"                     # the RISC-V profile riscv64 builds and mirrors must fit
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,21 +68,23 @@ def parse_destination(text: str) -> Destination:
     if prefix:
         try:
             Reference(host, prefix)
-            from ..reference import parse
-            parse(f"{host}/{prefix}")
+            parse_reference(f"{host}/{prefix}")
         except BadInput as e:
             raise BadInput(f"--to {text}: {e}") from None
     return Destination(text, domain=host, prefix=prefix)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ImageResult:
+    """What porting one image came to: the value :func:`archport.port.run.port_image`
+    returns (a failure is the result as far as it got, marked failed)."""
+
     image: str
     destination: str = ""
     status: str = "failed"           # ported | present | done | explained | failed | unsupported
     strategy: str = ""
     reason: str = ""
-    decisions: list[tuple[str, bool, str]] = field(default_factory=list)
+    decisions: tuple[tuple[str, bool, str], ...] = ()
     fixups: tuple[str, ...] = ()
     check: str = ""                  # "ok" | "failed: …" | ""
     smoke: str = ""                  # "ok" | "failed: …" | ""
@@ -91,6 +94,7 @@ class ImageResult:
     seconds: float = 0.0
     next_step: str = ""
     notes: tuple[str, ...] = ()
+    isa_profile: str = ""            # riscv64: the profile the image was built and checked for
 
     @property
     def ok(self) -> bool:
@@ -105,4 +109,5 @@ class ImageResult:
             "smokeOutput": self.smoke_output, "digest": self.digest or None,
             "platformDigest": self.platform_digest or None, "seconds": round(self.seconds, 3),
             "nextStep": self.next_step or None, "notes": list(self.notes),
+            "isaProfile": self.isa_profile or None,
         }

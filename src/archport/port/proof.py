@@ -7,18 +7,21 @@ transplant strategies."""
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import reference
-from ..check import Contract, check_image
+from ..assemble.image import ANN_VERSION
+from ..check import Contract, check_image, target_profile
 from ..errors import ArchportError
 from ..oci import Manifest
-from ..platform import Platform
+from ..oci.config import ImageConfig
+from ..platform import Platform, normalize
 from ..progress import phase
 from ..reference import Reference
 from ..store import Source
 from ..strategies import Env, Upstream
-from .model import ImageResult, Options
+from .model import Options
 
 
 def contracts(ref: Reference, opts: Options) -> list[Contract]:
@@ -27,7 +30,7 @@ def contracts(ref: Reference, opts: Options) -> list[Contract]:
     own = [Contract()]
     if not opts.manifests:
         return own
-    from ..k3s import containers, load_documents, using_image
+    from ..k3s import containers, load_documents, using_image    # here: k3s's readers slow `archport --help`
     found = containers(load_documents(opts.manifests))
     chosen = using_image(found, ref)
     if not chosen:
@@ -40,60 +43,75 @@ def contracts(ref: Reference, opts: Options) -> list[Contract]:
     return own + [Contract(c.describe(), c.command, c.args, c.working_dir, c.env) for c in chosen]
 
 
-def prove(env: Env, ref: Reference, source: Source, child: Manifest, target: Platform, opts: Options,
-          res: ImageResult, up: Upstream | None = None) -> bool:
-    """check, then smoke (the catalog's recipe unless --smoke-args; a failure
-    run again on upstream's host platform); False, with the next step in
-    ``res``, when the image must not be pushed."""
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """``check``'s verdict, as the result shows it."""
+
+    text: str                        # "ok (N contracts)" | "failed: …"
+    ok: bool
+    config: ImageConfig | None       # the built image's config (smoke reads its Entrypoint)
+
+
+@dataclass(frozen=True, slots=True)
+class Smoked:
+    """The smoke run's verdict; ``next_step`` non-empty: the image must not be pushed."""
+
+    text: str                        # "ok …" | "failed: …" | "skipped (--no-smoke)"
+    output: str = ""                 # the run's last output
+    next_step: str = ""
+
+
+def check(env: Env, ref: Reference, source: Source, target: Platform, opts: Options) -> Checked:
+    """The built image against its contracts (its own config's and the manifests')."""
     with phase(env.log, "check"):
-        report = check_image(source, target, contracts(ref, opts))
+        # riscv64: every binary must fit the profile the port builds for.
+        isa = target_profile(opts.profile) if normalize(target).architecture == "riscv64" else None
+        report = check_image(source, target, contracts(ref, opts), isa=isa)
     if report.ok:
-        res.check = f"ok ({len(report.outcomes)} contract{'s' if len(report.outcomes) != 1 else ''})"
-    else:
-        bad = [f.message for f in report.all_findings() if f.is_error]
-        res.check = "failed: " + "; ".join(bad[:3])
-        res.next_step = "the image breaks its contract; nothing was pushed"
-        return False
+        return Checked(f"ok ({len(report.outcomes)} contract{'s' if len(report.outcomes) != 1 else ''})",
+                       True, report.config)
+    bad = [f.message for f in report.all_findings() if f.is_error]
+    return Checked("failed: " + "; ".join(bad[:3]), False, report.config)
+
+
+def smoke(env: Env, ref: Reference, source: Source, child: Manifest, target: Platform, opts: Options,
+          checked: Checked, strategy: str, up: Upstream | None = None) -> Smoked:
+    """The catalog's recipe unless --smoke-args (a failure run again on
+    upstream's host platform)."""
     if not opts.smoke:
-        res.smoke = "skipped (--no-smoke)"
-        return True
+        return Smoked("skipped (--no-smoke)")
+    # Here, not above: smoke (and its VM) would slow every `archport --help`.
     from ..smoke import recipe as smoke_recipe
     from ..smoke.compare import smoke_compared
     from ..smoke.run import Options as SmokeOptions
     args = opts.smoke_args
-    if args is not None and report.config is not None and not report.config.entrypoint:
-        args = (*(report.config.cmd or ()), *args)    # no Entrypoint: the args follow the Cmd's program
+    if args is not None and checked.config is not None and not checked.config.entrypoint:
+        args = (*(checked.config.cmd or ()), *args)    # no Entrypoint: the args follow the Cmd's program
     with phase(env.log, f"smoke {target} (at most {opts.smoke_timeout:g}s)"):
-        rebuilt_at = built_as(child, ref.tag or "") if res.strategy == "go" else None
+        rebuilt_at = built_as(child, ref.tag or "") if strategy == "go" else None
         recipe = (up.component.smoke_recipe(ref.tag or "", rebuilt_at)
                   if up is not None and up.component else None)
         sopts = smoke_recipe.apply(SmokeOptions(platform=target, args=args, timeout=opts.smoke_timeout,
                                                 tmp_parent=str(env.workdir)), recipe)
         if recipe is not None and recipe.kernel is not None and args is None:
-            from ..smoke import vm
+            from ..smoke import vm                 # as above: only a recipe with a kernel needs it
             try:
-                boot = vm.boot_for(target, recipe.kernel, archive=env.debian_archive, keyring=env.debian_keyring,
-                                   suite=env.debian_suite, cache_dir=Path(env.cache_dir), http=env.http)
+                boot = vm.boot_for(target, recipe.kernel, archive=env.debian.archive, keyring=env.debian.keyring,
+                                   suite=env.debian.suite, cache_dir=Path(env.cache_dir), http=env.http)
             except ArchportError as e:
-                res.smoke = f"failed: {e}"
-                res.next_step = "its recipe needs the target's kernel, which could not be had; nothing was pushed"
-                return False
+                return Smoked(f"failed: {e}", next_step="its recipe needs the target's kernel, which could not be "
+                                                        "had; nothing was pushed")
             sopts = dataclasses.replace(sopts, boot=boot)
         r = smoke_compared(source, sopts, upstream=up.source if up is not None else None, progress=env.log,
                            timeout_passes=True)
-    res.smoke_output = (r.stdout + r.stderr)[-2000:]
-    res.smoke, step = smoke_recipe.summary(r, opts.smoke_timeout)
-    if step:
-        res.next_step = step
-        return False
-    return True
+    text, step = smoke_recipe.summary(r, opts.smoke_timeout)
+    return Smoked(text, (r.stdout + r.stderr)[-2000:], step or "")
 
 
 def built_as(child: Manifest, tag: str) -> str | None:
     """The version a rebuilt Go program says it is, when not the tag's: the
     provenance the go strategy records (its module version, from the
     upstream binary's build info or ``--substitute``)."""
-    from ..build.assemble import ANN_VERSION
     version = (child.annotations or {}).get(ANN_VERSION, "")
     if not version or version.removeprefix("v") == tag.removeprefix("v") or not version.startswith("v"):
         return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from ..copy import transfer
@@ -11,7 +11,7 @@ from ..errors import ArchportError, BadInput, NotFound, TransportError
 from ..images import Pinned, open_source
 from ..oci import Index, Manifest, read_config
 from ..platform import Platform, normalize
-from ..publish import append_platform
+from ..publish import Sourced, append_platform
 from ..reference import Reference
 from ..store import Sink, Source
 from ..strategies import Decision, Env, NotPortable, Outcome, Strategy, Upstream
@@ -25,7 +25,7 @@ from ..strategies.release import ReleaseStrategy
 from ..strategies.transplant import Transplant
 from .destination import DestTag
 from .model import Destination, ImageResult, Options
-from .proof import prove
+from .proof import check, smoke
 
 #: The strategies, in the order ``auto`` tries them.  The ones that compile
 #: keep their outputs by their inputs (the build cache wraps them).
@@ -83,84 +83,108 @@ def open_upstream(s: Session, ref: Reference, component, target: Platform) -> Up
 
 def port_image(s: Session, ref: Reference, opts: Options, *, from_release: bool = False) -> ImageResult:
     started = time.monotonic()
-    target = normalize(opts.target)
-    catalog = s.env.catalog
     try:
-        component = catalog.component(str(ref))
+        component = s.env.catalog.component(str(ref))
     except BadInput:
         component = None
     res = ImageResult(ref.familiar(), s.dest.describe(ref) if s.dest is not None else "")
-    try:
-        _port(s, ref, component, target, opts, res, from_release)
-    except NotPortable as e:
-        res.status, res.reason, res.next_step = "failed", e.reason, e.next_step or res.next_step
-    except BadInput:
-        raise
-    except ArchportError as e:
-        res.status, res.reason = "failed", str(e)
-        # An error that knows what would help (HostUnreachable: a mirror, an
-        # oci: copy) says it; otherwise a rerun continues where this one stopped.
-        res.next_step = getattr(e, "next_step", "") or res.next_step or \
-            "fix the cause and run the same command again: finished images stay done"
-        # HostUnreachable: where we push, not pull
-        if getattr(e, "domain", None) and s.dest is not None and e.domain == s.dest.domain:
-            res.next_step = f"check the --to registry name {e.domain}: this machine must reach where it pushes"
-    res.seconds = time.monotonic() - started
-    return res
+    res = _port(s, ref, component, normalize(opts.target), opts, res, from_release)
+    return replace(res, seconds=time.monotonic() - started)
+
+
+def _failed(s: Session, res: ImageResult, e: ArchportError) -> ImageResult:
+    """``res`` as far as it got, failed with ``e``'s reason and the next step."""
+    if isinstance(e, NotPortable):
+        return replace(res, status="failed", reason=e.reason, next_step=e.next_step or res.next_step)
+    # An error that knows what would help (HostUnreachable: a mirror, an
+    # oci: copy) says it; otherwise a rerun continues where this one stopped.
+    next_step = getattr(e, "next_step", "") or res.next_step or \
+        "fix the cause and run the same command again: finished images stay done"
+    # HostUnreachable: where we push, not pull
+    if getattr(e, "domain", None) and s.dest is not None and e.domain == s.dest.domain:
+        next_step = f"check the --to registry name {e.domain}: this machine must reach where it pushes"
+    return replace(res, status="failed", reason=str(e), next_step=next_step)
 
 
 def _port(s: Session, ref: Reference, component, target: Platform, opts: Options, res: ImageResult,
-          from_release: bool) -> None:
-    if s.dest is None:                  # explain without --to: nothing to consult
-        return _explain(s, None, ref, component, target, opts, res, from_release)
-    tag = DestTag(s.dest, s.env.registry, s.env.cache_dir, ref)
-    if not opts.rebuild:
+          from_release: bool) -> ImageResult:
+    """Is it done at the destination, else explain, else build, prove and push."""
+    try:
+        if s.dest is None:                  # explain without --to: nothing to consult
+            return _explain(s, None, ref, component, target, opts, res, from_release)
+        tag = DestTag(s.dest, s.env.registry, s.env.cache_dir, ref)
         # Explain consults the destination too: a tag that has the platform
         # needs nothing, whatever strategy would apply upstream.
         # An unreadable --to fails explain too: it cannot say whether the port
         # is done there (without --to, explain says what each kind would get).
-        done = tag.done(target)
+        done = None if opts.rebuild else tag.done(target)
         if done is not None:
-            res.status, res.reason = "done", f"{res.destination} already has {target}"
-            res.digest, res.platform_digest = done
+            res = replace(res, status="done", reason=f"{res.destination} already has {target}",
+                          digest=done[0], platform_digest=done[1])
             if opts.explain:
-                res.notes += (f"read live from {res.destination}: it has {target}; no strategy considered",)
-                return
+                return replace(res, notes=res.notes + (
+                    f"read live from {res.destination}: it has {target}; no strategy considered",))
             _airgap(s, tag, target)
-            return
-    if opts.explain:
-        return _explain(s, tag, ref, component, target, opts, res, from_release)
-    up = _open(s, ref, component, target, from_release)
-    if opts.rebuild and _already_rebuilt(s, tag, up, target, res):
-        return
-    base = tag.base(up, opts.overwrite)
-    outcome = _choose(s, up, target, opts, res)
-    if outcome is None:
-        return
-    res.strategy, res.reason, res.fixups = outcome.strategy, outcome.reason, outcome.fixups
-    res.notes = tuple(outcome.notes)
-    child_source, child = _materialize(s, outcome, ref)
-    if not prove(s.env, ref, child_source, child, target, opts, res, up):
-        res.status = "failed"
-        res.next_step = res.next_step or "nothing was pushed; inspect the image with archport check/smoke"
-        return
-    sink, name = tag.sink()
-    try:
-        if outcome.strategy == "present":
-            r = transfer(up.source, sink, name=name, workers=opts.workers, reporter=s.reporter)
-            res.digest, res.status = r.digest, "present"
-        else:
-            edit = append_platform(sink, name, base.top, base.source, child, child_source, target,
-                                   replace=opts.rebuild, workers=opts.workers, reporter=s.reporter)
-            res.digest, res.status = str(edit.index.digest), "ported"
-            res.notes += tuple(f"replaced upstream's {target} image {d.digest}" for d in edit.replaced)
-        sink.commit()
-    except BaseException:
-        sink.abort()
+            return res
+        if opts.explain:
+            return _explain(s, tag, ref, component, target, opts, res, from_release)
+        up = _open(s, ref, component, target, from_release)
+        rebuilt = _already_rebuilt(tag, up, target, res) if opts.rebuild else None
+        if rebuilt is not None:
+            res = rebuilt
+            _airgap(s, tag, target)
+            return res
+        base = tag.base(up, opts.overwrite)
+        res, outcome = _choose(s, up, target, opts, res)
+    except BadInput:
         raise
-    res.platform_digest = str(child.digest)
-    tag.remember(target, res.digest, res.platform_digest)
-    _airgap(s, tag, target)
+    except ArchportError as e:
+        return _failed(s, res, e)
+    if outcome is None:
+        return res
+    return _prove_and_push(s, tag, ref, up, base, outcome, target, opts, res)
+
+
+def _prove_and_push(s: Session, tag: DestTag, ref: Reference, up: Upstream, base, outcome: Outcome,
+                    target: Platform, opts: Options, res: ImageResult) -> ImageResult:
+    """check and smoke the built image; only then the push: upstream as is
+    (``present``), else its platforms digest-preserved with the new child
+    appended (or replacing), and the airgap copy."""
+    res = replace(res, strategy=outcome.strategy, reason=outcome.reason, fixups=outcome.fixups,
+                  notes=tuple(outcome.notes),
+                  isa_profile=opts.profile if normalize(target).architecture == "riscv64" else "")
+    try:
+        child_source, child = _materialize(s, outcome, ref)
+        checked = check(s.env, ref, child_source, target, opts)
+        res = replace(res, check=checked.text)
+        if not checked.ok:
+            return replace(res, status="failed", next_step="the image breaks its contract; nothing was pushed")
+        smoked = smoke(s.env, ref, child_source, child, target, opts, checked, res.strategy, up)
+        res = replace(res, smoke=smoked.text, smoke_output=smoked.output)
+        if smoked.next_step:
+            return replace(res, status="failed", next_step=smoked.next_step)
+        sink, name = tag.sink()
+        try:
+            if outcome.strategy == "present":
+                r = transfer(up.source, sink, name=name, workers=opts.workers, reporter=s.reporter)
+                res = replace(res, digest=r.digest, status="present")
+            else:
+                edit = append_platform(sink, name, Sourced(base.top, base.source), Sourced(child, child_source),
+                                       target, replace=opts.rebuild, workers=opts.workers, reporter=s.reporter)
+                res = replace(res, digest=str(edit.index.digest), status="ported", notes=res.notes + tuple(
+                    f"replaced upstream's {target} image {d.digest}" for d in edit.replaced))
+            sink.commit()
+        except BaseException:
+            sink.abort()
+            raise
+        res = replace(res, platform_digest=str(child.digest))
+        tag.remember(target, res.digest, res.platform_digest)
+        _airgap(s, tag, target)
+        return res
+    except BadInput:
+        raise
+    except ArchportError as e:
+        return _failed(s, res, e)
 
 
 def _open(s: Session, ref: Reference, component, target: Platform, from_release: bool) -> Upstream:
@@ -175,7 +199,7 @@ def _open(s: Session, ref: Reference, component, target: Platform, from_release:
 
 
 def _explain(s: Session, tag: DestTag | None, ref: Reference, component, target: Platform, opts: Options,
-             res: ImageResult, from_release: bool) -> None:
+             res: ImageResult, from_release: bool) -> ImageResult:
     """``--explain``: each strategy's decision, which one wins, and what would
     happen at the destination (or at each kind of destination without ``--to``)."""
     try:
@@ -183,28 +207,33 @@ def _explain(s: Session, tag: DestTag | None, ref: Reference, component, target:
     except TransportError as e:
         if component is None:
             raise
-        _from_catalog(component, ref, target, opts, res)
-        res.notes += (f"upstream unreachable ({str(e).splitlines()[0]}): every fact above is the catalog's; "
-                      "nothing was read live",)
+        res = _from_catalog(component, ref, target, opts, res)
+        res = replace(res, notes=res.notes + (f"upstream unreachable ({str(e).splitlines()[0]}): every fact above "
+                                              "is the catalog's; nothing was read live",))
     else:
-        _choose(s, up, target, opts, res)
-        res.notes += (f"read live from upstream: {ref.familiar()}'s platforms "
-                      f"({', '.join(str(p) for p in up.platforms)}) and config; the rest is the catalog's",)
+        res, _ = _choose(s, up, target, opts, res)
+        if res.status == "failed" and res.reason:     # an error stopped the asking: nothing to explain
+            return res
+        res = replace(res, notes=res.notes + (f"read live from upstream: {ref.familiar()}'s platforms "
+                                              f"({', '.join(str(p) for p in up.platforms)}) and config; the rest "
+                                              "is the catalog's",))
     if res.status != "explained":
-        return
+        return res
+    notes = []
     recipe = component.smoke_recipe(ref.tag or "") if component is not None and opts.smoke else None
     if recipe is not None and recipe.kernel is not None and opts.smoke_args is None:
-        res.notes += (f"smoke boots the target's own kernel (its recipe needs what qemu-user cannot translate: "
-                      f"{recipe.kernel.describe() or 'kernel modules'}); it needs qemu-system and a Debian archive "
-                      f"for the kernel",)
+        notes.append(f"smoke boots the target's own kernel (its recipe needs what qemu-user cannot translate: "
+                     f"{recipe.kernel.describe() or 'kernel modules'}); it needs qemu-system and a Debian archive "
+                     f"for the kernel")
     if tag is None:
-        res.notes += (f"at a destination that already has {target}: done, nothing to do",
-                      f"at any other destination: {res.strategy} would build and push {target}")
+        notes += [f"at a destination that already has {target}: done, nothing to do",
+                  f"at any other destination: {res.strategy} would build and push {target}"]
     else:
-        res.notes += (f"{res.destination} has no {target}: {res.strategy} would build and push it",)
+        notes.append(f"{res.destination} has no {target}: {res.strategy} would build and push it")
+    return replace(res, notes=res.notes + tuple(notes))
 
 
-def _from_catalog(comp, ref: Reference, target: Platform, opts: Options, res: ImageResult) -> None:
+def _from_catalog(comp, ref: Reference, target: Platform, opts: Options, res: ImageResult) -> ImageResult:
     """Explain offline: what the catalog alone says each strategy would use.
     Nothing here was checked, so every reason says whose word it is."""
     tag, arch = ref.tag or "", target.architecture
@@ -225,80 +254,112 @@ def _from_catalog(comp, ref: Reference, target: Platform, opts: Options, res: Im
                        if distro is not None else f"the catalog builds {comp.name} as {comp.kind}, not from a "
                                                   "distribution"),
     }
-    applicable = []
-    for st in load_strategies(opts.strategies, opts.rebuild):
-        applies, reason = facts.get(st.name, (False, "not checked"))
-        res.decisions.append((st.name, applies, reason))
-        if applies:
-            applicable.append(st.name)
+    decisions = tuple((st.name, *facts.get(st.name, (False, "not checked")))
+                      for st in load_strategies(opts.strategies, opts.rebuild))
+    res = replace(res, decisions=res.decisions + decisions)
+    applicable = [name for name, applies, _ in decisions if applies]
     if not applicable:
-        res.status = "unsupported"
-        res.reason = f"not supported yet: the catalog names no way to build {comp.name} {tag} for {target}"
-        return
-    res.status, res.strategy = "explained", applicable[0]
-    res.reason = next(r for n, a, r in res.decisions if a)
-    res.notes += (f"{res.strategy} would be tried first (auto's order)"
-                  + (f"; then {', '.join(applicable[1:])}" if len(applicable) > 1 else ""),)
+        return replace(res, status="unsupported",
+                       reason=f"not supported yet: the catalog names no way to build {comp.name} {tag} for {target}")
+    return replace(res, status="explained", strategy=applicable[0],
+                   reason=next(r for n, a, r in res.decisions if a),
+                   notes=res.notes + (f"{applicable[0]} would be tried first (auto's order)"
+                                      + (f"; then {', '.join(applicable[1:])}" if len(applicable) > 1 else ""),))
 
 
-def _already_rebuilt(s: Session, tag: DestTag, up: Upstream, target: Platform, res: ImageResult) -> bool:
+def _already_rebuilt(tag: DestTag, up: Upstream, target: Platform, res: ImageResult) -> ImageResult | None:
     """``--rebuild`` is done once the destination's platform image is not the
     upstream's own: a rerun then changes nothing, like any other port."""
     done = tag.done(target)
     if done is None:
-        return False
+        return None
     if isinstance(up.top, Index):
         desc = up.top.find(target)
         theirs = str(desc.digest) if desc is not None else ""
     else:
         theirs = str(up.top.digest) if any(p.matches(target) for p in up.platforms) else ""
     if done[1] == theirs:
-        return False
-    res.status, res.reason = "done", f"{res.destination} already has a rebuilt {target} (upstream's is {theirs or 'absent'})"
-    res.digest, res.platform_digest = done
-    _airgap(s, tag, target)
-    return True
-
-
-def _choose(s: Session, up: Upstream, target: Platform, opts: Options, res: ImageResult) -> Outcome | None:
-    strategies = load_strategies(opts.strategies, opts.rebuild)
-    applicable: list[tuple[Strategy, Decision]] = []
-    for st in strategies:
-        d = st.consider(up, target, s.env)
-        res.decisions.append((st.name, d.applies, d.reason))
-        if d.applies:
-            applicable.append((st, d))
-    if opts.explain and applicable:
-        res.status = "explained"
-        res.strategy, res.reason = applicable[0][0].name, applicable[0][1].reason
-        if len(applicable) > 1:
-            # auto tries them in ORDER and keeps the first that builds.
-            others = ", ".join(st.name for st, _ in applicable[1:])
-            res.notes += (f"{res.strategy} wins: first of the applicable strategies in auto's order; "
-                          f"{others} would be tried only if it fails",)
-        else:
-            res.notes += (f"{res.strategy} wins: the only strategy that applies",)
         return None
+    return replace(res, status="done", digest=done[0], platform_digest=done[1],
+                   reason=f"{res.destination} already has a rebuilt {target} (upstream's is {theirs or 'absent'})")
+
+
+def _choose(s: Session, up: Upstream, target: Platform, opts: Options,
+            res: ImageResult) -> tuple[ImageResult, Outcome | None]:
+    """The strategies' decisions, and the outcome of the first applicable one
+    that builds; without an outcome the result says why (explained,
+    unsupported, or failed with every strategy's failure)."""
+    decisions, applicable, error = _consider(s, up, target, opts)
+    res = replace(res, decisions=res.decisions + decisions)
+    if error is not None:
+        return _failed(s, res, error), None
+    if opts.explain and applicable:
+        return _explained(res, applicable), None
     if not applicable:
-        res.status = "unsupported"
-        res.reason, res.next_step = _unsupported(up, target)
+        reason, next_step = _unsupported(up, target)
         named = [(n, why) for n, _a, why in res.decisions if opts.strategies and n in opts.strategies]
         if len(named) == 1:
             # --strategy NAME: why that one declines says more than the catalog's summary.
-            res.reason = f"not supported yet: {named[0][0]}: {named[0][1]}"
-        return None
+            reason = f"not supported yet: {named[0][0]}: {named[0][1]}"
+        return replace(res, status="unsupported", reason=reason, next_step=next_step), None
+    outcome, failed, error = _build(s, up, target, applicable)
+    res = replace(res, decisions=res.decisions + failed)
+    if error is not None:
+        return _failed(s, res, error), None
+    return res, outcome
+
+
+def _consider(s: Session, up: Upstream, target: Platform, opts: Options) -> tuple[
+        tuple[tuple[str, bool, str], ...], list[tuple[Strategy, Decision]], ArchportError | None]:
+    """Each strategy's decision in order, the applicable ones, and the error
+    that stopped the asking (the decisions before it are kept)."""
+    decisions: list[tuple[str, bool, str]] = []
+    applicable: list[tuple[Strategy, Decision]] = []
+    for st in load_strategies(opts.strategies, opts.rebuild):
+        try:
+            d = st.consider(up, target, s.env)
+        except BadInput:
+            raise
+        except ArchportError as e:
+            return tuple(decisions), applicable, e
+        decisions.append((st.name, d.applies, d.reason))
+        if d.applies:
+            applicable.append((st, d))
+    return tuple(decisions), applicable, None
+
+
+def _explained(res: ImageResult, applicable: list[tuple[Strategy, Decision]]) -> ImageResult:
+    name, reason = applicable[0][0].name, applicable[0][1].reason
+    if len(applicable) > 1:
+        # auto tries them in ORDER and keeps the first that builds.
+        others = ", ".join(st.name for st, _ in applicable[1:])
+        note = f"{name} wins: first of the applicable strategies in auto's order; {others} would be tried only if it fails"
+    else:
+        note = f"{name} wins: the only strategy that applies"
+    return replace(res, status="explained", strategy=name, reason=reason, notes=res.notes + (note,))
+
+
+def _build(s: Session, up: Upstream, target: Platform, applicable: list[tuple[Strategy, Decision]]) -> tuple[
+        Outcome | None, tuple[tuple[str, bool, str], ...], ArchportError | None]:
+    """The first applicable strategy's outcome that builds; a decision for
+    each that failed; and, when none built, the error to report."""
     failures: list[NotPortable] = []
+    failed: list[tuple[str, bool, str]] = []
     for st, d in applicable:
         s.env.log(f"{up.ref.familiar()}: trying {st.name}")
         try:
-            return st.build(up, target, s.env, d)
+            return st.build(up, target, s.env, d), tuple(failed), None
         except NotPortable as e:
             failures.append(e)
-            res.decisions.append((st.name, False, f"failed: {e.reason.splitlines()[0]}"))
+            failed.append((st.name, False, f"failed: {e.reason.splitlines()[0]}"))
+        except BadInput:
+            raise
+        except ArchportError as e:
+            return None, tuple(failed), e
     last = failures[-1]
     reason = last.reason if len(failures) == 1 else "\n".join(f"{st.name}: {f.reason}" for (st, _), f in
                                                                zip(applicable, failures))
-    raise NotPortable(reason, last.next_step)
+    return None, tuple(failed), NotPortable(reason, last.next_step)
 
 
 def _unsupported(up: Upstream, target: Platform) -> tuple[str, str]:
@@ -307,7 +368,8 @@ def _unsupported(up: Upstream, target: Platform) -> tuple[str, str]:
     if distro is not None:
         needs = "; ".join(distro.transplant_needs)
         return (f"not supported yet: {distro.reason}",
-                f"a later transplant strategy needs: {needs}" if needs else "a later transplant strategy")
+                "the transplant strategy ports distribution-based images (auto, or --strategy transplant); its "
+                "decision says why it does not apply here" + (f"; it needs: {needs}" if needs else ""))
     if comp is None:
         return (f"not supported yet: no strategy applies to {up.ref.familiar()} and the catalog does not know it",
                 "add the component to the catalog (--catalog EXTRA.toml)")

@@ -56,8 +56,9 @@ query, status, retry decisions — never headers, tokens or bodies.
 from .client import Client
 from .credentials import Credential, Credentials, load_credentials
 from .hosts import HostOptions
+from .push import Chunking
 from .retry import RetryPolicy
 from .store import RegistrySink, RegistrySource
 
-__all__ = ["Client", "Credential", "Credentials", "load_credentials", "HostOptions", "RetryPolicy",
+__all__ = ["Chunking", "Client", "Credential", "Credentials", "load_credentials", "HostOptions", "RetryPolicy",
            "RegistrySink", "RegistrySource"]

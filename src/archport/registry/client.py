@@ -35,6 +35,7 @@ from .upload import CHUNK, content_digest, verified_stream
 
 log = logging.getLogger("archport.registry")
 
+_READS = ("GET", "HEAD")
 MANIFEST_LIMIT = 4 << 20        # distribution's default maximum manifest size
 _LINK_NEXT = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?')
 _T = TypeVar("_T")
@@ -53,15 +54,14 @@ class Client:
 
     def __init__(self, options: HostOptions = HostOptions(), credentials: Credentials | None = None, *,
                  retry: RetryPolicy | None = None, transport: httpx.BaseTransport | None = None,
-                 max_connections: int = 8, chunked_threshold: int = 64 << 20, chunk_size: int = 16 << 20,
+                 max_connections: int = 8, chunking: push.Chunking = push.Chunking(),
                  sleep: Callable[[float], None] = time.sleep, verify_blobs: bool = False) -> None:
         self.options = options
         # Read back (and hash) a blob the destination already had or mounted,
         # whose bytes never passed through us (--verify-blobs).
         self.verify_blobs = verify_blobs
         self.retry = retry or RetryPolicy()
-        self.chunked_threshold = chunked_threshold
-        self.chunk_size = chunk_size
+        self.chunking = chunking
         self._sleep = sleep
         inner = transport or httpx.HTTPTransport(
             verify=ssl_context(options.ca_file),
@@ -121,7 +121,7 @@ class Client:
 
     def _send(self, method: str, ep: _Endpoint, target: str | httpx.URL, *, scope: tuple[str, ...],
               headers: dict[str, str] | None = None, content=None, params=None,
-              stream: bool = False, follow: bool = False) -> httpx.Response:
+              stream: bool = False) -> httpx.Response:
         known = self._unreachable.get(ep.host)
         if known is not None:
             raise known
@@ -131,7 +131,10 @@ class Client:
         request = self._http.build_request(method, url, headers=headers, content=content,
                                            extensions={SCOPE: scope, DOMAIN: ep.domain})
         try:
-            return self._http.send(request, stream=stream, follow_redirects=follow)
+            # Reads follow redirects (a registry may send a blob GET to its
+            # storage, distribution-spec "Pulling blobs"); a write never does:
+            # its body and token are for this host.
+            return self._http.send(request, stream=stream, follow_redirects=method in _READS)
         except httpx.TransportError as e:
             if is_name_resolution_failure(e):
                 raise self._remember_unreachable(ep, e) from e
@@ -174,7 +177,7 @@ class Client:
     # -- manifests -----------------------------------------------------------
     def _fetch_manifest(self, ep: _Endpoint, ref: Reference) -> Manifest | Index:
         r = self._send("GET", ep, f"/v2/{ref.path}/manifests/{ref.identifier}", scope=_pull(ref),
-                       headers={"Accept": mt.ACCEPT}, stream=True, follow=True)
+                       headers={"Accept": mt.ACCEPT}, stream=True)
         try:
             if r.status_code != 200:
                 raise error_from(r, f"manifest {ref.identifier}")
@@ -206,7 +209,7 @@ class Client:
         an image says nothing about the registry we push to."""
         def head(ep: _Endpoint) -> Descriptor:
             r = self._send("HEAD", ep, f"/v2/{ref.path}/manifests/{ref.identifier}", scope=_pull(ref),
-                           headers={"Accept": mt.ACCEPT}, follow=True)
+                           headers={"Accept": mt.ACCEPT})
             if r.status_code != 200:
                 raise error_from(r, f"manifest {ref.identifier}")
             ctype = r.headers.get("content-type", "").split(";")[0].strip()
@@ -240,7 +243,7 @@ class Client:
         """True when the registry has the blob, after checking that the
         digest and size it reports are the descriptor's (a blob stored under
         a digest but of another size is damaged, and no upload replaces it)."""
-        r = self._send("HEAD", ep, f"/v2/{ref.path}/blobs/{desc.digest}", scope=scope, follow=True)
+        r = self._send("HEAD", ep, f"/v2/{ref.path}/blobs/{desc.digest}", scope=scope)
         if r.status_code == 404:
             return False
         if r.status_code != 200:
@@ -259,7 +262,7 @@ class Client:
         if not self.verify_blobs:
             return
         r = self._send("GET", ep, f"/v2/{ref.path}/blobs/{desc.digest}", scope=_pull(ref),
-                       headers={"Accept-Encoding": "identity"}, stream=True, follow=True)
+                       headers={"Accept-Encoding": "identity"}, stream=True)
         try:
             if r.status_code != 200:
                 raise error_from(r, f"blob {desc.digest}")
@@ -284,7 +287,7 @@ class Client:
         """Stream a blob in 1 MiB chunks; DigestMismatch when the stream ends wrong."""
         def start(ep: _Endpoint) -> httpx.Response:
             r = self._send("GET", ep, f"/v2/{ref.path}/blobs/{desc.digest}", scope=_pull(ref),
-                           headers={"Accept-Encoding": "identity"}, stream=True, follow=True)
+                           headers={"Accept-Encoding": "identity"}, stream=True)
             if r.status_code != 200:
                 raise error_from(r, f"blob {desc.digest}")
             return r
@@ -300,8 +303,8 @@ class Client:
         """``"exists"`` | ``"mounted"`` | ``"uploaded"``; see the package docstring for the anatomy.
         ``source_verified``: the opener's stream checks its own digest (every
         :class:`archport.store.Source` does), so it is not hashed twice."""
-        threshold = self.chunked_threshold if chunked_threshold is None else chunked_threshold
-        size = chunk_size or self.chunk_size
+        chunking = push.Chunking(self.chunking.threshold if chunked_threshold is None else chunked_threshold,
+                                 chunk_size or self.chunking.size)
         ep = self._endpoints(ref, False)[0]
         mount = mount_from if (mount_from is not None and mount_from.domain == ref.domain
                                and mount_from.path != ref.path) else None
@@ -312,9 +315,10 @@ class Client:
 
         def send(method: str, target: str | httpx.URL, **request) -> httpx.Response:
             return self._send(method, ep, target, scope=scope, **request)
-        return push.upload(send, lambda: self._head_blob(ep, ref, desc, scope), lambda: self._read_back(ep, ref, desc),
-                           ref, desc, opener, mount, threshold=threshold, chunk_size=size,
-                           rehash=not source_verified, retry=self.retry, sleep=self._sleep)
+        remote = push.Remote(send, lambda: self._head_blob(ep, ref, desc, scope),
+                             lambda: self._read_back(ep, ref, desc))
+        policy = push.Policy(chunking, not source_verified, self.retry, self._sleep)
+        return push.upload(remote, policy, ref, desc, opener, mount)
 
     # -- tags ----------------------------------------------------------------
     def list_tags(self, ref: Reference, *, page_size: int | None = None) -> list[str]:
@@ -325,7 +329,7 @@ class Client:
             params = [("n", str(page_size))] if page_size else None
             seen = set()
             while True:
-                r = self._send("GET", ep, target, scope=_pull(ref), params=params, follow=True)
+                r = self._send("GET", ep, target, scope=_pull(ref), params=params)
                 if r.status_code != 200:
                     raise error_from(r, "listing tags")
                 try:

@@ -11,6 +11,7 @@ is opened.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Callable
 
 import httpx
@@ -30,15 +31,43 @@ log = logging.getLogger("archport.registry")
 Send = Callable[..., httpx.Response]    # (method, path or URL, headers=, content=, params=), endpoint and scope bound
 
 
+@dataclass(frozen=True, slots=True)
+class Chunking:
+    """When a blob goes up in PATCHed chunks instead of one PUT, and how big each chunk is."""
+
+    threshold: int = 64 << 20
+    size: int = 16 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Remote:
+    """The registry's side of one blob's upload, bound by the client to the
+    endpoint, the repository and the token's scope."""
+
+    send: Send
+    has_blob: Callable[[], bool]        # HEAD: is it there (did it land)?
+    read_back: Callable[[], None]       # GET and hash what a mount linked (with --verify-blobs)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """How an upload is sent, and retried in a fresh session."""
+
+    chunking: Chunking
+    rehash: bool                        # hash the body on the way (False: the source checks its own)
+    retry: RetryPolicy
+    sleep: Callable[[float], None]
+
+
 class _StaleToken(ArchportError):
     """A streamed body met a 401: its token expired mid-upload."""
 
 
-def upload(send: Send, has_blob: Callable[[], bool], read_back: Callable[[], None], ref: Reference,
-           desc: Descriptor, opener: BlobOpener, mount: Reference | None, *, threshold: int, chunk_size: int,
-           rehash: bool, retry: RetryPolicy, sleep: Callable[[float], None]) -> str:
-    """``"mounted"`` | ``"uploaded"``, once ``has_blob()`` said the repository lacks it.
+def upload(remote: Remote, policy: Policy, ref: Reference, desc: Descriptor, opener: BlobOpener,
+           mount: Reference | None) -> str:
+    """``"mounted"`` | ``"uploaded"``, once ``remote.has_blob()`` said the repository lacks it.
     ``mount``: another repository of the same registry that holds the blob."""
+    send, has_blob, retry = remote.send, remote.has_blob, policy.retry
     failures = 0
     while True:
         try:
@@ -52,16 +81,16 @@ def upload(send: Send, has_blob: Callable[[], bool], read_back: Callable[[], Non
                     # repository: its bytes never passed through us.
                     if not has_blob():
                         raise DigestMismatch(str(desc.digest), "nothing (the mount did not land)", "blob")
-                    read_back()
+                    remote.read_back()
                     return "mounted"
                 location = _location(r, "starting a blob upload")
             if location is None:
                 r = send("POST", f"/v2/{ref.path}/blobs/uploads/")
                 location = _location(r, "starting a blob upload")
-            if desc.size < threshold:
-                _put_whole(send, location, desc, opener, rehash)
+            if desc.size < policy.chunking.threshold:
+                _put_whole(send, location, desc, opener, policy.rehash)
             else:
-                _put_chunked(send, location, desc, opener, chunk_size, rehash)
+                _put_chunked(send, location, desc, opener, policy.chunking.size, policy.rehash)
             return "uploaded"
         except (TransportError, RegistryError, _StaleToken) as e:
             failures += 1
@@ -76,7 +105,7 @@ def upload(send: Send, has_blob: Callable[[], bool], read_back: Callable[[], Non
             delay = e.retry_after if isinstance(e, RateLimited) and e.retry_after else retry.backoff(failures)
             log.debug("upload of %s to %s failed (%s); checking, then a new session in %.2fs",
                       desc.digest, ref.repository, type(e).__name__, delay)
-            sleep(delay)
+            policy.sleep(delay)
             try:
                 if has_blob():
                     return "uploaded"

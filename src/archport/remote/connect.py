@@ -1,5 +1,6 @@
 """Connectors: where commands run.  Three primitives, as in pyinfra: run, put, get.
 
+* :class:`Connector` — what every connector offers (a protocol).
 * :class:`Local` — ``sh -c`` on this machine.
 * :class:`SSH`   — the system OpenSSH client, so ``~/.ssh/config`` (aliases,
   ``ProxyJump``, agents, ``IdentityFile``) works exactly as in the user's shell.
@@ -16,7 +17,7 @@ import shlex
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from ..errors import BadInput
 
@@ -30,6 +31,27 @@ class Result:
     stdout: str
     stderr: str = ""
     rc: int = 0
+
+
+class Connector(Protocol):
+    """A place where commands run and files are read and written.
+
+    ``name`` says which host it reaches (``local``, ``ssh:user@host``), for
+    messages.  ``run`` returns the command's own exit status; only a failure
+    to reach the host raises (:class:`Unreachable`).  ``put`` and
+    ``put_file`` replace ``path`` atomically, never leaving half a file;
+    a connector that cannot write raises :class:`BadInput`.
+    """
+
+    name: str
+
+    def run(self, command: str, timeout: float = 120) -> Result: ...
+
+    def get(self, path: str) -> bytes: ...
+
+    def put(self, data: bytes, path: str, mode: int = 0o644) -> None: ...
+
+    def put_file(self, local: str | Path, path: str, mode: int = 0o644) -> None: ...
 
 
 def _atomic_write_command(path: str, mode: int) -> str:

@@ -16,9 +16,10 @@ and :mod:`archport.imagefs` (the image's files):
 - :mod:`.sandbox` — the fallback when containerd cannot run at all: qemu-user
   over the extracted root, confined in namespaces of its own (never with the
   host in reach);
-- :mod:`.run` — the orchestration, returning a :class:`~.run.SmokeResult` that
-  says which path ran, the exit code and the output.  An interrupted run is
-  never a result: :class:`KeyboardInterrupt` propagates after clean-up.
+- :mod:`.run` — the orchestration, returning a :class:`~.outcome.SmokeResult`
+  that says which path ran, the exit code and the output, and each check it
+  was judged on as data (:mod:`.outcome`).  An interrupted run is never a
+  result: :class:`KeyboardInterrupt` propagates after clean-up.
 
 A run ends as soon as its readiness signal is seen (the catalog's recipe for
 the component, :mod:`archport.catalog.smoke`): an exit, an output line, an
@@ -30,4 +31,10 @@ the program's network namespace (never the image inside the host's);
 A failed run is judged by :mod:`.compare`: the index's host platform (amd64
 here) run the same way either fails like it (the recipe is wrong) or passes
 (the image does not run under emulation).
+
+What user-mode emulation cannot translate (netfilter's socket options for
+``iptables``) needs the target's own kernel: a recipe with a kernel table
+takes the kernel path instead, :mod:`.vm` booting Debian's kernel for the
+target under qemu-system with the image as its initramfs (:mod:`.initramfs`)
+and :mod:`.guest`'s init running the program.
 """

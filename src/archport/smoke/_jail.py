@@ -17,10 +17,14 @@ old root is detached after ``pivot_root`` (pivot_root(2): ``pivot_root(".",
 """
 
 import ctypes
+import fcntl
 import json
 import os
 import platform
 import signal
+import socket
+import stat
+import struct
 import sys
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
@@ -68,16 +72,12 @@ def real_dir(name: str) -> bool:
     except FileNotFoundError:
         os.mkdir(name, 0o755)
         return True
-    import stat
     return stat.S_ISDIR(st.st_mode)
 
 
 def loopback_up() -> None:
     """Bring ``lo`` of the new network namespace up (netdevice(7):
     SIOCGIFFLAGS/SIOCSIFFLAGS with IFF_UP), for a readiness probe to reach."""
-    import fcntl
-    import socket
-    import struct
     SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         flags = struct.unpack("16sh", fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sh", b"lo", 0)))[1]

@@ -38,7 +38,7 @@ def join(pid: int) -> None:
 # Each asker returns (ready, what it answered); a failed connection raises.
 
 def http(spec: dict, tls: bool) -> tuple[bool, str]:
-    import http.client
+    import http.client      # here: the module-level name ``http`` is this function
     if tls:
         # The program's own self-signed serving certificate (metrics-server
         # makes one in --cert-dir): this asks whether it serves, not who it is.
@@ -58,6 +58,7 @@ def http(spec: dict, tls: bool) -> tuple[bool, str]:
 
 
 def dns(spec: dict) -> tuple[bool, str]:
+    # here: the module-level name ``dns`` is this function, and only a DNS probe needs dnspython
     import dns.exception
     import dns.message
     import dns.query

@@ -24,7 +24,8 @@ from ..errors import ArchportError
 from ..oci import Index
 from ..platform import Platform, from_uname
 from ..store import Source
-from .run import Options, SmokeResult, smoke
+from .outcome import SmokeResult
+from .run import Options, smoke
 
 LIKE_UPSTREAM = "fails like upstream: the recipe is wrong"
 EMULATION = "does not run under emulation"

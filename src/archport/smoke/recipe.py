@@ -12,7 +12,8 @@ import dataclasses
 
 from ..catalog.smoke import Recipe
 from .compare import EMULATION, LIKE_UPSTREAM, passes
-from .run import Options, SmokeResult
+from .outcome import SmokeResult
+from .run import Options
 
 
 def apply(opts: Options, recipe: Recipe | None) -> Options:

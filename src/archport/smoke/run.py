@@ -30,7 +30,7 @@ import subprocess
 import tarfile
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -45,7 +45,8 @@ from ..store import Source
 from . import sandbox, vm
 from .containerd import DEFAULT_ADDRESS, ContainerdError, Endpoint, Private
 from .mounts import mount_args, stage_files
-from .target import find_exec
+from .outcome import SmokeResult
+from .target import Program, Target, find_exec
 from .watch import Watched, watch
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -78,47 +79,6 @@ class Options:
         if self.expect is not None:
             return self.expect
         return self.signal.expect if self.signal is not None else None
-
-
-@dataclass(frozen=True, slots=True)
-class SmokeResult:
-    image: str
-    platform: str
-    path: str                     # "containerd", "qemu", "kernel" or "none" (not run)
-    argv: tuple[str, ...]
-    exit_code: int | None
-    stdout: str = ""
-    stderr: str = ""
-    timed_out: bool = False
-    expect: str | None = None
-    matched: bool | None = None
-    error: str = ""               # why it failed before or instead of running
-    notes: tuple[str, ...] = ()
-    signal: str = ""              # the readiness signal waited for ("" none: exit or timeout)
-    ready: bool | None = None     # None: no signal but the exit (and expect)
-    said: str = ""                # what the signal answered, or why it did not
-    seconds: float = 0.0          # from start to ready, exit or timeout
-    upstream: "SmokeResult | None" = None   # the same smoke of a platform the host runs (see compare)
-    verdict: str = ""             # when it failed: like upstream, or only emulated (see compare)
-
-    @property
-    def ok(self) -> bool:
-        if self.error:
-            return False
-        if self.ready is not None:
-            return self.ready
-        if self.timed_out:  # a server that printed what we wanted, then kept running
-            return bool(self.matched)
-        return self.exit_code == 0 and self.matched is not False
-
-    def to_dict(self) -> dict:
-        return {"image": self.image, "platform": self.platform, "path": self.path, "argv": list(self.argv),
-                "ok": self.ok, "exitCode": self.exit_code, "timedOut": self.timed_out,
-                "expect": self.expect, "matched": self.matched, "error": self.error,
-                "stdout": self.stdout, "stderr": self.stderr, "notes": list(self.notes),
-                "signal": self.signal or None, "ready": self.ready, "said": self.said,
-                "seconds": round(self.seconds, 2), "verdict": self.verdict or None,
-                "upstream": self.upstream.to_dict() if self.upstream is not None else None}
 
 
 def select(source: Source, platform: Platform) -> tuple[Manifest, ImageConfig]:
@@ -260,131 +220,183 @@ def merged_view(layers: list[Path], limit: int | None) -> RootFS:
     return fs
 
 
+MODES = ("auto", "containerd", "qemu", "kernel")
+
+
+@dataclass(slots=True)
+class _Run:
+    """One smoke run as it goes: what runs, where its files are, the notes it gathers."""
+
+    image: str
+    opts: Options
+    config: ImageConfig
+    argv: tuple[str, ...]
+    tmp: Path
+    say: Callable[[str], None]
+    notes: list[str] = field(default_factory=list)
+    private: Private | None = None          # a containerd of our own, stopped at the end
+
+    @property
+    def program(self) -> Program:
+        return Program(self.argv, tuple(_env_of(self.config, self.opts.env).items()),
+                       self.config.working_dir or "/", self.opts.files, self.opts.writable)
+
+    @property
+    def signal_text(self) -> str:
+        opts = self.opts
+        return ", ".join(t for t in (opts.signal.describe() if opts.signal is not None else "",
+                                     opts.boot.run.describe() if opts.boot is not None else "") if t)
+
+    def refused(self, path: str, error: str) -> SmokeResult:
+        """The program was not run: ``error`` says why."""
+        return SmokeResult(self.image, str(self.opts.platform), path, self.argv, None,
+                           expect=self.opts.effective_expect, error=error, notes=tuple(self.notes),
+                           signal=self.signal_text)
+
+    def result(self, path: str, w: Watched) -> SmokeResult:
+        expect, signal_text = self.opts.effective_expect, self.signal_text
+        if w.ready is not None:
+            self.notes.append(f"ready after {w.seconds:.1f}s ({w.said}); stopped" if w.ready else
+                              f"never ready ({signal_text or 'the kernel run'}): {w.said or 'no answer'}")
+        return SmokeResult(self.image, str(self.opts.platform), path, self.argv, w.exit_code, w.stdout, w.stderr,
+                           w.timed_out, expect, _match(expect, w.stdout + w.stderr), "", tuple(self.notes),
+                           signal_text, w.ready, w.said, w.seconds, judged=w.checks)
+
+
 def smoke(source: Source, opts: Options, *, progress: Callable[[str], None] | None = None) -> SmokeResult:
     """Run ``source``'s ``opts.platform`` image once; never raises for what
     the image does (that is the result), only for what stops us from trying."""
-    say = progress or (lambda _msg: None)
     compile_expect(opts.effective_expect)
-    if opts.mode not in ("auto", "containerd", "qemu", "kernel"):
+    if opts.mode not in MODES:
         raise BadInput(f"unknown smoke mode {opts.mode!r}")
     m, config = select(source, opts.platform)
     argv = process_argv(config, opts.args)
-    notes: list[str] = []
-
-    expect = opts.effective_expect
-    signal_text = ", ".join(t for t in (opts.signal.describe() if opts.signal is not None else "",
-                                        opts.boot.run.describe() if opts.boot is not None else "") if t)
-
-    def result(path: str, code=None, out="", err="", timed_out=False, error="", w: Watched | None = None
-               ) -> SmokeResult:
-        if w is not None:
-            code, out, err, timed_out = w.exit_code, w.stdout, w.stderr, w.timed_out
-            if w.ready is not None:
-                notes.append(f"ready after {w.seconds:.1f}s ({w.said}); stopped" if w.ready else
-                             f"never ready ({signal_text or 'the kernel run'}): {w.said or 'no answer'}")
-        return SmokeResult(source.name, str(opts.platform), path, argv, code, out, err, timed_out, expect,
-                           None if error else _match(expect, out + err), error, tuple(notes), signal_text,
-                           None if error else (w.ready if w is not None else None),
-                           w.said if w is not None else "", w.seconds if w is not None else 0.0)
-
     tmp = Path(tempfile.mkdtemp(prefix="archport-smoke-", dir=opts.tmp_parent))
-    private: Private | None = None
+    run = _Run(source.name, opts, config, argv, tmp, progress or (lambda _msg: None))
     try:
         name = f"archport.local/smoke/{m.digest.hex[:16]}:latest"
-        say("reading the image")
+        run.say("reading the image")
         layers = spool(source, m, name, tmp / "layout")
         view = merged_view(layers, opts.max_extract)
         target = find_exec(view, argv[0], config.path or DEFAULT_PATH, config.working_dir)
-        if target.path is None:
-            return result("none", error=f'exec: "{argv[0]}": executable file not found in $PATH'
-                          if "/" not in argv[0] else f'exec: "{argv[0]}": stat {argv[0]}: no such file or directory')
-        if target.machine not in ("", "script", opts.platform.architecture):
-            return result("none", error=f"exec format error: {target.path} is an ELF for {target.machine}, "
-                                        f"not {opts.platform.architecture} (a {opts.platform} node cannot run it)")
-
+        refused = _refusal(target, argv[0], opts.platform)
+        if refused:
+            return run.refused("none", refused)
         if opts.boot is not None or opts.mode == "kernel":
-            return _on_kernel(opts, config, view, layers, argv, tmp, notes, say, result)
-        st = emulation.status(opts.platform)
-        if not st.ready and st.can_fix and opts.register_binfmt:
-            say(f"registering qemu for {opts.platform.architecture} in binfmt_misc")
-            try:
-                st = emulation.register(opts.platform)
-                notes.append(f"registered qemu for {opts.platform.architecture} in binfmt_misc")
-            except emulation.EmulationError as e:
-                notes.append(str(e))
-        ep: Endpoint | None = None
-        why_not = ""
-        if opts.mode != "qemu":
-            if not st.ready:
-                why_not = st.missing
-            else:
-                existing = Endpoint(opts.containerd_address, environ_base=opts.tool_env)
-                if existing.answers():
-                    ep = existing
-                else:
-                    say("starting a private containerd")
-                    try:
-                        private = Private()
-                        ep = private.start()
-                        notes.append(f"private containerd ({ep.snapshotter} snapshotter)")
-                    except ContainerdError as e:
-                        private, why_not = None, str(e)
+            return _on_kernel(run, view, layers)
+        st = _binfmt(run)
+        ep, why_not = _containerd(run, st)
         if ep is not None:
-            archive = tmp / "image.tar"
-            _tar(tmp / "layout", archive)
-            stage_files(opts.files, tmp / "files")
-            say("running in containerd" + (f", until {opts.signal.describe()}" if opts.signal else ""))
-            w = run_in_containerd(ep, archive, name, opts, argv, SMOKE_NAMESPACE, tmp / "files")
-            return result("containerd", w=w)
-        if opts.mode == "containerd":
-            raise ArchportError(f"cannot run in containerd: {why_not}")
-        if why_not:
-            notes.append(f"containerd not used: {why_not}")
-        qst = emulation.status(opts.platform, need_fix_binary=False)
-        qemu = None if st.native else emulation.qemu_binary(opts.platform)
-        if not st.native and (not qst.ready or qemu is None):
-            raise ArchportError(qst.missing or st.missing)
-        if st.native:
-            raise ArchportError(f"cannot run in containerd: {why_not}")
-        assert qemu is not None
-        say("extracting the root filesystem")
-        root = tmp / "rootfs"
-        try:
-            notes += extract(layers, root, max_size=opts.max_extract, owner=sandbox.owner())
-        except TooLarge as e:
-            raise TooLarge(f"{e}; raise the cap with --max-extract-size", e.limit) from None
-        stage_files(opts.files, root, opts.writable)
-        say(f"running under {Path(qemu).name}, confined")
-        w = sandbox.run(qemu, root, target.path, argv, _env_of(config, opts.env), config.working_dir or "/",
-                        opts.timeout, opts.signal)
-        return result("qemu", w=w)
+            return _in_containerd(run, ep, name)
+        assert target.path is not None
+        return _on_qemu(run, st, why_not, layers, target.path)
     finally:
-        if private is not None:
-            private.stop()
+        if run.private is not None:
+            run.private.stop()
         remove_tree(tmp)
 
 
-def _on_kernel(opts: Options, config: ImageConfig, view: RootFS, layers: list[Path], argv: tuple[str, ...],
-               tmp: Path, notes: list[str], say, result) -> SmokeResult:
+def _refusal(target: Target, argv0: str, platform: Platform) -> str:
+    """Why ``argv[0]`` cannot run on a ``platform`` node, as runc and the kernel say it; "" when it can."""
+    if target.path is None:
+        return (f'exec: "{argv0}": executable file not found in $PATH' if "/" not in argv0
+                else f'exec: "{argv0}": stat {argv0}: no such file or directory')
+    if target.machine not in ("", "script", platform.architecture):
+        return (f"exec format error: {target.path} is an ELF for {target.machine}, "
+                f"not {platform.architecture} (a {platform} node cannot run it)")
+    return ""
+
+
+def _binfmt(run: _Run) -> emulation.Status:
+    """binfmt_misc's state for the platform, registering qemu when missing and allowed."""
+    plat = run.opts.platform
+    st = emulation.status(plat)
+    if not st.ready and st.can_fix and run.opts.register_binfmt:
+        run.say(f"registering qemu for {plat.architecture} in binfmt_misc")
+        try:
+            st = emulation.register(plat)
+            run.notes.append(f"registered qemu for {plat.architecture} in binfmt_misc")
+        except emulation.EmulationError as e:
+            run.notes.append(str(e))
+    return st
+
+
+def _containerd(run: _Run, st: emulation.Status) -> tuple[Endpoint | None, str]:
+    """The containerd to run in (the one at the address if it answers, else a
+    private one), or None and why not."""
+    if run.opts.mode == "qemu":
+        return None, ""
+    if not st.ready:
+        return None, st.missing
+    existing = Endpoint(run.opts.containerd_address, environ_base=run.opts.tool_env)
+    if existing.answers():
+        return existing, ""
+    run.say("starting a private containerd")
+    try:
+        run.private = Private()
+        ep = run.private.start()
+    except ContainerdError as e:
+        run.private = None
+        return None, str(e)
+    run.notes.append(f"private containerd ({ep.snapshotter} snapshotter)")
+    return ep, ""
+
+
+def _in_containerd(run: _Run, ep: Endpoint, name: str) -> SmokeResult:
+    opts, tmp = run.opts, run.tmp
+    archive = tmp / "image.tar"
+    _tar(tmp / "layout", archive)
+    stage_files(opts.files, tmp / "files")
+    run.say("running in containerd" + (f", until {opts.signal.describe()}" if opts.signal else ""))
+    w = run_in_containerd(ep, archive, name, opts, run.argv, SMOKE_NAMESPACE, tmp / "files")
+    return run.result("containerd", w)
+
+
+def _on_qemu(run: _Run, st: emulation.Status, why_not: str, layers: list[Path], target: str) -> SmokeResult:
+    """The confined fallback: qemu-user over the extracted root (:mod:`.sandbox`)."""
+    opts = run.opts
+    if opts.mode == "containerd":
+        raise ArchportError(f"cannot run in containerd: {why_not}")
+    if why_not:
+        run.notes.append(f"containerd not used: {why_not}")
+    qst = emulation.status(opts.platform, need_fix_binary=False)
+    qemu = None if st.native else emulation.qemu_binary(opts.platform)
+    if not st.native and (not qst.ready or qemu is None):
+        raise ArchportError(qst.missing or st.missing)
+    if st.native:
+        raise ArchportError(f"cannot run in containerd: {why_not}")
+    assert qemu is not None
+    root = _extracted(run, layers, owner=sandbox.owner())
+    stage_files(opts.files, root, opts.writable)
+    run.say(f"running under {Path(qemu).name}, confined")
+    return run.result("qemu", sandbox.run(qemu, root, target, run.program, opts.timeout, opts.signal))
+
+
+def _extracted(run: _Run, layers: list[Path], owner: tuple[int, int] | None = None) -> Path:
+    run.say("extracting the root filesystem")
+    root = run.tmp / "rootfs"
+    try:
+        run.notes += extract(layers, root, max_size=run.opts.max_extract, owner=owner)
+    except TooLarge as e:
+        raise TooLarge(f"{e}; raise the cap with --max-extract-size", e.limit) from None
+    return root
+
+
+def _on_kernel(run: _Run, view: RootFS, layers: list[Path]) -> SmokeResult:
+    opts, config = run.opts, run.config
     if opts.boot is None:
         raise BadInput("--mode kernel needs the target's kernel: the caller prepares it (smoke.vm.prepare)")
     if config.user not in (None, "", "0", "root", "0:0", "root:root"):
-        return result("kernel", error=f"a kernel run starts the program as root; the image's User "
-                                      f"{config.user!r} is not supported yet")
-    say("extracting the root filesystem")
-    root = tmp / "rootfs"
-    try:
-        notes += extract(layers, root, max_size=opts.max_extract)
-    except TooLarge as e:
-        raise TooLarge(f"{e}; raise the cap with --max-extract-size", e.limit) from None
-    say(f"booting {opts.boot.describe()}" + (f", until {opts.signal.describe()}" if opts.signal else ""))
+        return run.refused("kernel", f"a kernel run starts the program as root; the image's User "
+                                     f"{config.user!r} is not supported yet")
+    root = _extracted(run, layers)
+    run.say(f"booting {opts.boot.describe()}" + (f", until {opts.signal.describe()}" if opts.signal else ""))
     # argv as runc gets it: the machine's exec looks argv[0] up in the
     # program's PATH, and a multi-call binary (xtables-legacy-multi,
     # busybox) still sees the name it was called by.
-    w, more = vm.run(opts.boot, view, root, argv, _env_of(config, opts.env),
-                     config.working_dir or "/", opts.signal, opts.timeout, tmp, opts.files, opts.writable)
-    notes += more
-    return result("kernel", w=w)
+    w, more = vm.run(opts.boot, view, root, run.program, opts.signal, opts.timeout, run.tmp)
+    run.notes += more
+    return run.result("kernel", w)
 
 
-__all__ = ["Options", "SmokeResult", "smoke", "select", "process_argv", "spool"]
+__all__ = ["Options", "smoke", "select", "process_argv", "spool"]

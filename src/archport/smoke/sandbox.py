@@ -32,6 +32,7 @@ from pathlib import Path
 from ..binaries.elf import read_elf
 from ..catalog.smoke import Signal
 from ..errors import ArchportError, BadInput
+from .target import Program
 from .watch import Watched, watch
 
 NOBODY = 65534
@@ -63,10 +64,12 @@ def _static_qemu(qemu: str) -> None:
                          f"run inside the image's root; {_HINT}")
 
 
-def run(qemu: str, root: Path, target: str, argv: tuple[str, ...], env: dict[str, str], workdir: str,
-        timeout: float, signal: Signal | None = None) -> Watched:
-    """Run ``target`` (a path inside ``root``) as ``argv`` under ``qemu``,
-    confined, until ``signal``, its exit or the timeout (:func:`.watch.watch`).
+def run(qemu: str, root: Path, target: str, program: Program, timeout: float,
+        signal: Signal | None = None) -> Watched:
+    """Run ``target`` (a path inside ``root``) as ``program.argv`` under
+    ``qemu``, confined, until ``signal``, its exit or the timeout
+    (:func:`.watch.watch`).  The program's files and writable directories
+    are already in ``root`` (:func:`.mounts.stage_files`).
 
     A network signal brings the jail's loopback up (it stays a network
     namespace of its own: the program reaches nothing else) and is asked
@@ -75,8 +78,9 @@ def run(qemu: str, root: Path, target: str, argv: tuple[str, ...], env: dict[str
     shutil.copyfile(qemu, root / INSIDE.lstrip("/"))
     os.chmod(root / INSIDE.lstrip("/"), 0o755)
     ids = owner() or (os.geteuid(), os.getegid())
-    spec = {"root": str(root), "workdir": workdir or "/", "uid": ids[0], "gid": ids[1], "env": env,
-            "argv": [INSIDE, "-0", argv[0], target, *argv[1:]],
+    argv = program.argv
+    spec = {"root": str(root), "workdir": program.workdir or "/", "uid": ids[0], "gid": ids[1],
+            "env": dict(program.env), "argv": [INSIDE, "-0", argv[0], target, *argv[1:]],
             "loopback": bool(signal is not None and signal.network)}
     r, w = os.pipe()
     try:

@@ -24,6 +24,19 @@ class Target:
     machine: str = ""  # GOARCH of an ELF; "script" for #!; "" otherwise/unknown
 
 
+@dataclass(frozen=True, slots=True)
+class Program:
+    """The process a runner starts, as the kubelet would start the container:
+    Entrypoint + (args or Cmd), the image's Env under the pod's, the working
+    directory, and the recipe's read-only files and empty writable directories."""
+
+    argv: tuple[str, ...]
+    env: tuple[tuple[str, str], ...] = ()
+    workdir: str = "/"
+    files: tuple[tuple[str, str], ...] = ()    # path in the container -> text
+    writable: tuple[str, ...] = ()
+
+
 def machine_of(head: bytes) -> str:
     if head[:2] == b"#!":
         return "script"

@@ -39,10 +39,13 @@ import httpx
 from ..catalog.smoke import KernelRun, Signal
 from ..errors import ArchportError
 from ..fetch import kernel as kernels
-from ..fetch.debian import DEB_ARCH, Archive, extract_file, find_package
+from ..fetch.debian import DEB_ARCH, Archive, extract_file, find_package, locate
+from ..fetch.http import http_client
 from ..imagefs import RootFS
 from ..platform import Platform
 from . import guest, initramfs
+from .outcome import Check
+from .target import Program
 from .watch import Watched
 
 BOOT_ALLOWANCE = 120.0      # seconds for the machine to boot and power off, besides the program's own
@@ -114,8 +117,6 @@ def boot_for(platform: Platform, run: KernelRun, *, archive: str | None, keyring
     """:func:`prepare` from the user's Debian settings (``--debian-archive``,
     ``--debian-keyring``, ``--debian-suite``; None: the machine's apt sources
     and the machine's suite)."""
-    from ..fetch.debian import locate
-    from ..fetch.http import http_client
     url, ring = locate(archive, keyring)
     with http_client(http) as client:
         return prepare(url, ring, suite, cache_dir, platform, run, client)
@@ -126,32 +127,17 @@ def _memory_mib(initrd: Path) -> int:
     return min(8192, 384 + 3 * (initrd.stat().st_size >> 20))
 
 
-def run(boot: Boot, view: RootFS, tree: Path, argv: tuple[str, ...], env: dict[str, str], workdir: str,
-        signal: Signal | None, timeout: float, tmp: Path,
-        files: tuple[tuple[str, str], ...] = (), writable: tuple[str, ...] = ()) -> tuple[Watched, list[str]]:
+def run(boot: Boot, view: RootFS, tree: Path, program: Program, signal: Signal | None, timeout: float,
+        tmp: Path) -> tuple[Watched, list[str]]:
     """Boot ``boot``'s machine with the image (``view`` for owners and modes,
-    ``tree`` for contents) and run ``argv``; the outcome and notes."""
+    ``tree`` for contents) and run ``program``; the outcome and notes."""
     wait = "running" if signal is not None and signal.kind == "running" else "exit"
     seconds = signal.seconds if wait == "running" else timeout
-    plan = guest.Plan(argv, tuple(env.items()), workdir or "/",
+    plan = guest.Plan(program.argv, program.env, program.workdir or "/",
                       tuple(p.stem for p in boot.kernel.modules), boot.run.sysctls, wait, seconds, boot.run.then)
     marker = "@@archport-" + secrets.token_hex(6)
     initrd = tmp / "initramfs.cpio"
-    with open(initrd, "wb") as f:
-        w = initramfs.Writer(f)
-        skipped = initramfs.image_root(w, view, tree)
-        for path, text in files:
-            w.file(path.lstrip("/"), 0o644, text.encode())
-        for d in writable:
-            w.directory(d.strip("/"), 0o1777)
-        own = initramfs.RESERVED            # what guest.BB and the init's paths name
-        w.directory(own, 0o700)
-        w.directory(f"{own}/modules", 0o700)
-        w.file(f"{own}/busybox", 0o755, boot.busybox)
-        for ko in boot.kernel.modules:
-            w.file(f"{own}/modules/{ko.name}", 0o600, ko)
-        w.file(f"{own}/init", 0o755, guest.script(plan, marker).encode())
-        w.close()
+    skipped = _initramfs(initrd, boot, view, tree, program, guest.script(plan, marker))
     notes = [f"kernel run: {boot.describe()}, {len(boot.kernel.modules)} modules"]
     if skipped:
         notes.append(f"not in the machine (device nodes, FIFOs, refused entries): {len(skipped)} paths")
@@ -172,38 +158,68 @@ def run(boot: Boot, view: RootFS, tree: Path, argv: tuple[str, ...], env: dict[s
                  elapsed), notes
 
 
+def _initramfs(initrd: Path, boot: Boot, view: RootFS, tree: Path, program: Program, init: str) -> list[str]:
+    """Write the machine's initramfs: the image's root, the recipe's files and
+    directories, and archport's own busybox, modules and init; the paths left out."""
+    with open(initrd, "wb") as f:
+        w = initramfs.Writer(f)
+        skipped = initramfs.image_root(w, view, tree)
+        for path, text in program.files:
+            w.file(path.lstrip("/"), 0o644, text.encode())
+        for d in program.writable:
+            w.directory(d.strip("/"), 0o1777)
+        own = initramfs.RESERVED            # what guest.BB and the init's paths name
+        w.directory(own, 0o700)
+        w.directory(f"{own}/modules", 0o700)
+        w.file(f"{own}/busybox", 0o755, boot.busybox)
+        for ko in boot.kernel.modules:
+            w.file(f"{own}/modules/{ko.name}", 0o600, ko)
+        w.file(f"{own}/init", 0o755, init.encode())
+        w.close()
+    return skipped
+
+
 def judge(rep: guest.Report, kr: KernelRun, wait: str, seconds: float, console: str, finished: bool,
           elapsed: float) -> Watched:
-    """The machine's report as a smoke outcome (pure)."""
+    """The machine's report as a smoke outcome, with a check for each thing
+    judged (pure): the run is ready when every check passed."""
     if not rep.booted:
         tail = " | ".join(line.strip() for line in console.splitlines()[-3:] if line.strip())
         why = "the machine never started its init" if finished else "the machine did not finish in time"
-        return Watched(None, "", "", not finished, False, f"{why}: {tail or 'no console output'}", elapsed)
+        said = f"{why}: {tail or 'no console output'}"
+        return Watched(None, "", "", not finished, False, said, elapsed,
+                       (Check("boot", False, "the init starts", said, elapsed),))
     out = rep.stdout
     for cmd, code, text in rep.then:
         out += f"\n$ {' '.join(cmd)}  (exit {code})\n{text}"
     said: list[str] = [f"set-up: {p}" for p in rep.problems]
-    ok = not rep.problems
+    checks = [Check("set-up", not rep.problems, None, "; ".join(rep.problems) or None)]
     if wait == "running":
-        ok = ok and rep.state == "running"
+        checks.append(Check("running", rep.state == "running", f"running after {seconds:g}s",
+                            rep.state or None, elapsed))
         said.append(f"still running after {seconds:g}s" if rep.state == "running" else
                     f"exited {rep.exit_code} before {seconds:g}s" if rep.state == "exited" else "no report")
     else:
-        ok = ok and rep.state == "exited" and rep.exit_code == 0
+        checks.append(Check("exit", rep.state == "exited" and rep.exit_code == 0, 0, rep.exit_code, elapsed))
     if kr.then:
         text = "\n".join(t for _, _, t in rep.then)
-        missing = [e for e in kr.expect if not _search(e, text)]
+        found = [(e, _search(e, text)) for e in kr.expect]
+        missing = [e for e, m in found if m is None]
         cmds = "; ".join(" ".join(c) for c in kr.then)
         said.append(f"{cmds}: {len(kr.expect) - len(missing)} of {len(kr.expect)} expected lines" +
                     (f", missing {missing[0]!r}" if missing else ""))
-        ok = ok and not missing and len(rep.then) == len(kr.then)
+        checks += [Check("then output", m is not None, e, m) for e, m in found]
+        checks.append(Check("then ran", len(rep.then) == len(kr.then), len(kr.then), len(rep.then)))
+    ok = all(c.passed for c in checks)
     timed_out = rep.state == "timeout" or not finished
     ready = ok if (wait == "running" or kr.then or rep.problems) else None
-    return Watched(rep.exit_code, out, rep.stderr, timed_out, ready, "; ".join(said), elapsed)
+    return Watched(rep.exit_code, out, rep.stderr, timed_out, ready, "; ".join(said), elapsed, tuple(checks))
 
 
-def _search(pattern: str, text: str) -> bool:
-    return re.search(pattern, text, re.MULTILINE) is not None
+def _search(pattern: str, text: str) -> str | None:
+    """The first text ``pattern`` matches, line by line."""
+    m = re.search(pattern, text, re.MULTILINE)
+    return m.group(0) if m is not None else None
 
 
 __all__ = ["Boot", "Machine", "boot_for", "judge", "machine", "prepare", "run"]

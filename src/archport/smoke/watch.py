@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..catalog.smoke import Signal
+from .outcome import Check
 
 _PROBE = str(Path(__file__).with_name("_probe.py"))
 _TICK = 0.05
@@ -36,6 +37,7 @@ class Watched:
     ready: bool | None          # None: no signal to wait for
     said: str = ""              # what the signal answered, or why it did not
     seconds: float = 0.0        # from start to ready / exit / timeout
+    checks: tuple[Check, ...] = ()   # a kernel run's own checks (.vm.judge); others are judged by .outcome
 
 
 class _Reader(threading.Thread):
@@ -53,6 +55,79 @@ class _Reader(threading.Thread):
             return self.data.decode(errors="replace")
 
 
+class _Asker:
+    """Asks the readiness signal once a tick: the output so far, the time
+    running, or a probe in the program's network namespace."""
+
+    def __init__(self, signal: Signal | None, readers: list[_Reader], netns_pid: Callable[[], int | None],
+                 started: float, deadline: float) -> None:
+        self.signal, self.readers, self.netns_pid = signal, readers, netns_pid
+        self.started, self.deadline = started, deadline
+        self.regex = re.compile(signal.expect, re.MULTILINE) if signal is not None and signal.expect else None
+        self.probe: subprocess.Popen | None = None
+        self.ready: bool | None = None if signal is None or signal.kind == "exit" else False
+        self.said, self.timed_out, self.joins_refused = "", False, 0
+
+    def wait(self, proc: subprocess.Popen) -> None:
+        """Until ``proc`` exits, the signal is seen, it cannot be asked, or the deadline."""
+        while proc.poll() is None:
+            now = time.monotonic()
+            if self._seen(now):
+                return
+            if now >= self.deadline:
+                self.timed_out = True
+                return
+            time.sleep(_TICK)
+
+    def _seen(self, now: float) -> bool:
+        """True to stop waiting: the signal was seen, or cannot be asked."""
+        sig = self.signal
+        if sig is not None and sig.kind == "output" and self._matches():
+            self.ready, self.said = True, f"output matched {sig.expect!r}"
+            return True
+        if sig is not None and sig.kind == "running" and now - self.started >= sig.seconds:
+            self.ready, self.said = True, f"still running after {sig.seconds:g}s"
+            return True
+        if sig is None or not sig.network:
+            return False
+        if self.probe is None:
+            pid = self.netns_pid()
+            if pid:
+                self.probe = _start_probe(pid, sig, max(self.deadline - now, 0.1))
+            return False
+        if self.probe.poll() is None:
+            return False
+        self.said = _last_line(self.probe)
+        code, self.probe = self.probe.returncode, None
+        if code == 0:
+            self.ready, self.said = True, self.said.removeprefix("ready: ")
+            return True
+        if code == 125:
+            # cannot join: the task may have just exited (the loop sees
+            # that next); otherwise it will not work
+            self.joins_refused += 1
+            return self.joins_refused >= 3
+        return False
+
+    def _matches(self) -> bool:
+        assert self.regex is not None
+        return self.regex.search(self.readers[0].text() + self.readers[1].text()) is not None
+
+    def end_probe(self) -> None:
+        """Stop a probe still asking; its last line says why it was not ready."""
+        self.said = _end_probe(self.probe) or self.said
+        self.probe = None
+
+    def outcome(self, code: int | None, seconds: float) -> Watched:
+        out, err = self.readers[0].text(), self.readers[1].text()
+        sig = self.signal
+        if sig is not None and sig.kind == "output" and not self.ready and self._matches():
+            self.ready, self.said = True, f"output matched {sig.expect!r}"   # printed just before it exited
+        if sig is not None and sig.network and not self.ready and not self.said:
+            self.said = "no answer before the timeout" if self.timed_out else "the program exited before it answered"
+        return Watched(code, out, err, self.timed_out and not self.ready, self.ready, self.said, seconds)
+
+
 def watch(proc: subprocess.Popen, timeout: float, signal: Signal | None, *,
           netns_pid: Callable[[], int | None] = lambda: None, stop: Callable[[], None]) -> Watched:
     """Wait for ``proc`` (stdout and stderr piped); ``stop`` kills what it runs.
@@ -60,67 +135,28 @@ def watch(proc: subprocess.Popen, timeout: float, signal: Signal | None, *,
     Interrupted (Ctrl-C, or an error of ours), ``stop`` still runs and the
     exception propagates."""
     started = time.monotonic()
-    deadline = started + timeout
     readers = [_Reader(proc.stdout), _Reader(proc.stderr)]
     for r in readers:
         r.start()
-    regex = re.compile(signal.expect, re.MULTILINE) if signal is not None and signal.expect else None
-    probe: subprocess.Popen | None = None
-    ready: bool | None = None if signal is None or signal.kind == "exit" else False
-    said, timed_out, stopped = "", False, False
-    joins_refused = 0
+    asker = _Asker(signal, readers, netns_pid, started, started + timeout)
+    stopped = False
     try:
-        while proc.poll() is None:
-            now = time.monotonic()
-            if signal is not None and signal.kind == "output" and regex.search(readers[0].text() +
-                                                                                readers[1].text()):
-                ready, said = True, f"output matched {signal.expect!r}"
-                break
-            if signal is not None and signal.kind == "running" and now - started >= signal.seconds:
-                ready, said = True, f"still running after {signal.seconds:g}s"
-                break
-            if signal is not None and signal.network:
-                if probe is None:
-                    pid = netns_pid()
-                    if pid:
-                        probe = _start_probe(pid, signal, max(deadline - now, 0.1))
-                elif probe.poll() is not None:
-                    said = _last_line(probe)
-                    if probe.returncode == 0:
-                        ready, said = True, said.removeprefix("ready: ")
-                        break
-                    if probe.returncode == 125:
-                        # cannot join: the task may have just exited (the
-                        # loop sees that next); otherwise it will not work
-                        joins_refused += 1
-                        if joins_refused >= 3:
-                            break
-                    probe = None
-            if now >= deadline:
-                timed_out = True
-                break
-            time.sleep(_TICK)
+        asker.wait(proc)
         seconds = time.monotonic() - started
-        said = _end_probe(probe) or said
-        probe = None
+        asker.end_probe()
         if proc.poll() is None:
             stop()
             stopped = True
         proc.wait()
     finally:
-        _end_probe(probe)
+        asker.end_probe()
         if not stopped and proc.poll() is None:     # interrupted
             stop()
             proc.wait()
     for r in readers:
         r.join(timeout=10)
-    out, err = readers[0].text(), readers[1].text()
-    if signal is not None and signal.kind == "output" and not ready and regex.search(out + err):
-        ready, said = True, f"output matched {signal.expect!r}"       # printed just before it exited
-    if signal is not None and signal.network and not ready and not said:
-        said = "the program exited before it answered" if not timed_out else "no answer before the timeout"
-    code = None if stopped else proc.returncode       # a stopped program has no exit code of its own
-    return Watched(code, out, err, timed_out and not ready, ready, said, seconds)
+    # a stopped program has no exit code of its own
+    return asker.outcome(None if stopped else proc.returncode, seconds)
 
 
 def _end_probe(probe: subprocess.Popen | None) -> str:

@@ -19,7 +19,8 @@ pure: it may read the catalog, local tool and apt configuration, and — for
 ``mirror`` — an alternative's manifest and config.  What it learned travels
 to :meth:`Strategy.build` in :attr:`Decision.plan`, so nothing is read twice.
 ``build`` produces the platform image.  Every strategy gets the same
-dependency bag, :class:`Env`, built once by the CLI.
+:class:`Env`, built once by the CLI: shared services and one options record
+per strategy.
 
 Cross-cutting behaviour wraps a strategy; it is not inside one.  Caching by
 inputs is :class:`archport.strategies.cached.Cached`: a strategy whose build
@@ -36,12 +37,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, Protocol
 
-from ..errors import ArchportError
+from ..errors import NotPortable
 from ..oci import Index, Manifest
+from ..oci import mediatypes as mt
 from ..oci.config import ImageConfig
-from ..platform import Platform
+from ..platform import Platform, normalize
 from ..reference import Reference
 from ..store import Source
+from ..toolchain.gocompile import GoOptions
+from .options import AlpineOptions, DebianOptions, ReleaseOptions, TransplantOptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,36 +62,29 @@ class Upstream:
 
     @property
     def family(self) -> str:
-        from ..oci import mediatypes as mt
         return mt.family_of(self.top.media_type)
 
 
 @dataclass(frozen=True, slots=True)
 class Env:
-    """Everything a strategy (and the port orchestration) may use: the one
-    dependency bag, built once by the CLI (composition root).  The library
-    reads no environment variables: the CLI passes what child processes get."""
+    """What every strategy (and the port orchestration) may use, built once by
+    the CLI (composition root): the shared services, then one options record
+    per strategy (:mod:`.options`).  The library reads no environment
+    variables: the CLI passes what child processes get."""
 
     workdir: Path                        # scratch space for this run
     cache_dir: Path                      # content-addressed build outputs
     catalog: Any                         # archport.catalog.Catalog
     registry: Any = None                 # archport.registry.client.Client (upstream, alternatives, destination)
     http: Any = None                     # httpx.Client for release/deb downloads (TLS verified)
-    # The go command's whole environment: GOPROXY, GOSUMDB, GOFLAGS, GOPRIVATE,
-    # GOTOOLCHAIN…, and PATH/HOME to find it and its caches.
-    go_env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    go_version: str | None = None        # --go-version, applied through GOTOOLCHAIN
-    allow_unverified: bool = False
-    debian_archive: str | None = None    # --debian-archive (else the machine's apt sources)
-    debian_keyring: str | None = None    # --debian-keyring (else the source's Signed-By, else Debian's)
-    debian_suite: str | None = None      # --debian-suite (else the catalog's)
-    iptables_backend: str | None = None  # --iptables-backend for transplant (else the upstream image's)
-    transplant_onto: str | None = None   # --transplant-onto DIST:RELEASE (else the catalog's distro onto)
-    alpine_mirror: str | None = None     # --alpine-mirror (else the machine's /etc/apk/repositories)
-    alpine_keys: str | None = None       # --alpine-keys (else /etc/apk/keys)
-    # --substitute NAME=VERSION: the version to build when NAME's exact one
-    # cannot be fetched (recorded in the result and annotations, never silent).
-    substitutes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    go: GoOptions = GoOptions()          # go, c (its module proxy), transplant's Go binaries
+    debian: DebianOptions = DebianOptions()
+    alpine: AlpineOptions = AlpineOptions()
+    transplant: TransplantOptions = TransplantOptions()
+    release: ReleaseOptions = ReleaseOptions()
+    # The RISC-V profile riscv64 code is built for (catalog/riscv.toml): Go's
+    # GORISCV64 (the CLI puts it in go.env) and the C compilers' -march.
+    isa_profile: str = "rva20u64"
     source_date_epoch: int = 0
     # The environment of other programs a strategy runs (C compilers: PATH,
     # HOME for zig's cache, SOURCE_DATE_EPOCH).
@@ -111,7 +108,7 @@ class Outcome:
 
     strategy: str
     reason: str
-    built: Any = None                    # archport.build.assemble.Built
+    built: Any = None                    # archport.assemble.image.Built
     source: Source | None = None         # for mirror: where the platform manifest lives
     manifest: Manifest | None = None     # for mirror: the platform manifest to copy as is
     fixups: tuple[str, ...] = ()         # fixup ids applied (recorded in provenance too)
@@ -164,22 +161,11 @@ def run_staged(strategy: Staged, up: Upstream, target: Platform, env: Env,
     return strategy.finish(up, target, env, prepared, strategy.make(prepared, target, env))
 
 
-class NotPortable(ArchportError):
-    """A strategy that applied could not finish; ``reason`` and ``next_step``
-    are shown to the user (the compiler's error, fixups tried, what to try)."""
-
-    def __init__(self, reason: str, next_step: str = "") -> None:
-        super().__init__(reason)
-        self.reason, self.next_step = reason, next_step
-
-
 def require(strategy: Strategy, up: Upstream, target: Platform, env: Env,
             decision: Decision | None = None) -> tuple[Platform, Decision]:
     """The start of every ``build``: the normalized target and the decision,
     ``consider``'s own when the caller passes none (else :class:`NotPortable`
     with why it does not apply)."""
-    from ..platform import normalize
-
     target = normalize(target)
     if decision is None:
         decision = strategy.consider(up, target, env)

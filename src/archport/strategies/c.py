@@ -27,14 +27,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..build.assemble import assemble, provenance
+from ..assemble.image import History, assemble, provenance
 from ..binaries.elf import read_elf
-from ..build.layer import FileSpec
+from ..assemble.layer import FileSpec
 from ..errors import ArchportError
 from ..platform import Platform, normalize
 from ..progress import phase
+from ..catalog import riscv
+from ..toolchain.compilers import Compiler, find as find_compiler, install_hint
 from . import Decision, Env, NotPortable, Outcome, Prepared, Product, Upstream, require, run_staged
-from .compilers import Compiler, find as find_compiler, install_hint
 from .contract import binary_path, reference_config, tag_of
 from ..fetch.http import http_client
 from ..fetch.goproxy import proxy_list, read_member
@@ -73,7 +74,7 @@ class C:
         version = comp.upstream_version(tag)
         cc = decision.plan if isinstance(decision.plan, Compiler) else find_compiler(arch, self.prefer)
         assert cc is not None
-        cflags = [_fill(f, version, tag) for f in cb.cflags]
+        cflags = [_fill(f, version, tag) for f in cb.cflags] + riscv.compiler_flags(cc.kind, env.isa_profile, arch)
         own = resources.files("archport") / "data" / f"{comp.name}.c"
         inputs = {
             "v": 1, "component": comp.name, "version": version, "arch": arch,
@@ -111,11 +112,12 @@ class C:
         path = binary_path(up)
         built = assemble(None, [FileSpec(path, source=str(product.files["binary"]), mode=0o755)], platform=target,
                          family=up.family, reference_config=reference_config(up),
-                         annotations=provenance(source=p.cb.repository, version=p.comp.upstream_version(tag),
-                                                strategy="c",
-                                                changes=[f"built from {origin} with {p.cc.description}"]),
-                         created=env.source_date_epoch, workdir=str(p.work),
-                         history_comment=f"archport c: {origin} -> {path}")
+                         annotations={**provenance(source=p.cb.repository, version=p.comp.upstream_version(tag),
+                                                   strategy="c",
+                                                   changes=[f"built from {origin} with {p.cc.description}"]),
+                                      **riscv.annotation(arch, env.isa_profile)},
+                         workdir=str(p.work),
+                         history=History(env.source_date_epoch, f"archport c: {origin} -> {path}"))
         return Outcome("c", f"built {path} from {origin} with {p.cc.description}, static {arch}",
                        built=built, notes=(*notes, f"source: {origin}"))
 
@@ -156,7 +158,7 @@ class C:
         paths, used = [], ""
         with http_client(env.http) as http:
             for f in cb.files:
-                data, used = read_member(http, proxy_list(env.go_env), module, mversion, f, work)
+                data, used = read_member(http, proxy_list(env.go.env), module, mversion, f, work)
                 want = pinned.get(f)
                 got = hashlib.sha256(data).hexdigest()
                 if want and got != want.lower():

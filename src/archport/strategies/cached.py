@@ -6,6 +6,9 @@ files of ``inner``'s expensive step (``make``) under the hash of the inputs
 repeated port with equal inputs neither downloads nor compiles.  A hit
 replays the record the first build made, so the image, and its digest, are
 the same whether the files came from the cache or not.
+
+A build made of several expensive steps (transplant's Go binaries, one per
+binary) asks :meth:`Cached.product` for each step's files the same way.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import replace
 
 from ..cache import Cache
 from ..platform import Platform
-from . import Decision, Env, Outcome, Product, Staged, Upstream
+from . import Decision, Env, Outcome, Prepared, Product, Staged, Upstream
 
 _OWN = ("inputs", "files")          # what Cache.put adds to the record
 
@@ -32,21 +35,31 @@ class Cached:
 
     def build(self, up: Upstream, target: Platform, env: Env, decision: Decision | None = None) -> Outcome:
         prepared = self.inner.prepare(up, target, env, decision)
+        product, hit = self.product(prepared, target, env)
+        outcome = self.inner.finish(up, target, env, prepared, product)
+        # The notes describe this run (the image is the same either way).
+        return replace(outcome, notes=(*outcome.notes, f"from the build cache ({hit})")) if hit else outcome
+
+    def has(self, prepared: Prepared, env: Env) -> bool:
+        """Whether ``prepared``'s files are in the cache already."""
+        return Cache(env.cache_dir, self.name).get(prepared.inputs) is not None
+
+    def product(self, prepared: Prepared, target: Platform, env: Env) -> tuple[Product, str]:
+        """``inner.make``'s product for ``prepared``: the cached files when
+        its inputs were built before (and the entry's short name), else made
+        now and kept (and "")."""
         cache = Cache(env.cache_dir, self.name)
         entry = cache.get(prepared.inputs)
         if entry is not None:
             env.log(f"{prepared.label or self.name} from the build cache")
-            product = Product({n: entry.file(n) for n in entry.meta.get("files", [])},
-                              {k: v for k, v in entry.meta.items() if k not in _OWN})
-            outcome = self.inner.finish(up, target, env, prepared, product)
-            # The notes describe this run (the image is the same either way).
-            return replace(outcome, notes=(*outcome.notes, f"from the build cache ({entry.path.name[:12]})"))
+            return Product({n: entry.file(n) for n in entry.meta.get("files", [])},
+                           {k: v for k, v in entry.meta.items() if k not in _OWN}), entry.path.name[:12]
         product = self.inner.make(prepared, target, env)
         if product.keep:
             entry = cache.put(prepared.inputs, product.files, product.record)
             if entry is not None:
                 product = Product({n: entry.file(n) for n in product.files}, product.record)
-        return self.inner.finish(up, target, env, prepared, product)
+        return product, ""
 
 
 __all__ = ["Cached"]

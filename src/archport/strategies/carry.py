@@ -15,7 +15,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from ..build.layer import FileSpec
+from ..assemble.layer import FileSpec
+from ..binaries.elf import is_elf
 from ..imagefs import entries, parse_name
 from ..imagefs.paths import DELETE, EMPTY
 from ..oci import Manifest
@@ -56,7 +57,7 @@ def carry(source: Source, m: Manifest, workdir: Path, skip: str) -> tuple[list[F
                 elif t.isreg():
                     data = tar.extractfile(t)
                     head = data.read(4) if data else b""
-                    if head == b"\x7fELF":
+                    if is_elf(head):
                         files.pop(path, None)
                         elf[path] = i
                         continue

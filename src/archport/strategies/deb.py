@@ -19,9 +19,9 @@ import posixpath
 import subprocess
 from pathlib import Path
 
-from ..build.assemble import assemble, provenance
+from ..assemble.image import History, assemble, provenance
 from ..binaries.elf import read_elf
-from ..build.layer import FileSpec, normalize_path
+from ..assemble.layer import FileSpec, normalize_path
 from ..fetch.debian import DEB_ARCH, KEYRING, Archive, apt_sources, extract_file, find_package
 from ..emulation import qemu_binary
 from ..errors import ArchportError
@@ -57,14 +57,14 @@ class Deb:
         url, keyring = self._archive(env)
         if not url:
             return Decision(False, "no Debian archive: the machine's apt sources name none; pass --debian-archive URL")
-        return Decision(True, f"Debian {env.debian_suite or pkg.suite} builds {pkg.package} for "
+        return Decision(True, f"Debian {env.debian.suite or pkg.suite} builds {pkg.package} for "
                               f"{DEB_ARCH[target.architecture]}", plan=(url, keyring))
 
     def build(self, up: Upstream, target: Platform, env: Env, decision: Decision | None = None) -> Outcome:
         target, decision = require(self, up, target, env, decision)
         comp, tag, arch = up.component, tag_of(up), target.architecture
         pkg = comp.deb_package(tag, arch)
-        suite = env.debian_suite or pkg.suite
+        suite = env.debian.suite or pkg.suite
         darch = DEB_ARCH[arch]
         url, keyring = decision.plan or self._archive(env)      # the archive consider chose
         work = Path(env.workdir) / "deb" / comp.name / tag / arch
@@ -110,16 +110,17 @@ class Deb:
                          annotations=provenance(version=stanza.get("Version", ""), strategy="deb", changes=[
                              f"{pkg.package}:{inside} -> {path}",
                              f"{stanza['Filename']} (sha256:{stanza['SHA256']}) of Debian {suite}/{darch}"]),
-                         created=env.source_date_epoch, workdir=str(work),
-                         history_comment=f"archport deb: {pkg.package} {stanza.get('Version', '')}")
+                         workdir=str(work),
+                         history=History(env.source_date_epoch,
+                                         f"archport deb: {pkg.package} {stanza.get('Version', '')}"))
         return Outcome("deb", f"{path} from Debian's {pkg.package} {stanza.get('Version', '')} for {darch}"
                        f" with {len(links)} links", built=built, notes=tuple(notes))
 
     # -- helpers ----------------------------------------------------------------
     def _archive(self, env: Env) -> tuple[str, str]:
-        keyring = self.keyring or env.debian_keyring
-        if self.archive_url or env.debian_archive:
-            return (self.archive_url or env.debian_archive).rstrip("/"), keyring or KEYRING
+        keyring = self.keyring or env.debian.keyring
+        if self.archive_url or env.debian.archive:
+            return (self.archive_url or env.debian.archive).rstrip("/"), keyring or KEYRING
         srcs = apt_sources(*self.sources)
         if not srcs:
             return "", ""

@@ -4,7 +4,7 @@
         (or the catalog's [[go]] table when the binary cannot be read or its
         -ldflags went unrecorded; its {commit}/{date} from the module's .info)
     go mod download -json MODULE@VERSION   (GOPROXY/GOSUMDB/GOFLAGS/GOPRIVATE as given)
-    copy to a writable tree ─► proactive fixups ─► go build ─► reactive fixups ─► rebuild   (:mod:`.gocompile`)
+    copy to a writable tree ─► proactive fixups ─► go build ─► reactive fixups ─► rebuild   (:mod:`archport.toolchain.gocompile`)
     assemble: the binary at the upstream path, the upstream config, provenance
 
 ``CGO_ENABLED=0 GOOS=linux GOARCH=<target>``, ``-trimpath`` as upstream built
@@ -23,18 +23,21 @@ import shlex
 from dataclasses import replace
 from pathlib import Path
 
-from ..build.assemble import ANN_CHANGES, Base, assemble, provenance
+from ..assemble.image import ANN_CHANGES, Base, History, assemble, provenance
 from ..binaries.buildinfo import BuildInfo
-from ..build.layer import FileSpec
+from ..catalog import riscv
+from ..assemble.layer import FileSpec
 from ..errors import ArchportError
 from ..fetch.goproxy import ModuleInfo, ModuleUnavailable, download_module, module_info
+from ..images import open_source
 from ..oci import Manifest, read_config
 from ..platform import Platform, normalize
+from ..reference import parse as parse_reference
+from ..toolchain import fixups as fx, substitute
+from ..toolchain.gocompile import Recipe, Toolchain, build_binary, go_binary
+from ..toolchain.imagefile import find_binary
 from . import Decision, Env, NotPortable, Outcome, Prepared, Product, Upstream, run_staged
-from . import fixups as fx
-from .gocompile import Recipe, Toolchain, build_binary, go_binary
-from ..transplant import substitute
-from .imagefile import find_binary
+from .carry import carry
 
 ANN_MODULE = "io.archport.go.module"
 ANN_GO = "io.archport.go.version"
@@ -59,7 +62,7 @@ class GoStrategy:
 
     def prepare(self, up: Upstream, target: Platform, env: Env, decision: Decision | None) -> Prepared:
         target = normalize(target)
-        go = Toolchain.for_env(env)
+        go = Toolchain.for_options(env.go, env.log)
         recipe = substituted(recover(up, env), up, env, go)
         graph_fixups = tuple(env.catalog.fixups)
         inputs = {
@@ -73,7 +76,7 @@ class GoStrategy:
 
     def make(self, prepared: Prepared, target: Platform, env: Env) -> Product:
         recipe, go, graph_fixups = prepared.context
-        binary, steps = build_binary(recipe, normalize(target), go, graph_fixups, env)
+        binary, steps = build_binary(recipe, normalize(target), go, graph_fixups, env.workdir, env.log)
         return Product({"binary": binary}, {"steps": [_step_dict(s) for s in steps]})
 
     def finish(self, up: Upstream, target: Platform, env: Env, prepared: Prepared, product: Product) -> Outcome:
@@ -98,7 +101,7 @@ def substituted(recipe: Recipe, up: Upstream, env: Env, go: Toolchain) -> Recipe
     the recipe; ``-X`` values that carried the old version carry the new one.
     Without the flag nothing is looked up here: a build from archport's cache
     needs no network, and a refusal at download time names the flag."""
-    given = substitute.chosen(env.substitutes, recipe.module, recipe.binary)
+    given = substitute.chosen(env.go.substitutes, recipe.module, recipe.binary)
     if given is None:
         return recipe
     name, version = given
@@ -202,11 +205,11 @@ def _values_for(gb, tag: str, version: str, env: Env) -> tuple[dict[str, str], t
               if (names := set(re.findall(r"\{(\w+)\}", template)) & _INFO_FIELDS.keys())}
     if not wanted:
         return _values(tag, version), ()
-    go = go_binary(env.go_env)
+    go = go_binary(env.go.env)
     try:
         if go is None:
             raise ArchportError("no go command on PATH")
-        info = module_info(go, env.go_env, gb.module, version, Path(env.workdir))
+        info = module_info(go, env.go.env, gb.module, version, Path(env.workdir))
     except ArchportError as e:
         return _values(tag, version), (f"-X {', '.join(wanted)} left empty: the module's .info could not be read ({e})",)
     values = _values(tag, version, info)
@@ -237,13 +240,14 @@ def _assemble(up: Upstream, target: Platform, env: Env, recipe: Recipe, go: Tool
     ann = provenance(source=recipe.module, version=recipe.version, strategy="go",
                      changes=[s.describe() for s in steps])
     ann.update({ANN_MODULE: f"{recipe.module}@{recipe.version}", ANN_GO: go.version})
+    # The profile GORISCV64 built for (Go's default when the env names none).
+    ann.update(riscv.annotation(target.architecture, go.env.get("GORISCV64") or riscv.DEFAULT))
     if ids:
         ann[ANN_FIXUPS] = ids
     if recipe.substituted:
         ann[substitute.ANNOTATION] = recipe.substituted
     files = [FileSpec(recipe.binary, source=str(binary), mode=0o755)]
     if base is None and up.manifest is not None and up.source is not None:
-        from .carry import carry
         kept, left = carry(up.source, up.manifest, Path(env.workdir), posixpath.normpath("/" + recipe.binary.lstrip("/")))
         files = kept + files
         plat = up.config.platform if up.config else "reference"
@@ -253,8 +257,9 @@ def _assemble(up: Upstream, target: Platform, env: Env, recipe: Recipe, go: Tool
         if left:
             env.log(f"go: not carried (ELF for another machine): {', '.join(left)}")
     return assemble(base, files, platform=target, family=up.family, reference_config=up.config,
-                    annotations=ann, created=env.source_date_epoch, workdir=str(env.workdir),
-                    history_comment=f"{recipe.module}@{recipe.version} rebuilt by archport with {go.version}")
+                    annotations=ann, workdir=str(env.workdir),
+                    history=History(env.source_date_epoch,
+                                    f"{recipe.module}@{recipe.version} rebuilt by archport with {go.version}"))
 
 
 def _base(up: Upstream, target: Platform, env: Env) -> tuple[Base | None, str]:
@@ -262,10 +267,8 @@ def _base(up: Upstream, target: Platform, env: Env) -> tuple[Base | None, str]:
     name = (up.manifest.annotations.get("org.opencontainers.image.base.name") if up.manifest else None) or ""
     if not name or env.registry is None:
         return None, "built on scratch (the upstream image names no base image)"
-    from ..images import open_source
-    from ..reference import parse
     try:
-        src = open_source(parse(name), env.registry)
+        src = open_source(parse_reference(name), env.registry)
         top = src.resolve()
         m = top if isinstance(top, Manifest) else None
         if m is None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..check import Contract as CheckContract, check_image
+from ..check import Contract as CheckContract, check_image, target_profile
 from ..errors import ArchportError
 from ..images import Pinned, open_source
 from ..oci import Index, Manifest, read_config
@@ -59,12 +59,19 @@ class Mirror:
         if binary:
             contracts.append(CheckContract(source=f"upstream binary path {binary}", command=(binary,)))
         env.log(f"mirror: checking {found.ref} ({target}) layer by layer")
+        # A riscv64 source built for a higher profile than the port's dies
+        # with SIGILL on the boards the port is for: refused like a broken contract.
+        isa = target_profile(env.isa_profile) if target.architecture == "riscv64" else None
         try:
-            report = check_image(Pinned(found.source, found.manifest), target, contracts)
+            report = check_image(Pinned(found.source, found.manifest), target, contracts, isa=isa)
         except ArchportError as e:
             raise NotPortable(f"{found.ref}: cannot check its {target} image: {e}") from None
         if not report.ok:
             first = next(f for f in report.all_findings() if f.is_error)
+            if first.code == "isa-mismatch":
+                raise NotPortable(f"{found.ref} ({target}) needs more than {isa.name}: {first.message}",
+                                  "port --profile with the boards' profile if they have it, "
+                                  "or try --strategy go, release, c or deb")
             raise NotPortable(f"{found.ref} ({target}) does not keep the contract: {first.message}",
                               "try --strategy go, release, c or deb")
         notes = (found.note,) if found.note else ()

@@ -17,9 +17,9 @@ import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..build.assemble import assemble, provenance
+from ..assemble.image import History, assemble, provenance
 from ..binaries.elf import read_elf
-from ..build.layer import FileSpec
+from ..assemble.layer import FileSpec
 from ..errors import ArchportError, BadInput, DigestMismatch
 from ..platform import Platform, normalize
 from ..progress import phase
@@ -87,8 +87,8 @@ class ReleaseStrategy:
                          family=up.family, reference_config=reference_config(up),
                          annotations=provenance(source=url, version=comp.upstream_version(tag), strategy="release",
                                                 changes=[f"binary from the release asset {name} ({verified})"]),
-                         created=env.source_date_epoch, workdir=str(work),
-                         history_comment=f"archport release: {name} -> {path}")
+                         workdir=str(work),
+                         history=History(env.source_date_epoch, f"archport release: {name} -> {path}"))
         notes.append("built on scratch: files of the upstream base other than the binary are not carried over")
         return Outcome("release", f"{name} from upstream's release, {verified}, placed at {path}",
                        built=built, notes=tuple(notes))
@@ -110,7 +110,7 @@ class ReleaseStrategy:
             if digest is not None:
                 return digest
             problem = f"{sum_url} lists no SHA-256 for {name}"
-        if not env.allow_unverified:
+        if not env.release.allow_unverified:
             raise NotPortable(f"{problem}; refused, nothing was built",
                               "pass --allow-unverified to use the asset without a checksum")
         notes.append(f"{problem}: used UNVERIFIED because --allow-unverified was given")

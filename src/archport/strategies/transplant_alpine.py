@@ -14,18 +14,22 @@ The chain of trust and the formats are in :mod:`archport.fetch.alpine` and
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
-from ..build.layer import FileSpec
+from ..assemble.layer import FileSpec
 from ..errors import ArchportError, TransportError
-from ..fetch.alpine import Repository, branch_of
-from ..fetch.http import http_client
-from ..transplant import apkfiles, configure
+from ..fetch.alpine import Repository, branch_of, locate
 from ..fetch.apkformat import Entry
+from ..fetch.http import http_client
+from ..platform import Platform
+from ..transplant import apkfiles, configure, load_map
 from ..transplant.apk import closure, dep_name, installed_db
 from ..transplant.compose import Userland, alias_links
 from ..transplant.pkgdb import APK_DB, PackageDB
-from . import Env, NotPortable
+from . import Decision, Env, NotPortable
+from .transplant_base import Machine, MirrorUnreachable, Work
 
 REPOS = ("main", "community")      # the stable branches' repositories, in apk's default order
 WORLD = "etc/apk/world"
@@ -43,91 +47,137 @@ def wanted_names(db: PackageDB, root: Path) -> tuple[list[str], str]:
     return list(db.names), f"/{APK_DB}"
 
 
-class MirrorUnreachable(NotPortable):
-    """The mirror did not answer, or has no such release: another base may be tried."""
+@dataclass(frozen=True, slots=True)
+class AlpineBase:
+    kind: ClassVar[str] = "alpine"
+    may_not_answer: ClassVar[bool] = True
+    mirror: str
+    keys: str
+    version: str                   # "3.22", "edge"
+    arch: str                      # Alpine's name for the target's architecture
+    label: str
+    chosen_by: str
+    fallback: object = None        # the next usable Base, tried when this mirror does not answer
+
+    @property
+    def where(self) -> tuple:
+        return self.mirror, self.keys, self.version, self.arch
+
+    def userland(self, work: Work, env: Env) -> Userland:
+        if work.db.distro != "alpine":
+            raise NotPortable(f"the upstream image's packages are {work.db.distro}'s: onto Alpine needs their "
+                              "Alpine names, which the catalog does not map", "use --transplant-onto debian:SUITE")
+        branch, arch = branch_of(self.version), self.arch
+        wanted, whence = wanted_names(work.db, work.root)
+        try:
+            with http_client(env.http) as http:
+                repo = Repository(self.mirror, self.keys, Path(env.cache_dir), http)
+                entries, signed_by = self._indexes(repo, branch)
+                env.log(f"transplant: Alpine {branch} {arch}: {', '.join(wanted)}")
+                chosen = _resolve(entries, wanted, whence, work, branch, arch)
+                packages, listed = self._unpack(repo, branch, chosen, work, env)
+        except NotPortable:
+            raise
+        except TransportError as e:
+            raise MirrorUnreachable(f"Alpine {branch}/{arch}: {e}", "nothing was built; check --alpine-mirror, or "
+                                    "name another base with --transplant-onto") from None
+        except ArchportError as e:
+            raise NotPortable(f"Alpine {branch}/{arch}: {e}", "nothing was built; the mirror's files do not match "
+                              "what its signed index pins, or it could not give them: retry, or name another "
+                              "--alpine-mirror") from None
+        work.notes.append(f"Alpine packages wanted ({whence}): {', '.join(wanted)}; "
+                          f"indexes signed: {'; '.join(signed_by)}")
+        present = {f.path for _, files in packages for f in files}
+        links, record = _iptables(work.backend, present) if work.backend else ([], "")
+        configured, records = configure.configured(
+            packages, links, record, work.backend_why,
+            [FileSpec(APK_DB, data=installed_db(listed))], f"apk database written for {len(listed)} packages")
+        return Userland(label=f"Alpine {branch} {arch}", source=f"{self.mirror} {branch}/{arch}",
+                        packages=packages, aliases=alias_links([f for _, files in packages for f in files]),
+                        alias_label="Alpine (merged /usr)", configured=configured, records=records,
+                        versions=",".join(f"{e.name}={e.version}" for e in chosen), count=len(chosen))
+
+    def _indexes(self, repo: Repository, branch: str) -> tuple[list[Entry], list[str]]:
+        """Every package of the branch's repositories, each index's signature
+        checked; and who signed them."""
+        entries: list[Entry] = []
+        signed_by = []
+        for name in REPOS:
+            got = repo.index(branch, name, self.arch)
+            if got is None:
+                if name == "main":
+                    raise MirrorUnreachable(f"Alpine {branch}/main/{self.arch}: the mirror {self.mirror} has no "
+                                            "such repository",
+                                            f"check --alpine-mirror and that Alpine {self.version} has {self.arch}")
+                continue
+            entries += got[0]
+            signed_by.append(f"{name} by {got[1]}")
+        return entries, signed_by
+
+    def _unpack(self, repo: Repository, branch: str, chosen: list[Entry], work: Work, env: Env):
+        """Each chosen package fetched (its C: and datahash checked) and its
+        data unpacked (file SHA-1s checked); with what apk's database lists."""
+        apks = []
+        for e in chosen:
+            env.log(f"transplant: {e.name} {e.version}")
+            apks.append(repo.package(branch, self.arch, e))
+        packages: list[tuple[str, tuple[FileSpec, ...]]] = []
+        listed = []
+        for e, (path, data) in zip(chosen, apks):
+            u = apkfiles.unpack(path, data, work.dir / "apks" / e.name)
+            if u.refused:
+                work.notes.append(f"{e.name}: not unpacked: {'; '.join(u.refused[:5])}")
+            packages.append((f"Alpine {e.name}", u.files))
+            sums = dict(u.sha1)
+            listed.append((e, [(f.path, f.kind, sums.get(f.path, "")) for f in u.files]))
+        return packages, listed
 
 
-def userland(db: PackageDB, root: Path, env: Env, where: tuple, work: Path, backend: str, backend_why: str,
-             notes: list[str]) -> Userland:
-    mirror, keys, version, arch = where
-    if db.distro != "alpine":
-        raise NotPortable(f"the upstream image's packages are {db.distro}'s: onto Alpine needs their Alpine names, "
-                          "which the catalog does not map", "use --transplant-onto debian:SUITE")
-    branch = branch_of(version)
-    wanted, whence = wanted_names(db, root)
-    try:
-        with http_client(env.http) as http:
-            repo = Repository(mirror, keys, Path(env.cache_dir), http)
-            entries: list[Entry] = []
-            signed_by = []
-            for name in REPOS:
-                got = repo.index(branch, name, arch)
-                if got is None:
-                    if name == "main":
-                        raise MirrorUnreachable(f"Alpine {branch}/main/{arch}: the mirror {mirror} has no such repository",
-                                          f"check --alpine-mirror and that Alpine {version} has {arch}")
-                    continue
-                entries += got[0]
-                signed_by.append(f"{name} by {got[1]}")
-            env.log(f"transplant: Alpine {branch} {arch}: {', '.join(wanted)}")
-            if backend and {"iptables", "ip6tables"} & set(wanted) \
-                    and any(e.name == f"iptables-{backend}" for e in entries):
-                wanted.append(f"iptables-{backend}")
-                notes.append(f"iptables-{backend} added: Alpine {branch} packages the {backend} backend apart")
-            res = closure(entries, wanted)
-            absent = [m for m in res.missing if m in wanted]      # closure names a wanted name bare
-            if absent:
-                raise NotPortable(f"Alpine {branch}/{arch} has no {', '.join(absent)} (named in the upstream "
-                                  f"image's {whence})", "choose another --transplant-onto alpine:VERSION")
-            if res.missing:
-                raise NotPortable(f"Alpine {branch}/{arch} cannot satisfy: {'; '.join(res.missing)}")
-            apks = []
-            for e in res.packages:
-                env.log(f"transplant: {e.name} {e.version}")
-                apks.append(repo.package(branch, arch, e))
-            packages: list[tuple[str, tuple[FileSpec, ...]]] = []
-            listed = []
-            for e, (path, data) in zip(res.packages, apks):
-                u = apkfiles.unpack(path, data, work / "apks" / e.name)
-                if u.refused:
-                    notes.append(f"{e.name}: not unpacked: {'; '.join(u.refused[:5])}")
-                packages.append((f"Alpine {e.name}", u.files))
-                sums = dict(u.sha1)
-                listed.append((e, [(f.path, f.kind, sums.get(f.path, "")) for f in u.files]))
-    except NotPortable:
-        raise
-    except TransportError as e:
-        raise MirrorUnreachable(f"Alpine {branch}/{arch}: {e}", "nothing was built; check --alpine-mirror, or name "
-                          "another base with --transplant-onto") from None
-    except ArchportError as e:
-        raise NotPortable(f"Alpine {branch}/{arch}: {e}", "nothing was built; the mirror's files do not match "
-                          "what its signed index pins, or it could not give them: retry, or name another "
-                          "--alpine-mirror") from None
-    notes.append(f"Alpine packages wanted ({whence}): {', '.join(wanted)}; indexes signed: {'; '.join(signed_by)}")
-    configured, records = _configure(packages, listed, backend, backend_why)
-    every = [f for _, files in packages for f in files]
-    versions = ",".join(f"{e.name}={e.version}" for e in res.packages)
-    return Userland(label=f"Alpine {branch} {arch}", source=f"{mirror} {branch}/{arch}", packages=packages,
-                    aliases=alias_links(every), alias_label="Alpine (merged /usr)", configured=configured,
-                    records=records, versions=versions, count=len(res.packages))
+def _resolve(entries: list[Entry], wanted: list[str], whence: str, work: Work, branch: str, arch: str) -> list[Entry]:
+    """The dependency closure of ``wanted`` (plus the backend's own iptables
+    package where Alpine splits it out)."""
+    backend = work.backend
+    if backend and {"iptables", "ip6tables"} & set(wanted) and any(e.name == f"iptables-{backend}" for e in entries):
+        wanted.append(f"iptables-{backend}")
+        work.notes.append(f"iptables-{backend} added: Alpine {branch} packages the {backend} backend apart")
+    res = closure(entries, wanted)
+    absent = [m for m in res.missing if m in wanted]      # closure names a wanted name bare
+    if absent:
+        raise NotPortable(f"Alpine {branch}/{arch} has no {', '.join(absent)} (named in the upstream "
+                          f"image's {whence})", "choose another --transplant-onto alpine:VERSION")
+    if res.missing:
+        raise NotPortable(f"Alpine {branch}/{arch} cannot satisfy: {'; '.join(res.missing)}")
+    return list(res.packages)
 
 
-def _configure(packages, listed, backend: str, backend_why: str) -> tuple[list[FileSpec], list[str]]:
-    present = {f.path for _, files in packages for f in files}
-    out: list[FileSpec] = []
-    records: list[str] = []
-    if backend:
-        links, record = configure.apk_iptables(backend, present)
-        if not links and any(re.search(r"(^|/)ip6?tables$", p) for p in present):
-            raise NotPortable(f"the target's iptables packages have no {backend} backend (no xtables-{backend}-multi)",
-                              "choose the other with --iptables-backend")
-        out += [FileSpec(p, kind="symlink", target=t, mode=0o777) for p, t in links]
-        if record:
-            records.append(f"{record}, {backend_why}")
-    bundle, record = configure.ca_bundle_for(packages)
-    if bundle is not None:
-        out.append(bundle)
-        records.append(record)
-    out.append(FileSpec(APK_DB, data=installed_db(listed)))
-    records.append(f"apk database written for {len(listed)} packages")
-    return out, records
+def _iptables(backend: str, present: set[str]) -> tuple[list[tuple[str, str]], str]:
+    links, record = configure.apk_iptables(backend, present)
+    if not links and any(re.search(r"(^|/)ip6?tables$", p) for p in present):
+        raise NotPortable(f"the target's iptables packages have no {backend} backend (no xtables-{backend}-multi)",
+                          "choose the other with --iptables-backend")
+    return links, record
+
+
+def choose(version: str, target: Platform, env: Env, what: str, by: str, machine: Machine) -> Decision:
+    """The Alpine base for ``version``, if it has the target's architecture
+    and a mirror and its keys are known (nothing is asked of the mirror)."""
+    arch = load_map().alpine_arch(target.architecture, target.variant)
+    if target.os != "linux" or arch is None:
+        return Decision(False, f"Alpine has no architecture for {target}")
+    if not arch.has(version):
+        return Decision(False, f"Alpine {version} has no {arch.alpine}: it has it from {arch.since} "
+                               f"({arch.source.url}); use --transplant-onto alpine:{arch.since} or later")
+    mirror, keys = locate(env.alpine.mirror, env.alpine.keys, machine.apk_repositories, machine.apk_keys)
+    if not mirror:
+        return Decision(False, "no Alpine mirror: this machine's /etc/apk/repositories names none; pass "
+                               "--alpine-mirror URL")
+    if not keys:
+        return Decision(False, "no Alpine signing keys to check its indexes with: pass --alpine-keys DIR "
+                               "(the alpine-keys package's /etc/apk/keys)")
+    return Decision(True, f"rebuild {what} userland from Alpine {version} for {arch.alpine} ({by}; the same "
+                          f"package names), carrying the rest (its package database is read when it builds; "
+                          f"not checked yet)",
+                    plan=AlpineBase(mirror, keys, version, arch.alpine, f"Alpine {version}", by))
+
+
+__all__ = ["AlpineBase", "choose", "wanted_names"]

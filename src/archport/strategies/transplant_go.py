@@ -9,11 +9,11 @@ reactive fixups, ``go build``), one binary at a time:
   ``-ldflags``, tags), else from the catalog's ``[[binary]]`` for its path
   (a build from a checkout records ``(devel)``, a GOPATH build no module);
 - a version the module proxy refuses is built only under ``--substitute``
-  (:mod:`archport.transplant.substitute`), recorded;
+  (:mod:`archport.toolchain.substitute`), recorded;
 - a binary that is neither is refused by name: nothing is built.
 
-Builds are kept in the build cache (:mod:`archport.cache`) by their inputs,
-like the go strategy's, so a repeated transplant does not compile again.
+Each binary's build goes through :class:`.cached.Cached`, kept by its
+inputs like the go strategy's, so a repeated transplant does not compile again.
 """
 
 from __future__ import annotations
@@ -24,19 +24,18 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..binaries.buildinfo import read_buildinfo
-from ..build.layer import FileSpec
-from ..cache import Cache
+from ..assemble.layer import FileSpec
 from ..errors import ArchportError
 from ..fetch.goproxy import ModuleUnavailable, download_module
 from ..platform import Platform
-from ..transplant import substitute
-from . import Env, NotPortable, Upstream
-from . import fixups as fx
+from ..toolchain import fixups as fx, substitute
+from ..toolchain.gocompile import Recipe, Toolchain
+# The go strategy's build step, used per binary: an image may hold several.
+from ..toolchain.gocompile import build_binary as go_build
+from . import Env, NotPortable, Prepared, Product, Upstream
+from .cached import Cached
 from .contract import tag_of
 from .gobuild import trimpath_of
-from .gocompile import Recipe, Toolchain
-# The go strategy's build step, used per binary: an image may hold several.
-from .gocompile import build_binary as go_build
 
 CACHE_KIND = "transplant-go"
 
@@ -77,6 +76,22 @@ def recipes_for(up: Upstream, paths: list[str], root: Path) -> list[Recipe]:
     return recipes
 
 
+class GoBinary:
+    """The go strategy's build step for one binary, as the expensive step
+    :class:`.cached.Cached` keeps (``context``: the recipe and the toolchain)."""
+
+    name = CACHE_KIND
+
+    def make(self, prepared: Prepared, target: Platform, env: Env) -> Product:
+        r, go = prepared.context
+        binary, steps = go_build(r, target, go, tuple(env.catalog.fixups), env.workdir, env.log)
+        return Product({"binary": binary}, {"steps": [_step(s) for s in steps]})
+
+
+def _prepared(r: Recipe, target: Platform, go: Toolchain, env: Env) -> Prepared:
+    return Prepared(_inputs(r, target, go, env), (r, go), f"transplant: {r.binary}")
+
+
 def _inputs(r: Recipe, target: Platform, go: Toolchain, env: Env) -> dict:
     return {"v": 1, "module": r.module, "version": r.version, "package": r.package, "ldflags": r.ldflags,
             "tags": list(r.tags), "go": go.version, "goos": target.os, "goarch": target.architecture,
@@ -87,7 +102,7 @@ def _inputs(r: Recipe, target: Platform, go: Toolchain, env: Env) -> dict:
 
 
 def substitutes(recipes: list[Recipe], target: Platform, go: Toolchain, env: Env,
-                cache: Cache) -> tuple[list[Recipe], list[str]]:
+                cache: Cached) -> tuple[list[Recipe], list[str]]:
     """Each recipe whose exact module version cannot be fetched (and is not
     already built) takes the version ``--substitute`` names, recorded;
     without one, a refusal naming the binary and the catalog's proposal."""
@@ -95,10 +110,10 @@ def substitutes(recipes: list[Recipe], target: Platform, go: Toolchain, env: Env
     scratch.mkdir(parents=True, exist_ok=True)
     out, substituted, refused, hints = [], [], [], []
     for r in recipes:
-        if cache.get(_inputs(r, target, go, env)) is not None:
+        if cache.has(_prepared(r, target, go, env), env):
             out.append(r)
             continue
-        given = substitute.chosen(env.substitutes, r.module, r.binary)
+        given = substitute.chosen(env.go.substitutes, r.module, r.binary)
         try:
             download_module(go.go, go.env, r.module, r.version, scratch)
         except ModuleUnavailable as e:
@@ -129,24 +144,18 @@ def rebuild_binaries(up: Upstream, paths: list[str], root: Path, target: Platfor
     if not paths:
         return [], [], [], []
     recipes = recipes_for(up, paths, root)
-    go = Toolchain.for_env(env)
-    cache = Cache(env.cache_dir, CACHE_KIND)
+    go = Toolchain.for_options(env.go, env.log)
+    cache = Cached(GoBinary())
     recipes, substituted = substitutes(recipes, target, go, env, cache)
     files: list[FileSpec] = []
     fixups: list[str] = []
     lines: list[str] = []
     for r in recipes:
-        inputs = _inputs(r, target, go, env)
-        entry = cache.get(inputs)
-        if entry is not None:
-            binary = entry.file("binary")
-            steps = [fx.Step(**s) for s in entry.meta.get("steps", [])]
-            notes.append(f"{r.binary}: from the build cache ({entry.path.name[:12]})")
-        else:
-            binary, steps = go_build(r, target, go, tuple(env.catalog.fixups), env)
-            entry = cache.put(inputs, {"binary": binary}, {"steps": [_step(s) for s in steps]})
-            if entry is not None:
-                binary = entry.file("binary")
+        product, hit = cache.product(_prepared(r, target, go, env), target, env)
+        binary = product.files["binary"]
+        steps = [fx.Step(**s) for s in product.record.get("steps", [])]
+        if hit:
+            notes.append(f"{r.binary}: from the build cache ({hit})")
         mode = (root / r.binary.lstrip("/")).stat().st_mode & 0o777      # set-id bits were not extracted
         files.append(FileSpec(r.binary, source=str(binary), mode=mode))
         fixups += [s.describe() for s in steps]

@@ -27,7 +27,7 @@ import posixpath
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 
-from ..build.layer import FileSpec
+from ..assemble.layer import FileSpec
 
 
 @dataclass

@@ -27,7 +27,9 @@ triggers would have produced and the image relies on is made here:
 
 Each function returns what to add as ``(path, link target)``, ``(path,
 bytes)`` or an entry, plus a line for the record; :func:`ca_bundle_for`
-reads the certificates the packages' unpacking spooled.
+reads the certificates the packages' unpacking spooled, and
+:func:`configured` puts one base's steps together in the order both bases
+share.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-from ..build.layer import FileSpec
+from ..assemble.layer import FileSpec
 
 IPTABLES_ALTERNATIVES = ("iptables", "iptables-restore", "iptables-save",
                          "ip6tables", "ip6tables-restore", "ip6tables-save")
@@ -90,6 +92,21 @@ def ca_bundle_for(packages: Iterable[tuple[str, Iterable[FileSpec]]]) -> tuple[F
         return None, ""
     body, record = ca_bundle(certs)
     return FileSpec(BUNDLE, data=body), record
+
+
+def configured(packages: list[tuple[str, tuple[FileSpec, ...]]], links: list[tuple[str, str]], links_record: str,
+               backend_why: str, database: list[FileSpec], database_record: str) -> tuple[list[FileSpec], list[str]]:
+    """What every base adds after unpacking, in this order, with a record
+    line for each: the iptables family's ``links`` (each base makes its own:
+    :func:`alternatives`, :func:`apk_iptables`), the CA bundle, then the
+    base's package ``database``."""
+    out = [FileSpec(p, kind="symlink", target=t, mode=0o777) for p, t in links]
+    records = [f"{links_record}, {backend_why}"] if links_record else []
+    bundle, record = ca_bundle_for(packages)
+    if bundle is not None:
+        out.append(bundle)
+        records.append(record)
+    return out + database, records + [database_record]
 
 
 def ca_bundle(certificates: list[tuple[str, bytes]]) -> tuple[bytes, str]:

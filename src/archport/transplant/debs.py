@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..build.layer import FileSpec
+from ..assemble.layer import FileSpec
 from ..fetch.debian import open_data
 from .members import MAX_PACKAGE, Unpacked, unpack_tar
 

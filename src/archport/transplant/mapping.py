@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 
-from ..catalog.model import Provenance
+from ..catalog.provenance import Provenance
 from ..catalog import CatalogError
 
 

@@ -2,7 +2,7 @@
 files, without running anything.
 
 Shared by the ``.deb`` (:mod:`.debs`) and ``.apk`` (:mod:`.apkfiles`)
-readers.  Each member becomes a :class:`~archport.build.layer.FileSpec` with
+readers.  Each member becomes a :class:`~archport.assemble.layer.FileSpec` with
 its mode, owner and link target kept.  Regular files are spooled under a work
 directory (never a tree: the layer builder reads them back).  Names are
 judged like any layer's (:func:`archport.imagefs.parse_name`): a member that
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..build.layer import FileSpec
+from ..assemble.layer import FileSpec
 from ..errors import ArchportError
 from ..imagefs import TooLarge, parse_name
 from ..imagefs.paths import ENTRY

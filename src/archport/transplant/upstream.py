@@ -12,10 +12,9 @@ import os
 import stat
 from pathlib import Path
 
+from ..binaries.elf import is_elf
 from .classify import Entry
 from .pkgdb import APK_DB, DPKG_INFO, DPKG_STATUS, PackageDB, parse_apk, parse_dpkg
-
-ELF_MAGIC = b"\x7fELF"
 
 
 def database(root: Path) -> PackageDB | None:
@@ -47,7 +46,7 @@ def entries(root: Path) -> list[Entry]:
                 out.append(Entry(rel, "symlink"))
             elif stat.S_ISREG(st.st_mode):
                 with open(full, "rb") as f:
-                    out.append(Entry(rel, "file", elf=f.read(4) == ELF_MAGIC))
+                    out.append(Entry(rel, "file", elf=is_elf(f.read(4))))
             else:
                 out.append(Entry(rel, "special"))
     return out

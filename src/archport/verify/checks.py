@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..doctor import kube
+from ..node import kube
 
 Verdict = tuple[bool, list[str], str]
 

@@ -10,11 +10,15 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
 from ..doctor import analyze as doctor_analyze
-from ..doctor import kube
-from ..doctor.facts import Facts
+from ..node import kube
+from ..node.facts import Facts
+from ..node.paths import MANIFESTS
 from ..errors import BadInput
-from ..remote import Result
+from ..remote import Connector, Result
 from . import checks, specs
 from .checks import Check
 
@@ -26,7 +30,7 @@ class Kubectl:
     (through an SSH or local connector), or a local ``kubectl --kubeconfig``.
     ``on_node`` runs node-side tools (``crictl``) and exists only on a board."""
 
-    def __init__(self, connector, prefix: str = "k3s kubectl", on_node: bool = True, name: str = "") -> None:
+    def __init__(self, connector: Connector, prefix: str = "k3s kubectl", on_node: bool = True, name: str = "") -> None:
         self.connector = connector
         self.prefix = prefix
         self.on_node = on_node
@@ -187,9 +191,6 @@ def _diagnose(k: Kubectl, failing: list[kube.Pod], platforms: dict[str, str]) ->
 
 def _helper_image(k: Kubectl) -> str:
     """The busybox image the node uses for local-path's helper pod."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
     cm = k.json("get", "configmap", "-n", "kube-system", "local-path-config") or {}
     text = (cm.get("data") or {}).get("helperPod.yaml", "")
     try:
@@ -303,9 +304,6 @@ def _metrics(k: Kubectl, opts: Options, clock: _Clock, c: Check, node_names: lis
         return ok2, ev + ev2, why2
 
     c.ok, c.evidence, c.reason = _poll(clock, opts, once)
-
-
-MANIFESTS = "/var/lib/rancher/k3s/server/manifests"
 
 
 def _traefik_expected(k: Kubectl) -> str:
