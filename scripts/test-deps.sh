@@ -57,5 +57,5 @@ if needs_venv "$PY"; then
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
   PY=.venv/bin/python
 fi
-"$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore -e '.[test]'
+"$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore -e '.[test,build]'
 echo "$PY"

@@ -176,3 +176,33 @@ def test_corrupt_blob_aborts_and_tags_nothing(image):
         copy_image(MemSource(top, imgs, corrupt=imgs[1].layers[0].digest), sink, name="t")
     assert sink.aborted and not sink.committed and not sink.tags
     assert imgs[1].layers[0].digest not in sink.blobs
+
+
+# -- a real layout as the destination ------------------------------------------------
+def _damage(path: Path) -> None:
+    """Flip one byte: same size, so only hashing can tell."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.chmod(0o644)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("what", ["layer", "config", "manifest"])
+def test_a_recopy_into_a_layout_checks_the_blobs_it_relies_on(tmp_path, what):
+    """A same-size damaged file in the destination layout is not "nothing to
+    copy": the re-copy hashes what it would rely on and writes it again."""
+    from archport.copy import copy_image as copy
+    from archport.layout import LayoutSink, LayoutSource
+    from archport.oci.digest import Digest
+    img = im.make_image("linux/riscv64", [im.layer_from_files({"f": b"payload " * 5000})])
+    src_dir = im.write_layout(tmp_path / "src", {"x": (img.manifest, [img])})
+    dst = tmp_path / "dst"
+    copy(LayoutSource(str(src_dir), "x"), LayoutSink(dst, "x"))
+    blob = {"layer": img.layers[0], "config": img.config, "manifest": img.manifest}[what]
+    stored = dst / "blobs" / "sha256" / blob.digest.split(":")[1]
+    _damage(stored)
+    again = copy(LayoutSource(str(src_dir), "x"), LayoutSink(dst, "x"))
+    assert not again.unchanged
+    assert str(Digest.of(stored.read_bytes())) == blob.digest       # repaired
+    third = copy(LayoutSource(str(src_dir), "x"), LayoutSink(dst, "x"))
+    assert third.unchanged

@@ -28,8 +28,8 @@ STANDINS = REPO / "standins"
 
 # Bottom to top.  A unit is a top-level module or package of ``archport``.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "redaction", "temps", "progress"),
-    ("platform", "reference", "streams", "zstd"),
+    ("errors", "redaction", "temps", "progress", "dirlock"),
+    ("platform", "reference", "streams", "zstd", "yamlsafe"),
     ("oci",),
     ("store", "location", "write"),
     ("imagefs", "binaries"),

@@ -72,3 +72,9 @@ def test_network_failures_share_one_fetch_error_branch():
         assert issubclass(cls, FetchError), cls
     assert issubclass(FetchError, ArchportError) and not issubclass(FetchError, BadInput)
     assert not issubclass(RegistryError, FetchError)    # an answer from the registry, not a failure to get one
+
+
+def test_an_unreachable_board_or_cluster_is_a_failed_operation_not_bad_input():
+    """README: exit 1 when the operation failed, 2 only for bad input."""
+    from archport.remote import Unreachable
+    assert issubclass(Unreachable, ArchportError) and not issubclass(Unreachable, BadInput)

@@ -57,6 +57,8 @@ def test_parts_and_familiar():
 @pytest.mark.parametrize("host,loop", [
     ("localhost:5000", True), ("127.0.0.1:5000", True), ("127.1.2.3", True), ("[::1]:5000", True),
     ("192.168.1.10:6000", False), ("docker.io", False), ("localhost.example.com", False),
+    ("127.evil.example", False), ("127.evil.example:5000", False), ("127.0.0.1.nip.example", False),
+    ("127.0.0.1.", False), ("[::2]:5000", False), ("127.255.255.254:80", True),
 ])
 def test_loopback(host, loop):
     assert reference.is_loopback_host(host) is loop

@@ -10,8 +10,8 @@ derives from a bare ``Exception``, which the CLI could only report as
     ├── BadInput                  the user's input is wrong            -> exit 2
     │   ├── BadReference          malformed image reference
     │   ├── UnknownTransport      ``foo:...`` we do not know
-    │   ├── UnsupportedMediaType  a manifest we cannot interpret
-    │   └── Unreachable           the node could not be reached over SSH
+    │   └── UnsupportedMediaType  a manifest we cannot interpret
+    ├── Unreachable               a board could not be reached over SSH, or is not a k3s node (remote)
     ├── DigestMismatch            bytes do not match the digest that names them
     ├── RegistryError             the registry said no (status, spec codes, url)
     │   ├── Unauthorized          401 / 403
@@ -19,7 +19,9 @@ derives from a bare ``Exception``, which the CLI could only report as
     │   └── RateLimited           429 / TOOMANYREQUESTS
     ├── FetchError                a network source could not give what was asked (the one branch for them)
     │   ├── TransportError        could not talk to the registry or server at all, or refused to (policy)
-    │   │   └── HostUnreachable   its host name does not resolve here (not retried; remembered per host)
+    │   │   ├── HostUnreachable   its host name does not resolve here (not retried; remembered per host)
+    │   │   ├── Refused           nothing listens on its port (asked again for a few seconds; registry.errors)
+    │   │   └── Stalled           no progress for the stall deadline, --stall-timeout (registry.errors)
     │   ├── DownloadError         a release asset's server answered without the file
     │   ├── DebianError           the Debian archive could not give a verified file
     │   ├── AlpineError           an Alpine mirror could not give a verified index or package

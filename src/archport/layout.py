@@ -11,6 +11,16 @@ out (a blob file therefore always holds the bytes its name promises), and
 ``index.json`` — the only file that *names* images — is rewritten once, in
 :meth:`LayoutSink.commit`, with ``os.replace``, read afresh and merged under
 an exclusive ``flock`` so concurrent runs adding different tags all land.
+The locks are taken on the layout's own directories, so no file that is not
+part of the layout is ever left in it.
+
+A name given to a Docker-typed image (a Docker manifest list, as most
+upstream k3s images are, or a Docker manifest) is written twice in
+``index.json``: first the image itself, byte for byte, then an OCI image
+index over the same children (:func:`archport.oci.edit.oci_view`).  Readers
+that take the first entry of a name (archport, regctl) get the original
+digest; those that consider OCI-typed entries only (skopeo 1.9's
+containers/image) find the view, whose children keep their digests.
 """
 
 from __future__ import annotations
@@ -27,8 +37,10 @@ from typing import Iterator, Protocol
 from . import temps
 from .errors import ArchportError, BadInput, DigestMismatch
 from .location import LayoutLocation
-from .oci import Descriptor, Index, Manifest, parse_manifest
+from .oci import Descriptor, Index, Manifest, parse_manifest, read_config
 from .oci import mediatypes as mt
+from .dirlock import DirLock
+from .oci.edit import oci_view
 from .oci.digest import Digest, Verifier, verified
 from .oci.manifest import dump_json, load_json
 from .store import BlobOpener
@@ -37,14 +49,17 @@ REF_NAME = "org.opencontainers.image.ref.name"
 LAYOUT_FILE = "oci-layout"
 INDEX_FILE = "index.json"
 LAYOUT_VERSION = b'{"imageLayoutVersion":"1.0.0"}'
-#: Locks (``flock``) in the layout.  Every sink writing into a layout holds
-#: WRITERS_LOCK shared from its first write until it commits or aborts; the
-#: read-modify-write of ``index.json`` holds INDEX_LOCK exclusive.  So two
-#: runs adding different tags both land, and an aborting run can tell that
-#: nobody else is at work in a directory before it removes it.  Neither is
-#: part of the image-layout spec; readers ignore files they do not know.
-WRITERS_LOCK = ".archport-writers.lock"
-INDEX_LOCK = ".archport-index.lock"
+#: Locks (``flock`` on directories of the layout, no files of their own).
+#: Every sink writing into a layout holds the writers' lock (the layout's root
+#: directory) shared from its first write until it commits or aborts; the
+#: read-modify-write of ``index.json`` holds the index lock (``blobs/``)
+#: exclusive.  So two runs adding different tags both land, and an aborting
+#: run can tell that nobody else is at work in a directory before it removes it.
+INDEX_LOCK_DIR = "blobs"
+#: Lock files earlier versions left in layouts; removed by the next commit.
+OLD_LOCK_FILES = (".archport-writers.lock", ".archport-index.lock")
+#: pending-entry key suffix of the OCI view written beside a Docker-typed image
+_VIEW = "\0oci-view"
 CHUNK = 1 << 20
 # Manifests and index.json are read whole; anything bigger is not one.
 MAX_MANIFEST = 8 << 20
@@ -79,7 +94,7 @@ class DirFiles:
     def size(self, rel: str) -> int | None:
         try:
             return (self.root / rel).stat().st_size
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # oci:FILE: a file where the layout should be
             return None
 
     def read(self, rel: str, limit: int) -> bytes:
@@ -188,12 +203,18 @@ class LayoutSink:
         self._pending: dict[str, Descriptor] = {}
         self._temps: set[Path] = set()
         self._dirs: set[str] = set()
-        self._writers = temps.Lock(self.root / WRITERS_LOCK)
+        self._writers = DirLock(self.root)
         self._holding = False
         self._created_root = False
         self._committed = False
+        self._intact: set[str] = set()     # digests whose stored bytes this sink hashed or wrote
         if self.root.exists() and not self.root.is_dir():
             raise BadInput(f"{self.name}: {self.root} exists and is not a directory")
+        # The layout directory is created, never its parents: a mistyped path is the user's to fix.
+        parent = self.root.absolute().parent
+        if not self.root.exists() and not parent.is_dir():
+            raise BadInput(f"{self.name}: {parent} " + ("is not a directory" if parent.exists() else
+                                                         "does not exist (archport does not create it)"))
 
     # -- blobs and manifests --------------------------------------------------
 
@@ -206,7 +227,31 @@ class LayoutSink:
         except FileNotFoundError:
             return False
 
-    has_manifest = has_blob
+    def has_manifest(self, desc: Descriptor) -> bool:
+        return self.whole(desc)      # small: hashed, so a damaged one is written again
+
+    def whole(self, desc: Descriptor) -> bool:
+        """Stored, and its bytes hash to its digest.  What a re-copy relies
+        on instead of sending (a file of the right size may still be
+        damaged) is hashed once per sink: reading a local file costs far less
+        than the transfer it saves."""
+        key = str(desc.digest)
+        with self._lock:
+            if key in self._intact:
+                return True
+        if not self.has_blob(desc):
+            return False
+        v = Verifier(desc.digest, desc.size, what=f"blob in {self.name}")
+        try:
+            with open(self._blob_file(desc.digest), "rb") as f:
+                while chunk := f.read(1 << 20):
+                    v.update(chunk)
+            v.check()
+        except (DigestMismatch, OSError):
+            return False
+        with self._lock:
+            self._intact.add(key)
+        return True
 
     def holds(self, desc: Descriptor, _depth: int = 0) -> bool:
         """The manifest ``desc`` names and everything below it are stored."""
@@ -218,17 +263,19 @@ class LayoutSink:
             return False  # unreadable or not what its name promises
         if isinstance(m, Index):
             return all(self.holds(d, _depth + 1) for d in m.manifests)
-        return all(self.has_blob(b) for b in m.blobs() if not (b.urls or b.media_type == mt.DOCKER_FOREIGN_LAYER))
+        return all(self.whole(b) for b in m.blobs() if not (b.urls or b.media_type == mt.DOCKER_FOREIGN_LAYER))
 
     def _start(self) -> None:
         """First write: create the layout if needed and join it (shared lock)."""
         if self._holding:
             return
         try:
-            self.root.mkdir(parents=True)
+            self.root.mkdir()
             self._created_root = True
         except FileExistsError:
             pass
+        except (NotADirectoryError, FileNotFoundError):
+            raise BadInput(f"{self.name}: a parent of {self.root} is not a directory") from None
         self._writers.acquire(fcntl.LOCK_SH)
         self._holding = True
 
@@ -243,7 +290,8 @@ class LayoutSink:
             return d
 
     def put_blob(self, desc: Descriptor, opener: BlobOpener) -> str:
-        if self.has_blob(desc):
+        # A damaged file under the digest's name is replaced, not trusted.
+        if self.whole(desc):
             return "exists"
         d = self._ensure_dirs(desc.digest)
         tmp = d / temps.name(f".{desc.digest.hex[:16]}")
@@ -259,6 +307,8 @@ class LayoutSink:
                 os.fsync(f.fileno())
             v.check()
             os.replace(tmp, self._blob_file(desc.digest))
+            with self._lock:
+                self._intact.add(str(desc.digest))
         finally:
             tmp.unlink(missing_ok=True)
             with self._lock:
@@ -267,7 +317,7 @@ class LayoutSink:
 
     def put_manifest(self, m: Manifest | Index) -> None:
         desc = m.descriptor()
-        if self.has_blob(desc):
+        if self.whole(desc):
             return
         if Digest.of(m.raw, m.digest.algorithm) != m.digest:
             raise DigestMismatch(str(m.digest), str(Digest.of(m.raw, m.digest.algorithm)), "manifest")
@@ -299,6 +349,20 @@ class LayoutSink:
         if ref is not None:
             desc = desc.with_annotations({REF_NAME: ref})
         self.record(desc, ref)
+        if ref is None:
+            return
+        with self._lock:
+            self._pending.pop(ref + _VIEW, None)    # a retag drops an earlier view
+        if mt.family_of(m.media_type) == "docker":
+            view = oci_view(m, self._platform_of(m) if isinstance(m, Manifest) else None)
+            self.put_manifest(view)
+            self.record(view.descriptor().with_annotations({REF_NAME: ref}), ref + _VIEW)
+
+    def _platform_of(self, m: Manifest):
+        try:
+            return read_config(LayoutReader(DirFiles(self.root), None, self.name), m).platform
+        except (ArchportError, OSError):
+            return None     # not an image config: the view's entry has no platform
 
     def current(self, name: str | None) -> Descriptor | None:
         """The committed ``index.json`` entry the tag names, if any."""
@@ -326,10 +390,12 @@ class LayoutSink:
         with self._lock:
             pending = dict(self._pending)
             self._start()
-        index_lock = temps.Lock(self.root / INDEX_LOCK)
+        index_lock = DirLock(self.root / INDEX_LOCK_DIR)
         try:
             index_lock.acquire(fcntl.LOCK_EX)
             temps.reclaim(self.root, ".")     # index.json or oci-layout half-written by a dead run
+            for old in OLD_LOCK_FILES:
+                (self.root / old).unlink(missing_ok=True)
             if not (self.root / LAYOUT_FILE).exists():
                 temps.write_atomic(self.root / LAYOUT_FILE, LAYOUT_VERSION)
             index_file = self.root / INDEX_FILE

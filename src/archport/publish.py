@@ -44,11 +44,13 @@ class AddResult:
     platform: str
     replaced: tuple[str, ...]
     kept: tuple[str, ...]
+    converted_from: str = ""     # the OCI manifest ``added`` was rewritten from (a Docker list's child)
 
     def to_dict(self) -> dict:
         return {"target": self.target, "tag": self.tag, "oldDigest": self.old_digest,
                 "newDigest": self.new_digest, "added": self.added, "platform": self.platform,
-                "replaced": list(self.replaced), "kept": list(self.kept)}
+                "replaced": list(self.replaced), "kept": list(self.kept),
+                **({"convertedFrom": self.converted_from} if self.converted_from else {})}
 
 
 def _config_platform(source: Source, m: Manifest) -> Platform:
@@ -86,7 +88,9 @@ def index_add(client, target: Reference, child_source: Source, *, platform: Plat
 
     child_ref = getattr(child_source, "ref", None)     # a registry source: mount its blobs
     sink = open_sink(target.with_tag(tag), client, source=child_ref)
-    write(sink, edit.index, [Part(child_source, (child,))], name=tag, workers=workers)
+    # edit.child: the child as the index holds it (an OCI image joining a
+    # Docker list is rewritten as a Docker manifest over the same blobs).
+    write(sink, edit.index, [Part(child_source, (edit.child,))], name=tag, workers=workers)
 
     # Verify: the tag resolves to the new index; pre-existing children unchanged.
     after = client.get_manifest(target.with_tag(tag))
@@ -101,9 +105,10 @@ def index_add(client, target: Reference, child_source: Source, *, platform: Plat
         old = client.head_manifest(target)
         if old is None or old.digest != top.digest:
             raise ArchportError(f"{target} moved while adding; it was {top.digest}")
-    return AddResult(str(target), tag, str(top.digest), str(edit.index.digest), str(child.digest),
+    return AddResult(str(target), tag, str(top.digest), str(edit.index.digest), str(edit.child.digest),
                      str(child_platform), tuple(str(d.digest) for d in edit.replaced),
-                     tuple(str(d.digest) for d in edit.kept))
+                     tuple(str(d.digest) for d in edit.kept),
+                     str(child.digest) if edit.child.digest != child.digest else "")
 
 
 def append_platform(sink: Sink, name: str | None, base: Sourced, child: Sourced, platform: Platform, *,
@@ -121,6 +126,6 @@ def append_platform(sink: Sink, name: str | None, base: Sourced, child: Sourced,
     gone = {d.digest for d in edit.replaced}
     p = plan(top_source, workers=workers)
     images = tuple(m for m in p.images if m.digest not in gone)
-    write(sink, edit.index, [Part(top_source, images, tuple(p.indexes)), Part(child.source, (child.top,))],
+    write(sink, edit.index, [Part(top_source, images, tuple(p.indexes)), Part(child.source, (edit.child,))],
           name=name, workers=workers, reporter=reporter)
     return edit

@@ -8,6 +8,7 @@ an image imported under any other spelling is invisible to it — k3s issue 7015
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -175,10 +176,17 @@ def normalize(text: str) -> str:
 
 
 def is_loopback_host(domain: str) -> bool:
-    """True for ``localhost``, ``127.x.y.z`` and ``[::1]``, with any port."""
+    """True for ``localhost``, an IPv4 address in 127.0.0.0/8 and ``[::1]``,
+    with any port.  A *name* that merely starts with ``127.``
+    (``127.evil.example``) resolves wherever its DNS says: not loopback."""
     host = domain
     if host.startswith("["):
         host = host[1:host.index("]")] if "]" in host else host
     elif ":" in host:
         host = host.rsplit(":", 1)[0]
-    return host == "localhost" or host == "::1" or host.startswith("127.")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

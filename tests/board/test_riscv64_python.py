@@ -9,6 +9,10 @@ this machine's apt uses — then runs that Python under qemu-user (binfmt_misc,
 built here with its dependencies from PyPI, and runs ``archport doctor
 --from-text`` on a pasted transcript.  No C compiler exists in that root, so
 any dependency without a riscv64 wheel (zstandard) would fail the install.
+
+The install is also light: what ``pip install`` adds to the venv's
+site-packages (archport and its dependencies, without the ``build`` extra
+that only ``port`` needs) stays under :data:`LIGHT_INSTALL` bytes.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +31,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SUITES = ("trixie", "forky")   # the first whose archive holds together wins
 PACKAGES = "python3,python3-venv,ca-certificates"
+# What a board's `pip install` of archport may add to a venv, in bytes (50 MB,
+# SI): the packages' files and the bytecode pip compiles for them.
+LIGHT_INSTALL = 50 * 1000 * 1000
 
 PASTE = """\
 $ kubectl get pods -n kube-system
@@ -103,6 +111,31 @@ def _in_board(root: Path, *argv: str, timeout: float = 900, stdin: str | None = 
                           capture_output=True, text=True, timeout=timeout, input=stdin)
 
 
+def _sizes(site: Path) -> dict[str, int]:
+    """Bytes of the regular files under each top-level entry of ``site``
+    (symbolic links counted as themselves, never followed)."""
+    sizes = {}
+    for entry in site.iterdir():
+        if entry.is_symlink() or not entry.is_dir():
+            sizes[entry.name] = entry.lstat().st_size
+            continue
+        total = 0
+        for dirpath, _dirs, files in os.walk(entry):
+            for name in files:
+                st = os.lstat(os.path.join(dirpath, name))
+                total += st.st_size if stat.S_ISREG(st.st_mode) else 0
+        sizes[entry.name] = total
+    return sizes
+
+
+def _added(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    """What an install added: the new top-level entries, and the growth of the
+    shared ``__pycache__`` (top-level modules' bytecode).  The venv's own pip
+    is left out: running it writes its own bytecode, which is not archport's."""
+    return {name: size - before.get(name, 0) for name, size in after.items()
+            if name not in before or name == "__pycache__"}
+
+
 def _inside(root: Path, path: str) -> Path:
     """``path`` resolved as the chroot sees it (absolute links stay inside ``root``)."""
     here = root / path.lstrip("/")
@@ -128,10 +161,22 @@ def test_pip_install_and_doctor_on_a_riscv64_python(riscv64_root, tmp_path):
 
     venv = _in_board(root, "/usr/bin/python3", "-m", "venv", "/venv")
     assert venv.returncode == 0, venv.stdout + venv.stderr
+    site = next((root / "venv").glob("lib/python3*/site-packages"))
+    before = _sizes(site)
     pip = _in_board(root, "/venv/bin/pip", "install", "-q", f"/wheels/{wheel}", timeout=1500)
     assert pip.returncode == 0, pip.stdout + pip.stderr
     assert not list((root / "venv").glob("lib/python3*/site-packages/zstandard")), \
         "zstandard has no riscv64 wheel and must not be required there"
+
+    # A light install: the C cross compiler is port's alone (archport[build]).
+    added = _added(before, _sizes(site))
+    assert "archport" in added, sorted(added)
+    assert "ziglang" not in added, "ziglang is for port's c strategy (archport[build]), not a board's install"
+    total = sum(added.values())
+    largest = ", ".join(f"{name} {size / 1e6:.1f} MB"
+                        for name, size in sorted(added.items(), key=lambda kv: -kv[1])[:8])
+    assert total < LIGHT_INSTALL, \
+        f"pip install archport adds {total / 1e6:.1f} MB on the board (limit {LIGHT_INSTALL / 1e6:.0f} MB): {largest}"
 
     (root / "paste.txt").write_text(PASTE)
     doc = _in_board(root, "/venv/bin/archport", "doctor", "--no-registry", "--from-text", "/paste.txt", "--json")

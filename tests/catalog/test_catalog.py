@@ -1,5 +1,7 @@
 from importlib import resources
 
+import re
+
 import pytest
 
 from archport import reference
@@ -217,3 +219,24 @@ def test_validation_release_image_without_component():
     texts["releases.toml"] = texts["releases.toml"].replace('"rancher/mirrored-pause:3.6",', '"rancher/unknown:1",', 1)
     with pytest.raises(CatalogError, match="no component owns"):
         load_texts(texts)
+
+
+@pytest.mark.parametrize("asked,chosen", [
+    ("1.24", "v1.24.6+k3s1"), ("v1.24", "v1.24.6+k3s1"), ("1.33", "v1.33.7+k3s1"), ("v1.37", "v1.37.1+k3s1"),
+])
+def test_a_minor_version_is_its_newest_known_release(asked, chosen):
+    rel, why = load().resolve_release(asked)
+    assert rel.version == chosen and chosen in why and "newest" in why
+
+
+def test_the_reason_for_a_choice_is_one_short_line():
+    _, why = load().resolve_release("v1.24.2")
+    assert len(why) < 120 and "\n" not in why, why
+
+
+@pytest.mark.parametrize("asked,nearest", [
+    ("v1.34.11", "v1.34.9+k3s1"), ("1.24.5", "v1.24.6+k3s1"), ("v1.99.0", "v1.37.1+k3s1"), ("1.30", "v1.33.7+k3s1"),
+])
+def test_an_unknown_version_suggests_the_nearest(asked, nearest):
+    with pytest.raises(BadInput, match=f"nearest the catalog knows is {re.escape(nearest)}"):
+        load().release(asked)

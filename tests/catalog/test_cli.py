@@ -50,3 +50,31 @@ def test_unknown_release_exit_2(capsys):
 
 def test_no_action_exit_2(capsys):
     assert main(["catalog"]) == 2
+
+
+def test_release_by_minor_version_is_the_newest_and_says_which(capsys):
+    assert main(["catalog", "release", "1.24"]) == 0
+    cap = capsys.readouterr()
+    assert "k3s v1.24.6+k3s1" in cap.out
+    assert cap.err.strip() == "k3s 1.24: v1.24.6+k3s1, the newest 1.24 release the catalog knows"
+
+
+def test_release_note_names_no_path_a_user_lacks(capsys):
+    for version in ("v1.24.2+k3s1", "v1.24.2+k3s2", "1.37"):
+        assert main(["catalog", "release", version]) == 0
+        out = capsys.readouterr().out
+        assert "shared/" not in out and "project's" not in out, out
+
+
+def test_an_unknown_release_suggests_the_nearest(capsys):
+    assert main(["catalog", "release", "v1.34.11"]) == 2
+    err = capsys.readouterr().err
+    assert "the nearest the catalog knows is v1.34.9+k3s1" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_release_note_is_wrapped_without_trailing_spaces(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["catalog", "release", "v1.24.6+k3s1"]) == 0
+    out = capsys.readouterr().out
+    note = out[out.index("note: "):].splitlines()
+    assert len(note) > 1 and all(line == line.rstrip() and len(line) <= 80 for line in note), note

@@ -190,7 +190,7 @@ def test_an_unpinned_host_key_is_refused(board, capsys):
     args = [a.replace("pinned_known_hosts", "empty_known_hosts") for a in board.ssh_args()]
     rc = main(["deploy", *args, "--registry", REG, "--dry-run"])
     err = capsys.readouterr().err
-    assert rc == 2 and "Host key verification failed" in err and len(err.strip().splitlines()) == 1
+    assert rc == 1 and "Host key verification failed" in err and len(err.strip().splitlines()) == 1
 
 
 def test_an_inventory_row_carries_its_own_user_port_and_key(board, capsys, tmp_path):

@@ -87,15 +87,15 @@ def test_user_ssh_config_is_honored(sshd_server, board, tmp_path, capsys):
     assert rc == 1 and json.loads(capsys.readouterr().out)["groups"]
 
 
-def test_unreachable_host_is_one_line_exit_2(sshd_server, capsys):
+def test_unreachable_host_is_one_line_exit_1(sshd_server, capsys):
     closed = ["-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "Port=1",
               "-o", "ConnectTimeout=3"]
     rc = main(["doctor", "--no-registry", "--host", "root@127.0.0.1", *closed])
     err = capsys.readouterr().err
-    assert rc == 2 and "cannot connect to root@127.0.0.1" in err and "Traceback" not in err
+    assert rc == 1 and "cannot connect to root@127.0.0.1" in err and "Traceback" not in err
 
 
-def test_permission_denied_is_exit_2(sshd_server, tmp_path, capsys):
+def test_permission_denied_is_exit_1(sshd_server, tmp_path, capsys):
     other = tmp_path / "other_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
     opts = [o for o in sshd_server.ssh_options() if not o.startswith("IdentityFile=")]
@@ -104,7 +104,7 @@ def test_permission_denied_is_exit_2(sshd_server, tmp_path, capsys):
         args += ["-o", o]
     rc = main(["collect", *args, "--out", str(tmp_path / "x")])
     err = capsys.readouterr().err
-    assert rc == 2 and "Permission denied" in err
+    assert rc == 1 and "Permission denied" in err
 
 
 def test_local_connector_with_root_prefix(board, sshd_server, monkeypatch, tmp_path):
@@ -123,7 +123,8 @@ def test_collect_refuses_non_empty_out_dir(tmp_path, board, sshd_server, monkeyp
 
 
 def test_unreachable_error_class():
-    assert issubclass(Unreachable, Exception)
+    from archport.errors import ArchportError, BadInput
+    assert issubclass(Unreachable, ArchportError) and not issubclass(Unreachable, BadInput)
 
 
 def test_local_put_get_and_dump_is_read_only(tmp_path):

@@ -95,7 +95,7 @@ def _new_board(bed) -> None:
 
 @pytest.fixture(scope="module")
 def reg(fresh_board) -> str:
-    """The bed's REGISTRY, empty on a new board (``purge``), as in the README's demo."""
+    """The bed's REGISTRY, empty on a new board (``purge``), as in docs/testbed.md's walkthrough."""
     return upstream.registry(fresh_board.lay).host
 
 

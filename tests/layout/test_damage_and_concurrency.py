@@ -63,7 +63,7 @@ def test_damaged_layout_through_the_cli(upstream, tmp_path):
     assert "nothing to copy" in archport("copy", f"oci:{root}:b", f"oci:{dst}:b").stdout
     _blob(dst, imgs[0].manifest.digest).unlink()
     p = archport("copy", f"oci:{root}:b", f"oci:{dst}:b")
-    assert "nothing to copy" not in p.stdout and "1 manifests written" in p.stdout
+    assert "nothing to copy" not in p.stdout and "1 manifest written" in p.stdout
 
 
 def test_keep_index_copy_is_whole_with_only_its_platforms(upstream, tmp_path):

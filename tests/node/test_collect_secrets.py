@@ -1,6 +1,11 @@
 """collect redacts every k3s secret, in each spelling k3s accepts it: a key in
 config.yaml and its drop-ins, a flag on a command line, an environment
-variable, and a NAME=VALUE handed to an embedded component."""
+variable, and a NAME=VALUE handed to an embedded component; registry
+credentials in registries.yaml and in containerd's own log of its CRI config
+(JSON inside a quoted string); a chart's values in a HelmChart manifest; a
+JSON log line's string credential.  And it keeps what only looks like one: a
+token *count* in a JSON log line, a chart's ``existingSecret`` name, a path in
+``token-file``."""
 
 from __future__ import annotations
 
@@ -31,6 +36,22 @@ PLANTED = {
     "journal AWS_SECRET_ACCESS_KEY=": "jrnl-env-aws-16",
     "journal --kubelet-arg=": "jrnl-kubelet-tok-17",
     "journal --vpn-auth=": "jrnl-vpn-key-18",
+    "containerd CRI password": "cri-pw-19",
+    "containerd CRI identitytoken": "cri-idtok-20",
+    "containerd CRI auth": "Y3JpOmF1dGgtMjE=",
+    "containerd JSON line token": "ctd-json-tok-22",
+    "HelmChart adminPassword": "helm-admin-pw-23",
+    "HelmChart nested password": "helm-db-pw-24",
+    "HelmChart clientSecret": "helm-oidc-secret-25",
+    "HelmChart apiKey": "helm-api-key-26",
+    "HelmChart secret_key": "helm-ini-secret-27",
+    "HelmChart set adminPassword": "helm-set-pw-28",
+    "HelmChartConfig token": "helm-cfg-tok-29",
+    "registries password": "reg-pw-30",
+    "registries identity_token": "reg-idt-31",
+    "registries auth": "cmVnOnJlZy1wdy0zMg==",
+    "journal JSON password": "jrnl-json-pw-33",
+    "containerd Authorization": "ctd-bearer-token-34",
 }
 P = PLANTED
 
@@ -64,8 +85,68 @@ Nov 20 08:00:04 lpi4a k3s[812]: /usr/local/bin/k3s server --kubelet-arg=token={P
 Nov 20 08:00:05 lpi4a k3s[812]: time="x" level=info msg="Running iptables -t nat -A KUBE-kept"
 """
 
+CONTAINERD_LOG = (
+    'time="2026-11-20T08:00:06Z" level=info msg="starting cri plugin" config="{\\"containerd\\":'
+    '{\\"snapshotter\\":\\"overlayfs\\"},\\"registry\\":{\\"configPath\\":\\"\\",'
+    '\\"configs\\":{\\"mirror.internal:5000\\":{\\"auth\\":{\\"username\\":\\"cri-user-kept\\",'
+    f'\\"password\\":\\"{P["containerd CRI password"]}\\",\\"auth\\":\\"{P["containerd CRI auth"]}\\",'
+    f'\\"identitytoken\\":\\"{P["containerd CRI identitytoken"]}\\"}},\\"tls\\":null}}}}}}}}"\n'
+    '{"level":"debug","msg":"token bucket refilled","token":17,"bucket":"pulls"}\n'
+    f'{{"level":"info","msg":"resolved","host":"mirror.internal","token":"{P["containerd JSON line token"]}"}}\n'
+    f'time="x" level=debug msg="do request" request.header.authorization="Bearer {P["containerd Authorization"]}"\n'
+)
+
+MANIFEST = f"""\
+apiVersion: helm.cattle.io/v1
+kind: HelmChart
+metadata:
+  name: grafana
+  namespace: kube-system
+spec:
+  chart: grafana
+  set:
+    grafana.adminPassword: {P['HelmChart set adminPassword']}
+  valuesContent: |-
+    adminUser: admin-user-kept
+    adminPassword: {P['HelmChart adminPassword']}
+    admin:
+      existingSecret: grafana-admin-creds-kept
+    database:
+      password: "{P['HelmChart nested password']}"
+    oidc:
+      clientSecret: {P['HelmChart clientSecret']}
+      apiKey: {P['HelmChart apiKey']}
+    grafana.ini:
+      security:
+        secret_key: {P['HelmChart secret_key']}
+---
+apiVersion: helm.cattle.io/v1
+kind: HelmChartConfig
+metadata:
+  name: traefik
+  namespace: kube-system
+spec:
+  valuesContent: |-
+    pilot:
+      token: {P['HelmChartConfig token']}
+"""
+
+REGISTRIES = f"""\
+configs:
+  "mirror.internal:5000":
+    auth:
+      username: reg-user-kept
+      password: {P['registries password']}
+      identity_token: {P['registries identity_token']}
+      auth: {P['registries auth']}
+"""
+
+JSON_JOURNAL = f'{{"level":"error","msg":"registry login failed","password":"{P["journal JSON password"]}"}}\n'
+
+# 13 things that look like secrets and are not; each must survive.
 KEPT = ("token-path-kept", "bucket-name-kept", "max-pods=110", "audit-log-maxage=30", "server-kept:6443",
-        "iptables -t nat", "rancher/mirrored-pause:3.6", "--disable traefik")
+        "iptables -t nat", "rancher/mirrored-pause:3.6", "--disable traefik",
+        '"token":17', "token bucket refilled", "grafana-admin-creds-kept", "cri-user-kept", "admin-user-kept")
 
 
 def _board(root: Path) -> Path:
@@ -73,7 +154,12 @@ def _board(root: Path) -> Path:
     (root / "etc/rancher/k3s/config.yaml").write_text(CONFIG)
     (root / "etc/rancher/k3s/config.yaml.d/10-s3.yaml").write_text(DROP_IN)
     (root / "var/log").mkdir(parents=True)
-    (root / "var/log/k3s.log").write_text(JOURNAL)
+    (root / "var/log/k3s.log").write_text(JOURNAL + JSON_JOURNAL)
+    (root / "etc/rancher/k3s/registries.yaml").write_text(REGISTRIES)
+    (root / "var/lib/rancher/k3s/agent/containerd").mkdir(parents=True)
+    (root / "var/lib/rancher/k3s/agent/containerd/containerd.log").write_text(CONTAINERD_LOG)
+    (root / "var/lib/rancher/k3s/server/manifests").mkdir(parents=True)
+    (root / "var/lib/rancher/k3s/server/manifests/grafana.yaml").write_text(MANIFEST)
     return root
 
 
@@ -88,10 +174,15 @@ def test_the_list_comes_from_k3s_with_its_source():
 def test_each_planted_secret_is_redacted_by_the_scrubbers(kind):
     secret = PLANTED[kind]
     out = redact.fact_text("config", CONFIG) + redact.fact_text("config_d", DROP_IN) + \
-        redact.fact_text("journal", JOURNAL)
+        redact.fact_text("journal", JOURNAL + JSON_JOURNAL) + redact.fact_text("containerd_log", CONTAINERD_LOG) + \
+        redact.fact_text("manifests", MANIFEST) + redact.fact_text("registries", REGISTRIES)
     assert secret not in out
     for kept in KEPT:
         assert kept in out, kept
+
+
+def test_the_corpus_is_34_secrets_and_13_lookalikes():
+    assert len(PLANTED) == 34 and len(set(PLANTED.values())) == 34 and len(KEPT) == 13
 
 
 def test_collect_writes_no_planted_secret(tmp_path):
@@ -102,4 +193,4 @@ def test_collect_writes_no_planted_secret(tmp_path):
     leaked = [k for k, s in PLANTED.items() if s in blob]
     assert leaked == []
     assert blob.count(redact.MASK) >= len(PLANTED) - 2
-    assert "bucket-name-kept" in blob and "token-path-kept" in blob and "iptables -t nat" in blob
+    assert [k for k in KEPT if k not in blob] == []

@@ -52,3 +52,23 @@ def test_json_facts_stay_valid_json():
 def test_idempotent():
     once = redact.yaml_text(REGISTRIES)
     assert redact.yaml_text(once) == once
+
+
+def test_yaml_too_deep_or_an_alias_bomb_is_scrubbed_by_pattern_quickly():
+    import time
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")) + "password: pw-9\n"
+    deep = "[" * 5000 + "]" * 5000 + "\n"
+    for text in (bomb, deep, "k: " + "{a: " * 3000 + "1" + "}" * 3000 + "\npassword: pw-9\n"):
+        t0 = time.monotonic()
+        out = redact.yaml_text(text)
+        assert time.monotonic() - t0 < 5 and "pw-9" not in out
+
+
+def test_a_number_under_token_in_json_is_a_count_and_kept():
+    doc = {"items": [{"metadata": {"annotations": {"token": "t-3"}},
+                      "status": {"rateLimiter": {"token": 17, "tokens": 4}}}]}
+    out = json.loads(redact.fact_text("cluster", json.dumps(doc)))
+    assert out["items"][0]["metadata"]["annotations"]["token"] == redact.MASK
+    assert out["items"][0]["status"]["rateLimiter"] == {"token": 17, "tokens": 4}
+    assert "123456" not in redact.yaml_text("token: 123456\n")    # in k3s's YAML a number is still the token

@@ -108,12 +108,26 @@ def test_a_mounted_blob_of_the_wrong_size_is_caught_by_head(registry_plain, dama
     assert _status(registry_plain.url, dst, "x") == 404
 
 
+def test_a_mounted_blob_is_read_back_by_default(registry_plain, damaged_source):
+    """Same size, same name in the registry: only hashing the bytes can tell,
+    and a copy within one registry does so for every blob it mounts."""
+    src, img, damage = damaged_source
+    damage("flip")
+    dst = src.replace("/src", "/dst-default")
+    p = archport("copy", f"{registry_plain.host}/{src}:x", f"{registry_plain.host}/{dst}:x", expect=1)
+    assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert "digest mismatch" in p.stderr and "read back after mounting it" in p.stderr and dst in p.stderr
+    assert _status(registry_plain.url, dst, "x") == 404
+    # --no-verify-blobs is the way to skip the read: the damage passes, as documented
+    ok = archport("copy", "--json", "--no-verify-blobs", f"{registry_plain.host}/{src}:x",
+                  f"{registry_plain.host}/{dst}-off:x")
+    assert "mounted" in ok.stdout
+
+
 def test_verify_blobs_reads_back_a_mounted_blob(registry_plain, damaged_source):
     src, img, damage = damaged_source
     damage("flip")      # same size: only hashing the bytes can tell
     dst = src.replace("/src", "/dst-flip")
-    ok = archport("copy", "--json", f"{registry_plain.host}/{src}:x", f"{registry_plain.host}/{dst}-off:x")
-    assert "mounted" in ok.stdout          # without the flag the damage passes, as documented
     p = archport("copy", "--verify-blobs", f"{registry_plain.host}/{src}:x", f"{registry_plain.host}/{dst}:x",
                  expect=1)
     assert len(p.stderr.strip().splitlines()) == 1

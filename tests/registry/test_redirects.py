@@ -70,3 +70,21 @@ def test_credentials_are_not_sent_to_another_host_on_redirect():
     to_cdn = [a for u, a in reg.seen if "cdn.example" in u]
     assert to_reg[-1] and to_reg[-1].startswith("Basic ")      # the registry did get them
     assert to_cdn == [None]
+
+
+def test_a_name_that_starts_with_127_is_not_loopback():
+    """``127.evil.example`` resolves wherever its DNS says: it gets HTTPS
+    (no plain-HTTP probe), and a redirect from HTTPS to it in plain HTTP is refused."""
+    seen = []
+
+    def handler(request):
+        seen.append(str(request.url))
+        return httpx.Response(200, content=INDEX, headers={"Content-Type": mt.OCI_INDEX})
+    with _client(handler) as c:
+        c.get_manifest(parse("127.evil.example:5000/team/app:1"))
+    assert seen and all(u.startswith("https://127.evil.example:5000/") for u in seen)
+
+    reg = Registry("http://127.evil.example")
+    with _client(reg) as c, pytest.raises(TransportError, match="plain HTTP to 127.evil.example is not allowed"):
+        c.get_manifest(parse("reg.example/team/app:1"))
+    assert [u for u, _ in reg.seen if "127.evil" in u] == []

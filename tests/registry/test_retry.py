@@ -165,3 +165,34 @@ def test_streamed_body_not_retried_by_transport():
     assert c.upload_blob(REF, desc, opener) == "uploaded"
     # one PUT per session: the failed one was not replayed, a fresh session was used
     assert puts == ["/v2/team/app/blobs/uploads/u0", "/v2/team/app/blobs/uploads/u1"]
+
+
+def test_a_refused_connection_is_asked_again_for_about_two_seconds_only():
+    """Nothing listens: a short schedule of its own (0.25 + 0.5 + 1 s), not the
+    full backoff, and the upload session above it does not start over."""
+    from archport.registry.errors import Refused
+    n = [0]
+
+    def handler(request):
+        n[0] += 1
+        try:
+            raise ConnectionRefusedError(111, "Connection refused")
+        except ConnectionRefusedError as e:
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request) from e
+    c, sleeps = client_with(handler, RetryPolicy())          # the default policy
+    with pytest.raises(Refused, match="connection refused: nothing listens on reg.example.test"):
+        c.get_manifest(REF)
+    assert n[0] == 4 and sleeps == [0.25, 0.5, 1.0]
+
+
+def test_a_stall_is_not_retried():
+    from archport.registry.errors import Stalled
+    n = [0]
+
+    def handler(request):
+        n[0] += 1
+        raise httpx.ReadTimeout("timed out", request=request)
+    c, sleeps = client_with(handler)
+    with pytest.raises(Stalled):
+        c.get_manifest(REF)
+    assert n[0] == 1 and sleeps == []

@@ -70,6 +70,8 @@ case "$1" in
   restart)
     echo "$2" >> "$STATE/restarts"
     rm -f "$STATE/running"
+    # hold_restart(): a restart that takes until the test lets it go (at most 60 s)
+    i=0; while [ -f "$STATE/hold-restart" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
     if [ -s "$STATE/break-on" ] && grep -qF -f "$STATE/break-on" "$REG" 2>/dev/null; then
       mkdir -p {root}/var/log
       echo 'time="2026-11-27T05:00:00Z" level=fatal msg="failed to start containerd: registries.yaml: stand-in says no"' \\
@@ -164,6 +166,7 @@ class Board:
     root: Path
     state: Path
     server: sshd.SSHServer
+    given_registries: str | None = None     # what reset() wrote, to tell deploy's own output from it
 
     @property
     def host(self) -> str:
@@ -192,6 +195,7 @@ class Board:
                  "var/lib/rancher/k3s/server/manifests/coredns.yaml": "# packaged by k3s\n"}
         if registries is not None:
             files["etc/rancher/k3s/registries.yaml"] = registries
+        self.given_registries = registries
         _write(self.root, files)
 
     def snapshot(self) -> dict[str, bytes]:
@@ -207,6 +211,11 @@ class Board:
 
     def break_on(self, text: str) -> None:
         (self.state / "break-on").write_text(text + "\n")
+
+    def hold_restart(self, hold: bool = True) -> None:
+        """Each restart waits while held (deploy's interruption tests)."""
+        p = self.state / "hold-restart"
+        p.touch() if hold else p.unlink(missing_ok=True)
 
     def not_ready_on(self, text: str) -> None:
         (self.state / "not-ready-on").write_text(text + "\n")

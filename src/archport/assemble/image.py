@@ -23,6 +23,7 @@ from .. import temps
 from ..errors import BadInput
 from ..oci import Descriptor, Digest, ImageConfig, Manifest, mediatypes as mt
 from ..oci.digest import verified
+from ..oci.edit import LAYER_TO_DOCKER, LAYER_TO_OCI
 from ..platform import Platform, normalize
 from ..store import BlobOpener, Sink, Source
 from ..write import Part, write
@@ -45,10 +46,7 @@ ANN_STRATEGY = "io.archport.strategy"
 ANN_CHANGES = "io.archport.changes"
 
 # Layer media types across families; the bytes are the same, only the label differs.
-_TO_OCI = {mt.DOCKER_LAYER_GZIP: mt.OCI_LAYER_GZIP,
-           "application/vnd.docker.image.rootfs.diff.tar": mt.OCI_LAYER,
-           mt.DOCKER_FOREIGN_LAYER: "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"}
-_TO_DOCKER = {v: k for k, v in _TO_OCI.items()}
+_TO_OCI, _TO_DOCKER = LAYER_TO_OCI, LAYER_TO_DOCKER     # one table, shared with ``index add``
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,12 +4,13 @@ it has the node's platform.  Pure apart from the injected ``lookup``."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Mapping
 
 from .. import platform as plat
 from ..errors import ArchportError
 from ..k3s.registries import Endpoint, Registries, Resolution, resolve
+from .fit import Fit, FitCheck
 from .inventory import Inventory, Need
 
 # (endpoint) -> the platforms its tag offers; raises ArchportError when it cannot say.
@@ -39,6 +40,7 @@ class Row:
     attempts: tuple[Attempt, ...] = ()     # containerd's order, up to the first that answered
     supplied_by: str = ""                  # "image store" or "agent/images/<archive>": no pull needed
     looked_up: bool = True
+    fit: Fit | None = None                 # its binaries against the board's CPU (when known)
 
     @property
     def in_store(self) -> bool:
@@ -60,9 +62,9 @@ class Row:
 
     @property
     def status(self) -> str:
-        """ok | in-store | missing | unknown | not-checked"""
+        """ok | unfit | in-store | missing | unknown | not-checked"""
         if self.has_platform:
-            return "ok"
+            return "unfit" if self.fit is not None and self.fit.fits is False else "ok"
         if self.in_store:
             return "in-store"
         if not self.looked_up:
@@ -71,7 +73,7 @@ class Row:
 
     @property
     def problem(self) -> bool:
-        return self.status in ("missing", "unknown")
+        return self.status in ("missing", "unknown", "unfit")
 
     @property
     def error(self) -> str:
@@ -90,6 +92,7 @@ class Row:
             "in_image_store": self.in_store,
             "supplied_by": self.supplied_by or None,
             "notes": list(self.resolution.notes),
+            "isa": self.fit.to_dict() if self.fit is not None else None,
         }
 
 
@@ -99,6 +102,7 @@ class Audit:
     rows: tuple[Row, ...]
     inventory: Inventory
     source: str = ""
+    board: str = ""                        # the CPU the fits were checked against ("" = not checked)
 
     @property
     def problems(self) -> tuple[Row, ...]:
@@ -115,17 +119,21 @@ class Audit:
             "system_default_registry": inv.system_default_registry or None, "disabled": list(inv.disabled),
             "complete": self.ok, "missing": [r.need.image for r in self.problems],
             "images": [r.to_dict() for r in self.rows], "notes": list(inv.notes),
+            "board": self.board or None,
         }
 
 
 def audit(inv: Inventory, target: plat.Platform, registries: Registries = Registries(), *,
           lookup: Lookup | None = None, version: str | None = None,
           in_store: Iterable[str] | Mapping[str, str] = (),
-          disable_default_endpoint: bool = False, workers: int = 8, source: str = "") -> Audit:
+          disable_default_endpoint: bool = False, workers: int = 8, source: str = "",
+          fit: FitCheck | None = None, board: str = "") -> Audit:
     """Resolve every needed image through ``registries`` and, with a
     ``lookup``, ask its endpoints in containerd's order until one answers.
     ``in_store``: normalized names the node already holds, optionally mapped
-    to where from (its image store, an airgap archive)."""
+    to where from (its image store, an airgap archive).  ``fit`` checks the
+    binaries of each image that offers ``target`` against the board's CPU
+    (``board`` names it)."""
     store = dict(in_store) if isinstance(in_store, Mapping) else {n: "image store" for n in in_store}
     resolutions = [resolve(n.image, registries, version or inv.k3s_version or None, disable_default_endpoint)
                    for n in inv.needs]
@@ -133,7 +141,10 @@ def audit(inv: Inventory, target: plat.Platform, registries: Registries = Regist
     def one(pair: tuple[Need, Resolution]) -> Row:
         need, res = pair
         attempts = _ask(res, lookup) if lookup is not None else ()
-        return Row(need, res, target, attempts, store.get(need.image, ""), lookup is not None)
+        row = Row(need, res, target, attempts, store.get(need.image, ""), lookup is not None)
+        if fit is not None and row.has_platform:
+            row = replace(row, fit=fit(row.answered.endpoint))
+        return row
 
     pairs = list(zip(inv.needs, resolutions))
     if lookup is None or len(pairs) < 2:
@@ -141,7 +152,7 @@ def audit(inv: Inventory, target: plat.Platform, registries: Registries = Regist
     else:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pairs)))) as pool:
             rows = list(pool.map(one, pairs))
-    return Audit(target, tuple(rows), inv, source)
+    return Audit(target, tuple(rows), inv, source, board if fit is not None else "")
 
 
 def _ask(res: Resolution, lookup: Lookup) -> tuple[Attempt, ...]:

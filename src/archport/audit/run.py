@@ -25,8 +25,10 @@ from ..k3s import registries as k3sregistries
 from ..k3s.manifests import parse_documents
 from ..node import collect
 from ..node.facts import Facts
-from ..node.boards import Board
+from ..node.boards import Board, is_local
 from ..remote import Connector
+from ..node.cpu import Cpu
+from .fit import FitCheck, board_name
 from .inventory import Inventory, inventory
 from .report import Audit, Lookup, audit
 
@@ -44,6 +46,7 @@ class Given:
     registries: Mapping[str, Any] | None = None       # --registries: instead of the node's
     target: plat.Platform | None = None               # --platform: else the node's own
     lookup: Lookup | None = None                      # None: ask no registry
+    fit: Callable[[Cpu], FitCheck] | None = None      # a board's CPU -> its image fit check (riscv64)
     workers: int = 8                                  # registry lookups at a time
 
 
@@ -59,9 +62,23 @@ class Failure:
 
 
 def read_live(conn: Connector, root: str = "") -> tuple[Facts, dict[str, str]]:
-    """The node's facts, and the images its ``agent/images/`` archives hold."""
+    """The node's facts, and the images its ``agent/images/`` archives hold.
+    A machine without any trace of k3s is not a node: :class:`ArchportError`
+    (auditing nothing must not read as "every image offers the platform")."""
     facts = collect.live(conn, root, 200, extra=("archives",), timeout=900)
+    if not has_k3s(facts):
+        where = "this machine" if conn.name == "local" else conn.name
+        raise ArchportError(
+            f"{where}{f' (under {root})' if root else ''} has no k3s: `k3s --version` did not answer and there is "
+            "no k3s config, manifest, image or pod; audit a k3s node (--host [USER@]HOST[:PORT]), or a release "
+            "without a node (--k3s VERSION)")
     return facts, facts.archives
+
+
+def has_k3s(facts: Facts) -> bool:
+    """Any trace of k3s: its binary's version, its config, its data, its pods."""
+    return bool(facts.k3s_version or facts.config or facts.registries or facts.config_d or facts.manifests
+                or facts.manifests_dir or facts.images_dir or facts.images or facts.cluster.pods)
 
 
 def live(conn: Connector, given: Given, root: str = "") -> Audit:
@@ -72,7 +89,7 @@ def live(conn: Connector, given: Given, root: str = "") -> Audit:
 def boards(targets: list[Board], connect: Callable[[Board], Connector], given: Given,
            root: str = "") -> tuple[list[Audit], list[Failure]]:
     """Each board's audit.  With one board its failure is the caller's to
-    raise (unreachable is bad input); with more, it is one :class:`Failure`."""
+    raise (an unreachable board: exit 1); with more, it is one :class:`Failure`."""
     results: list[Audit] = []
     failed: list[Failure] = []
     for b in targets:
@@ -81,7 +98,7 @@ def boards(targets: list[Board], connect: Callable[[Board], Connector], given: G
         except ArchportError as e:
             if len(targets) < 2:
                 raise
-            failed.append(Failure(f"ssh:{b.host.destination}", str(e)))
+            failed.append(Failure("local" if is_local(b) else f"ssh:{b.host.destination}", str(e)))
             continue
         results.append(node(facts, given, archives))
     return results, failed
@@ -124,8 +141,13 @@ def node(facts: Facts, given: Given, archives: Mapping[str, str]) -> Audit:
     inv = inventory(release=release, catalog=given.catalog, config=config, documents=documents, pods=pods)
     if notes:
         inv = replace(inv, notes=tuple(notes) + inv.notes)
-    return _verdicts(inv, given, config, regs, _in_store(facts, archives), _target(facts, given),
-                     facts.k3s_version or (release.version if release else None), facts.source)
+    target = _target(facts, given)
+    fit, board = None, ""
+    if given.fit is not None and given.lookup is not None and facts.cpu is not None and \
+            target.architecture == "riscv64":
+        fit, board = given.fit(facts.cpu), board_name(facts.cpu)
+    return _verdicts(inv, given, config, regs, _in_store(facts, archives), target,
+                     facts.k3s_version or (release.version if release else None), facts.source, fit, board)
 
 
 def _release(facts: Facts, given: Given, notes: list[str]) -> K3sRelease | None:
@@ -167,7 +189,7 @@ def _target(facts: Facts, given: Given) -> plat.Platform:
 
 def _verdicts(inv: Inventory, given: Given, config: Mapping[str, Any], regs: Mapping[str, Any],
               in_store: Mapping[str, str] | tuple, target: plat.Platform, version: str | None,
-              source: str) -> Audit:
+              source: str, fit: FitCheck | None = None, board: str = "") -> Audit:
     return audit(inv, target, k3sregistries.parse(regs), lookup=given.lookup, version=version, in_store=in_store,
                  disable_default_endpoint=bool(config.get("disable-default-registry-endpoint")),
-                 workers=given.workers, source=source)
+                 workers=given.workers, source=source, fit=fit, board=board)

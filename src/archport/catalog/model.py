@@ -281,13 +281,15 @@ class Catalog:
         return self.resolve_release(version)[0]
 
     def resolve_release(self, version: str) -> tuple[K3sRelease, str]:
-        """The release a version names, and why that one when several match.
+        """The release a version names, and a short line saying which was
+        taken when the version named several ("" for an exact match).
 
-        ``v1.24.2+k3s1`` is exact.  ``v1.24.2`` matches every k3s revision of
-        that Kubernetes version: the latest revision whose image list was read
-        at its source wins, because an inferred list is a guess; only when none
-        was read does the latest revision win.  The reason is "" for an exact
-        match and says what was chosen over what otherwise.
+        ``v1.24.2+k3s1`` is exact.  ``1.24`` is the newest 1.24 release the
+        catalog knows.  ``v1.24.2`` matches every k3s revision of that
+        Kubernetes version: the latest revision whose image list was read at
+        its source wins, because an inferred list is a guess; only when none
+        was read does the latest revision win.  An unknown version names the
+        nearest known one (:func:`versions.nearest_k3s`).
         """
         text = (version or "").strip()
         if not text.startswith("v"):
@@ -295,25 +297,32 @@ class Catalog:
         exact = [r for r in self.releases if r.version == text]
         if exact:
             return exact[0], ""
+        known = [r.version for r in self.releases]
+        newest = versions.newest_of_minor(known, text)
+        if newest is not None:
+            return self.release(newest), f"k3s {text[1:]}: {newest}, the newest {text[1:]} release the catalog knows"
         if "+" not in text:
             same = [r for r in self.releases if r.version.split("+", 1)[0] == text]
             if same:
                 latest = max(same, key=lambda r: _k3s_revision(r.version))
                 verified = [r for r in same if r.source.verified]
                 chosen = max(verified, key=lambda r: _k3s_revision(r.version)) if verified else latest
-                others = ", ".join(r.version for r in same if r is not chosen)
-                if not others:
+                if len(same) == 1:
                     return chosen, ""
-                why = ("its image list was read at its source" if chosen.source.verified
-                       else "no revision's image list was read at its source; the latest is taken")
                 if chosen is not latest:
-                    why += f"; {latest.version}'s list is inferred ({latest.source.note or 'not read'})"
-                return chosen, f"{text} matches {chosen.version} and {others}: {chosen.version} chosen, {why}"
-        known = ", ".join(r.version for r in self.releases)
+                    why = f"its image list was read at the source; {latest.version}'s is inferred"
+                elif chosen.source.verified:
+                    why = "the newest revision"
+                else:
+                    why = "the newest revision; no revision's image list was read at the source"
+                return chosen, f"k3s {text}: {chosen.version} ({why})"
+        nearest = versions.nearest_k3s(known, text)
+        hint = f"; the nearest the catalog knows is {nearest}" if nearest else ""
+        listing = ", ".join(known)
         for m in self.missing:
             if m.version in (text, text.split("+", 1)[0]):
-                raise BadInput(f"k3s {version}: {m.reason} (known releases: {known})")
-        raise BadInput(f"unknown k3s release {version!r}; the catalog knows: {known}")
+                raise BadInput(f"k3s {version}: {m.reason}{hint} (known releases: {listing})")
+        raise BadInput(f"unknown k3s release {version!r}{hint}; the catalog knows: {listing}")
 
     def component(self, name_or_image: str) -> Component:
         """Look up by component name, or by any reference to one of its images."""

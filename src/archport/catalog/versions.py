@@ -129,3 +129,48 @@ def parse_range(text: str, go: bool = False) -> Range:
         bound = part[len(op):].strip()
         out.append((op, parse_go(bound) if go else parse(bound)))
     return Range(text, tuple(out))
+
+
+# k3s release names: the Kubernetes version it packages plus a k3s revision,
+# ``v1.24.2+k3s1`` (https://docs.k3s.io/release-notes/v1.24.X).  Users name
+# one as ``v1.24.2+k3s1``, ``v1.24.2`` or ``1.24`` (a minor version).
+_K3S_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:\+k3s(\d+))?$")
+
+
+def k3s_key(text: str) -> tuple[int, int, int | None, int | None] | None:
+    """(major, minor, patch, revision) of a k3s version as users write it;
+    None for a patch or revision not given, and None for anything else."""
+    m = _K3S_RE.match((text or "").strip())
+    if not m:
+        return None
+    major, minor, patch, rev = m.groups()
+    return int(major), int(minor), None if patch is None else int(patch), None if rev is None else int(rev)
+
+
+def newest_of_minor(known: list[str], asked: str) -> str | None:
+    """The newest release in ``known`` of the minor version ``asked``
+    (``1.24`` -> ``v1.24.6+k3s1``); None when ``asked`` is not a bare minor
+    version or no release of it is known."""
+    want = k3s_key(asked)
+    if want is None or want[2] is not None:
+        return None
+    same = [(key, v) for v in known if (key := k3s_key(v)) and key[:2] == want[:2]]
+    return max(same, key=lambda kv: (kv[0][2] or 0, kv[0][3] or 0))[1] if same else None
+
+
+def nearest_k3s(known: list[str], asked: str) -> str | None:
+    """The release in ``known`` nearest to ``asked``: in the same minor
+    version the closest patch (the newer one on a tie), else the newest
+    release of the closest minor version (the newer minor on a tie)."""
+    want = k3s_key(asked)
+    keyed = [(key, v) for v in known if (key := k3s_key(v))]
+    if want is None or not keyed:
+        return None
+
+    def distance(kv):
+        (major, minor, patch, rev), _ = kv
+        if (major, minor) == want[:2] and want[2] is not None:
+            return (0, abs((patch or 0) - want[2]), -(patch or 0), -(rev or 0))
+        return (1 + abs(major - want[0]) * 1000 + abs(minor - want[1]), -minor, -(patch or 0), -(rev or 0))
+
+    return min(keyed, key=distance)[1]

@@ -16,7 +16,10 @@ import shlex
 import ssl
 from urllib.parse import urlsplit
 
+from ruamel.yaml.error import YAMLError
+
 from .. import platform as platforms
+from .. import yamlsafe
 from ..errors import BadInput
 from ..reference import valid_host
 
@@ -52,6 +55,32 @@ def mirror_url(text: str) -> str:
         raise _fail("credentials in a mirror URL are not accepted")       # and never echoed
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise _fail(f"{text!r}: expected http(s)://HOST[/PATH], the directory above v3.20/")
+    return text
+
+
+def archive_url(text: str) -> str:
+    """``--debian-archive URL``: http(s)://HOST[:PORT][/PATH], as a ``deb`` line
+    of apt's sources.list names an archive; no credentials in it."""
+    if "@" in text.partition("://")[2].partition("/")[0]:
+        raise _fail("credentials in an archive URL are not accepted")     # and never echoed
+    try:
+        parts = urlsplit(text)
+        valid_host(parts.netloc)
+    except ValueError as e:  # an unclosed [IPv6
+        raise _fail(f"{text!r}: expected http(s)://HOST[:PORT][/PATH] ({e})") from None
+    except BadInput:  # a host name's grammar, a port out of range
+        raise _fail(f"{text!r}: expected http(s)://HOST[:PORT][/PATH]; {parts.netloc!r} is not a host[:port]") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise _fail(f"{text!r}: expected http(s)://HOST[:PORT][/PATH], the directory that holds dists/")
+    return text
+
+
+def existing_file(text: str) -> str:
+    """A file to read (a keyring): it must be there and be a file."""
+    if not os.path.isfile(text):
+        raise _fail(f"{text}: no such file")
+    if not os.access(text, os.R_OK):
+        raise _fail(f"{text}: not readable")
     return text
 
 
@@ -150,6 +179,26 @@ def text_file(text: str) -> str:
         raise _fail(f"{text}: not a UTF-8 text file (compressed? give the .toml itself)") from None
     except OSError as e:
         raise _fail(f"{text}: {e.strerror or e}") from None
+    return text
+
+
+def kubeconfig(text: str) -> str:
+    """``--kubeconfig FILE``: a kubeconfig names at least one cluster (its
+    ``clusters`` list, each entry a ``cluster`` with a ``server``); anything
+    else is refused here rather than handed to kubectl to retry until the timeout."""
+    text_file(text)
+    try:
+        with open(text, encoding="utf-8") as f:
+            doc = yamlsafe.load(f.read(), text)
+    except YAMLError as e:
+        raise _fail(f"{text}: not a kubeconfig (not YAML: {str(e).strip().splitlines()[0]})") from None
+    except BadInput as e:
+        raise _fail(str(e)) from None
+    clusters = doc.get("clusters") if isinstance(doc, dict) else None
+    if not isinstance(clusters, list) or not any(
+            isinstance(c, dict) and isinstance(c.get("cluster"), dict) and c["cluster"].get("server")
+            for c in clusters):
+        raise _fail(f"{text}: not a kubeconfig (no clusters entry with a server)")
     return text
 
 

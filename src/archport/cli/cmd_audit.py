@@ -8,23 +8,24 @@ from pathlib import Path
 from rich import box
 from rich.markup import escape
 from rich.table import Table
-from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from .. import platform as plat
+from .. import yamlsafe
 from ..audit import run as use
+from ..audit.fit import registry_fit
 from ..audit.lookup import registry_lookup
 from ..catalog import load as load_catalog
 from ..errors import BadInput
 from ..k3s.manifests import load_documents
-from ..remote import Local
 from . import args as argtypes
 from . import boards
+from .render import plural, say_release
 
 # What the "needed by" column says for each kind of reason.
 _KIND = {"release": "k3s", "manifest": "manifest", "helmchart": "helm", "helm-job": "helm-job",
          "pause": "pause", "servicelb": "svclb", "pod": "pod"}
-_STATUS = {"ok": "[green]yes[/]", "in-store": "[green]imported[/]", "missing": "[red]missing[/]",
+_STATUS = {"ok": "[green]yes[/]", "unfit": "[red]SIGILL[/]", "in-store": "[green]imported[/]", "missing": "[red]missing[/]",
            "unknown": "[yellow]?[/]", "not-checked": "[dim]-[/]"}
 
 
@@ -35,11 +36,13 @@ def register(sub) -> None:
                     "values, the pause image, klipper-lb, the running pods), resolve each through "
                     "registries.yaml and system-default-registry, and ask the registry which platforms the "
                     "tag offers. Exit 0: every image has the node's platform; 1: some lack it; 2: bad input.")
-    boards.add_options(p, fleet_help="read a node over SSH with the system ssh client")
+    boards.add_options(p, fleet_help="read a node over SSH with the system ssh client",
+                       local_help="read this machine as the node (k3s runs here; the same as --host localhost)")
     src = p.add_argument_group("what to audit, when not (only) a board")
-    src.add_argument("--local", action="store_true", help="read this machine as the node (k3s runs here)")
     src.add_argument("--from", dest="from_dump", metavar="DIR|FILE.tar.gz", help="read a dump from archport collect")
-    src.add_argument("--k3s", metavar="VERSION", help="the k3s release (default: the node's k3s --version)")
+    src.add_argument("--k3s", metavar="VERSION",
+                     help="the k3s release, e.g. 1.33: the newest 1.33 the catalog knows "
+                          "(default: the node's k3s --version)")
     src.add_argument("--manifests", metavar="DIR|FILE",
                      help="a k3s manifests directory (default: the node's server/manifests)")
     src.add_argument("--config", metavar="FILE", help="a k3s config.yaml to use instead of the node's")
@@ -53,29 +56,32 @@ def register(sub) -> None:
 
 def run(args, ctx) -> int:
     nodes = boards.boards(args, required=False)
-    if not (nodes or args.local or args.from_dump or args.k3s or args.manifests):
+    if not (nodes or args.from_dump or args.k3s or args.manifests):
         raise BadInput("name what to audit: --host, --inventory, --local, --from, --k3s VERSION or --manifests DIR")
-    if sum(map(bool, (nodes, args.local, args.from_dump))) > 1:
-        raise BadInput("--host/--inventory, --local and --from each name the node; give one of them")
+    if nodes and args.from_dump:
+        raise BadInput("--host/--inventory/--local and --from each name the node; give one of them")
+    boards.check_root(args, nodes)
     if args.manifests and not Path(args.manifests).exists():
         raise BadInput(f"--manifests {args.manifests}: no such file or directory")
     target = plat.parse(args.platform) if args.platform else None
     catalog = load_catalog()
+    release, which = catalog.resolve_release(args.k3s) if args.k3s else (None, "")
     given = use.Given(
-        catalog, catalog.release(args.k3s) if args.k3s else None,
+        catalog, release,
         config=_yaml_file(args.config, "--config"), registries=_yaml_file(args.registries, "--registries"),
         documents=load_documents(args.manifests) if args.manifests else None, target=target,
-        lookup=None if args.no_registry else registry_lookup(ctx.registry()), workers=ctx.jobs * 2)
+        lookup=None if args.no_registry else registry_lookup(ctx.registry()), workers=ctx.jobs * 2,
+        fit=None if args.no_registry else (lambda cpu: registry_fit(ctx.registry(), cpu)))
     failed: list[use.Failure] = []
     if nodes:
         results, failed = use.boards(nodes, lambda b: boards.connect(args, b), given, args.root)
-    elif args.local:
-        results = [use.live(Local(), given, args.root)]
     elif args.from_dump:
         results = [use.dump(args.from_dump, given)]
     else:
         results = [use.files(given)]
     ok = all(r.ok for r in results) and not failed
+    # Named once the inputs were read and audited, so that bad input stays one line.
+    say_release(which, ctx)
     if ctx.json:
         docs = [r.to_dict() for r in results] + [f.to_dict() for f in failed]
         ctx.emit(docs[0] if len(docs) == 1 else {"complete": ok, "nodes": docs})
@@ -92,7 +98,7 @@ def _yaml_file(path: str | None, flag: str):
     if path is None:
         return None
     try:
-        doc = YAML(typ="safe", pure=True).load(Path(path).read_text(encoding="utf-8"))
+        doc = yamlsafe.load(Path(path).read_text(encoding="utf-8"), f"{flag} {path}")
     except OSError as e:
         raise BadInput(f"{flag} {path}: {e.strerror}") from None
     except (YAMLError, UnicodeDecodeError) as e:
@@ -108,7 +114,9 @@ def _yaml_file(path: str | None, flag: str):
 def render(out, result) -> None:
     """A table that fits 80 columns; reasons, endpoints and errors under it."""
     inv = result.inventory
-    head = f"[bold]{escape(result.source or 'node')}[/] needs {len(result.rows)} image(s) for {result.target}"
+    head = f"[bold]{escape(result.source or 'node')}[/] needs {plural(len(result.rows), 'image')} for {result.target}"
+    if result.board:
+        head += f" (CPU {escape(result.board)})"
     if inv.system_default_registry:
         head += f"; system-default-registry {escape(inv.system_default_registry)}"
     if inv.disabled:
@@ -129,7 +137,9 @@ def render(out, result) -> None:
                   if all(r.looked_up for r in result.rows) else "[dim]registry not asked (--no-registry)[/]",
                   highlight=False)
     else:
-        out.print(f"[bold red]{len(bad)} of {len(result.rows)} image(s) lack {result.target} or could not be "
+        unfit = sum(r.status == "unfit" for r in bad)
+        out.print(f"[bold red]{len(bad)} of {plural(len(result.rows), 'image')} lack {result.target}"
+                  + (f", do not fit the board's CPU ({unfit})" if unfit else "") + " or could not be "
                   "checked[/]", highlight=False, soft_wrap=False)
         out.print(f"next: archport port IMAGE… --arch {result.target.architecture} --to REGISTRY",
                   highlight=False, soft_wrap=False)
@@ -172,6 +182,14 @@ def _details(r, target) -> list[str]:
         lines.append("endpoints: " + ", ".join(str(e.reference) for e in r.resolution.endpoints))
     if r.status == "missing":
         lines.append(f"lacks {target}: offers {', '.join(str(p) for p in r.platforms) or 'nothing'}")
+    if r.fit is not None and r.fit.error:
+        lines.append(f"its binaries could not be read: {r.fit.error}")
+    elif r.fit is not None and r.fit.lacking:
+        b = r.fit.lacking[0]
+        more = f" (and {len(r.fit.lacking) - 1} more binaries)" if len(r.fit.lacking) > 1 else ""
+        lines.append(f"does not fit the board's CPU: {b.path} needs {', '.join(b.lacking)} ({b.built_by}){more}; "
+                     f"it dies with SIGILL: archport port {r.need.familiar} --arch {target.architecture} --rebuild "
+                     f"--profile {r.fit.profile or '<board profile>'} --to REGISTRY")
     if r.in_store:
         lines.append(f"supplied by the node's {r.supplied_by}: no pull needed"
                      + (f" (the registry lacks {target})" if r.has_platform is False else ""))

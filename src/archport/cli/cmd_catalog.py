@@ -7,7 +7,7 @@ from rich.markup import escape
 from .. import reference
 from ..catalog import load
 from ..errors import BadInput
-from .render import Notes, first_sentence, table
+from .render import Notes, first_sentence, paragraph, table
 
 
 def register(sub) -> None:
@@ -18,10 +18,18 @@ def register(sub) -> None:
                     "Every fact is printed with its source; unverified facts are marked.",
     )
     actions = p.add_subparsers(dest="catalog_action", metavar="ACTION")
-    actions.add_parser("list", parents=[sub.common], help="list known releases and components")
-    show = actions.add_parser("show", parents=[sub.common], help="everything known about one component")
+    actions.add_parser("list", parents=[sub.common], help="list known releases and components",
+                       epilog="  archport catalog list\n  archport --json catalog list")
+    show = actions.add_parser("show", parents=[sub.common], help="everything known about one component",
+                              epilog="  archport catalog show klipper-helm\n"
+                                     "  archport catalog show rancher/mirrored-pause")
     show.add_argument("component", metavar="COMPONENT|IMAGE")
-    rel = actions.add_parser("release", parents=[sub.common], help="the images of one k3s release")
+    rel = actions.add_parser("release", parents=[sub.common], help="the images of one k3s release",
+                             description="The images of one k3s release. VERSION is a release (v1.33.7+k3s1), "
+                                         "a Kubernetes version (v1.33.7: its k3s revision whose image list was "
+                                         "read, else the newest) or a minor version (1.33: the newest release "
+                                         "the catalog knows).",
+                             epilog="  archport catalog release 1.33\n  archport catalog release v1.33.7+k3s1")
     rel.add_argument("version", metavar="VERSION")
     p.set_defaults(run=run)
 
@@ -80,7 +88,7 @@ def _release(release, chosen_because: str, catalog, ctx) -> int:
         ctx.emit(release.to_dict() | {"resolved": rows, "chosen": chosen_because})
         return 0
     if chosen_because:
-        ctx.err.print(chosen_because, markup=False, highlight=False)
+        ctx.err.print(chosen_because, markup=False, highlight=False, soft_wrap=True)
     t = table("image", "component", "kind", wide=("image",),
               title=f"k3s {release.version} (Kubernetes {release.kubernetes})")
     for row in rows:
@@ -89,7 +97,7 @@ def _release(release, chosen_because: str, catalog, ctx) -> int:
     ctx.console.print(t)
     ctx.console.print(f"source: {_mark(release.source)}", highlight=False)
     if release.source.note:
-        ctx.console.print(f"note: {release.source.note}", highlight=False, soft_wrap=False)
+        paragraph(ctx.console, f"note: {release.source.note}", "      ")
     return 0
 
 

@@ -12,9 +12,12 @@ from ..errors import BadInput
 from ..k3s import containers, load_documents, using_image
 from ..location import ArchiveLocation, RegistryLocation
 from ..node import boards as node_boards
+from ..node import collect
 from ..node import cpu as node_cpu
+from ..node import facts as node_facts
 from ..reference import Reference, parse as parse_reference
 from . import args as argtypes
+from .render import plural
 
 
 def register(sub) -> None:
@@ -84,20 +87,21 @@ def contracts_from_manifests(args) -> list[Contract]:
 
 
 def board_cpu(args) -> node_cpu.Cpu:
-    """The board's CPU: ``/proc/cpuinfo`` and its hwcaps, read over ssh."""
+    """The board's CPU: the ``cpu`` fact (``/proc/cpuinfo`` and its hwcaps), read over ssh."""
     board = node_boards.from_hosts([args.board])[0]
     opts = node_boards.SshOptions(tuple(args.ssh_option or ()), args.ssh_config, args.port, args.identity)
-    conn = node_boards.connect(board, opts)
-    r = conn.run(node_cpu.CPUINFO_COMMAND, timeout=60)
-    if r.rc != 0:
-        raise BadInput(f"--board {args.board}: {node_cpu.CPUINFO_COMMAND} failed: "
-                       f"{(r.stderr.strip().splitlines() or ['exit status ' + str(r.rc)])[-1]}")
-    aux = conn.run(node_cpu.AUXV_COMMAND, timeout=60)
-    try:
-        hwcap = node_cpu.parse_auxv_words(aux.stdout) if aux.rc == 0 else None
-        return node_cpu.parse_cpuinfo(r.stdout, hwcap)
-    except BadInput as e:
-        raise BadInput(f"--board {args.board}: {e}") from None
+    raw = collect.run_one(node_boards.connect(board, opts), "cpu", timeout=60)
+    if raw.rc != 0 or not raw.text.strip():
+        raise BadInput(f"--board {args.board}: /proc/cpuinfo could not be read (exit status {raw.rc})")
+    got, missing = node_facts.values({"cpu": raw}, ("cpu",))
+    if missing:
+        try:
+            node_facts.BY_NAME["cpu"].parse(raw.text)
+        except ValueError as e:
+            raise BadInput(f"--board {args.board}: {e}") from None
+    if got.get("cpu") is None:
+        raise BadInput(f"--board {args.board}: its /proc/cpuinfo has no 'isa' line: not a RISC-V board")
+    return got["cpu"]
 
 
 def isa_target(args) -> tuple[Target | None, node_cpu.Cpu | None]:
@@ -141,7 +145,7 @@ def _finding_lines(console, f, indent: str) -> None:
 def render(console, report: Report) -> None:
     status = "[green]ok[/]" if report.ok else "[red]violations[/]"
     console.print(f"{escape(report.image)} for {report.platform}: {status}"
-                  + (f"  ({report.layers} layers, {report.files} paths)" if report.layers else ""), highlight=False)
+                  + (f"  ({plural(report.layers, 'layer')}, {plural(report.files, 'path')})" if report.layers else ""), highlight=False)
     if report.platform.architecture == "riscv64" and report.layers:
         console.print("  " + escape(isa_summary(report)), highlight=False)
     for f in report.findings:

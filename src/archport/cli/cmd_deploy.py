@@ -4,30 +4,34 @@ with a plan shown as diffs, backups, rollback and idempotence."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import threading
 
 from rich.markup import escape
 
 from ..deploy import fleet, inputs
+from ..deploy.apply import Stop
 from ..deploy.plan import Desired
-from ..errors import BadInput
+from ..errors import ArchportError, BadInput
 from ..node.boards import Board
 from ..reference import is_loopback_host
 from ..reference import parse as parse_reference
-from ..remote import SSH
+from ..remote import Connector
 from . import args as argtypes
 from . import boards as board_options
-from .render import Notes, table
+from .render import Notes, plural, table
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "deploy", help="configure k3s boards to pull the ported images (registries.yaml, drop-in, airgap)",
-        description="Read each board's k3s over SSH, plan the changes (shown as diffs), then write them "
-                    "atomically with backups, restart k3s and wait for the node to be Ready; roll back when "
-                    "it is not. Exit 0 done, 1 a board failed, 2 bad input.",
+        description="Read each board's k3s over SSH (this machine's with --local or --host localhost, no ssh "
+                    "needed), plan the changes (shown as diffs), then write them atomically with backups, "
+                    "restart k3s and wait for the node to be Ready; roll back when it is not. Exit 0 done, "
+                    "1 a board failed or could not be reached, 2 bad input.",
     )
     board_options.add_options(p, fleet_help="a board over SSH")
     where = p.add_argument_group("board files")
@@ -47,6 +51,11 @@ def register(sub) -> None:
     how.add_argument("--yes", action="store_true", help="apply without asking")
     how.add_argument("--parallel", type=argtypes.positive_int, default=4, metavar="N",
                      help="boards deployed at a time (default 4)")
+    how.add_argument("--force", action="store_true",
+                     help="when a later config.yaml.d drop-in of yours sets the same key, write archport's "
+                          "settings to a drop-in k3s reads after it (by default deploy refuses and names the file); "
+                          "and deploy to a board whose kernel lacks what k3s cannot run without (by default "
+                          "deploy refuses it, one line per missing option)")
     how.add_argument("--restart-pods", action="store_true",
                      help="delete kube-system pods stuck in ImagePullBackOff/ErrImagePull so they retry now")
     how.add_argument("--timeout", type=argtypes.seconds, default=300, metavar="S",
@@ -59,7 +68,8 @@ def desired(args, ctx) -> Desired:
     if not args.registry:
         if args.system_default_registry:
             raise BadInput("--system-default-registry needs --registry")
-        return Desired(pause_image=args.pause_image, airgap=airgap, restart_pods=args.restart_pods)
+        return Desired(pause_image=args.pause_image, airgap=airgap, restart_pods=args.restart_pods,
+                       force=args.force)
     spec = inputs.parse_registry(args.registry)
     scheme = spec.scheme or ("http" if spec.host in ctx.plain_http or is_loopback_host(spec.host) else "https")
     ca = None
@@ -74,21 +84,25 @@ def desired(args, ctx) -> Desired:
     if cred is not None:
         auth = (cred.username, cred.secret)
     sdr = (f"{spec.host}/{spec.prefix}" if spec.prefix else spec.host) if args.system_default_registry else None
-    return Desired(spec.host, scheme, spec.prefix, (), ca, auth, args.pause_image, sdr, None, args.restart_pods)
+    return Desired(spec.host, scheme, spec.prefix, (), ca, auth, args.pause_image, sdr, None, args.restart_pods,
+                   force=args.force)
 
 
 def run(args, ctx) -> int:
     targets = board_options.boards(args)
+    board_options.check_root(args, targets)
     want = desired(args, ctx)
     if args.pause_image:
         parse_reference(args.pause_image)
 
-    def connect(b: Board) -> SSH:
+    def connect(b: Board) -> Connector:
         return board_options.connect(args, b)
 
     rows = fleet.plan_all(targets, connect, want, root=args.root, parallel=args.parallel)
     if len(rows) == 1 and rows[0].bad_input:
-        raise BadInput(rows[0].reason)       # one board that cannot be reached: one line, exit 2
+        raise BadInput(rows[0].reason)       # one board named wrongly: one line, exit 2
+    if len(rows) == 1 and rows[0].status == "failed" and rows[0].plan is None:
+        raise ArchportError(rows[0].reason)  # one board that could not be read (unreachable): one line, exit 1
     if not ctx.json:
         for row in rows:
             show_plan(row, ctx.console)
@@ -96,7 +110,7 @@ def run(args, ctx) -> int:
     if not args.dry_run and pending and not args.yes:
         if ctx.json or not sys.stdin.isatty():
             raise BadInput("not applied: pass --yes to apply the plan above, or --dry-run to only show it")
-        answer = ctx.console.input(f"apply to {sum(r.status == 'planned' for r in rows)} board(s)? [y/N] ")
+        answer = ctx.console.input(f"apply to {plural(sum(r.status == 'planned' for r in rows), 'board')}? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             raise BadInput("not applied (answered no)")
     if not args.dry_run:
@@ -107,8 +121,9 @@ def run(args, ctx) -> int:
                 with lock:
                     ctx.err.print(f"[dim]{escape(board)}: {escape(message)}[/]", highlight=False)
 
-        rows = fleet.apply_all(rows, targets, connect, parallel=args.parallel, root=args.root,
-                               timeout=args.timeout, restart_pods=args.restart_pods, progress=progress)
+        with _every_sigterm_interrupts():
+            rows = apply_interruptibly(rows, targets, connect, parallel=args.parallel, root=args.root,
+                                       timeout=args.timeout, restart_pods=args.restart_pods, progress=progress)
     failed = [r for r in rows if r.status == "failed"]
     if ctx.json:
         ctx.emit({"dryRun": bool(args.dry_run), "boards": [r.to_dict() for r in rows],
@@ -119,7 +134,62 @@ def run(args, ctx) -> int:
         show_table(rows, ctx.console)
     if failed and all(r.bad_input for r in rows):
         return 2
+    if any(r.outcome is not None and r.outcome.interrupted for r in rows):
+        return 130          # as for Ctrl-C anywhere else; the table says what was undone
     return 1 if failed else 0
+
+
+def apply_interruptibly(rows, targets, connect, *, parallel: int, **kw):
+    """``fleet.apply_all``, stopped cleanly by Ctrl-C or SIGTERM.  One board
+    at a time runs here, where the signal interrupts its command at once;
+    boards in parallel run in threads the signal cannot reach, so the first
+    interruption tells them to stop and roll back, and a second to stop
+    rolling back (each then says what state its board is in)."""
+    if parallel <= 1 or len(rows) <= 1:
+        return fleet.apply_all(rows, targets, connect, parallel=parallel, **kw)
+    stop, finished = Stop(), threading.Event()
+    done: dict = {}
+
+    def work() -> None:
+        try:
+            done["rows"] = fleet.apply_all(rows, targets, connect, parallel=parallel, stop=stop, **kw)
+        except BaseException as e:      # handed to the main thread as it is
+            done["error"] = e
+        finally:
+            finished.set()
+
+    threading.Thread(target=work, name="deploy-apply", daemon=True).start()
+    while True:
+        # An Event, not Thread.join: a join interrupted by the signal can
+        # leave the thread looking finished while it still runs (CPython).
+        try:
+            if finished.wait(0.2):
+                break
+        except KeyboardInterrupt:
+            (stop.abandon if stop.cancel.is_set() else stop.cancel).set()
+    if "error" in done:
+        raise done["error"]
+    return done["rows"]
+
+
+@contextlib.contextmanager
+def _every_sigterm_interrupts():
+    """While boards are changed, each SIGTERM interrupts like Ctrl-C: the
+    first stops the change and starts its rollback, a second stops the
+    rollback, and deploy still says what state each board was left in
+    (the usual handler makes a second SIGTERM end the process silently)."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:          # not the main thread
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def show_plan(row: fleet.Row, console) -> None:

@@ -11,41 +11,34 @@ import tempfile
 from rich.markup import escape
 
 from .. import platform as plat
-from ..doctor import analyze, crosscheck, sv57, text
+from ..doctor import analyze, crosscheck, hardware, sv57, text
 from ..doctor.report import UNCLASSIFIED
 from ..node import collect
-from ..node.boards import parse_host
-from ..remote import SSH, Local
-from ..errors import BadInput
+from ..node.boards import Board
+from ..errors import ArchportError, BadInput
 from . import args as argtypes
+from . import boards
 from .render import table
 
 
 def add_source_options(p) -> None:
     """Where the facts come from; shared with ``archport collect``."""
-    g = p.add_argument_group("where to read the node from (default: this machine)")
-    g.add_argument("--host", metavar="[USER@]HOST", type=argtypes.ssh_host,
-                   help="read a board over SSH with the system ssh client (~/.ssh/config, agent, jump hosts work)")
-    g.add_argument("-o", "--ssh-option", action="append", default=[], metavar="OPTION",
-                   help="extra ssh -o option, e.g. -o Port=2222 (repeatable)")
-    g.add_argument("-F", "--ssh-config", metavar="FILE", help="ssh configuration file (ssh -F)")
-    g.add_argument("-i", "--identity", metavar="FILE", help="ssh private key (ssh -i)")
-    g.add_argument("-p", "--port", type=argtypes.port_number, metavar="PORT", help="ssh port (ssh -p)")
+    boards.add_options(p, fleet_help="read a board over SSH with the system ssh client (~/.ssh/config, agent, "
+                                     "jump hosts work)",
+                       local_help="read this machine (the default when no board is named)")
+    g = p.add_argument_group("what to read on the node")
     g.add_argument("--root", default="", metavar="DIR",
                    help="read the node's files under DIR instead of / (a mounted image or chroot)")
     g.add_argument("--journal-lines", type=argtypes.positive_int, default=2000, metavar="N",
                    help="how many lines of the k3s journal and containerd.log to read (default 2000)")
 
 
-def connector(args):
-    # --root is a directory on the node: checked here only when the node is this machine.
-    if not args.host and args.root and not os.path.isdir(args.root):
-        raise BadInput(f"--root {args.root}: no such directory")
-    if args.host:
-        host = parse_host(args.host)
-        return SSH(host.destination, tuple(args.ssh_option or ()), args.ssh_config, args.port or host.port,
-                   args.identity)
-    return Local()
+def targets(args) -> list[Board]:
+    """The boards to read: those named, else this machine; ``--root`` checked
+    here when the board is this machine (elsewhere it is the board's path)."""
+    found = boards.boards(args, required=False, default_local=True)
+    boards.check_root(args, found)
+    return found
 
 
 def register(sub) -> None:
@@ -65,12 +58,14 @@ def register(sub) -> None:
     p.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", type=argtypes.platform,
                    help="the node's platform (default: read from the node)")
     p.add_argument("--no-registry", action="store_true",
-                   help="skip the registry cross-check (which platforms each failing image offers, and on an "
-                        "Sv57 kernel which Go built the images' binaries)")
+                   help="skip the registry cross-check (which platforms each failing image offers, on an "
+                        "Sv57 kernel which Go built the images' binaries, and after a SIGILL which of an image's "
+                        "binaries need ISA extensions the board lacks)")
     p.set_defaults(run=run)
 
 
 def gather(args):
+    """The facts of what --from/--from-text names, else None (read the boards)."""
     pasted = args.from_text or (args.from_dump if _is_paste(args.from_dump) else "")
     if pasted:
         try:
@@ -81,7 +76,7 @@ def gather(args):
     if args.from_dump:
         with tempfile.TemporaryDirectory(prefix="archport-dump-") as tmp:
             return collect.read(args.from_dump, tmp)
-    return collect.live(connector(args), args.root, args.journal_lines)
+    return None
 
 
 def _is_paste(path: str | None) -> bool:
@@ -95,9 +90,47 @@ def _is_paste(path: str | None) -> bool:
 
 
 def run(args, ctx) -> int:
-    if args.host and (args.from_dump or args.from_text):
-        raise BadInput("--host reads a live node; it cannot be combined with --from/--from-text")
+    named = (args.host or args.inventory or args.local)
+    if named and (args.from_dump or args.from_text):
+        raise BadInput("--host/--inventory/--local read a live node; they cannot be combined with --from/--from-text")
     facts = gather(args)
+    if facts is not None:
+        return diagnose(args, ctx, facts)
+    found = targets(args)
+    if len(found) == 1:
+        return diagnose(args, ctx, collect.live(boards.connect(args, found[0]), args.root, args.journal_lines))
+    # Several boards: each one's report; one that cannot be read does not stop the others.
+    docs, worst = [], 0
+    for b in found:
+        try:
+            facts = collect.live(boards.connect(args, b), args.root, args.journal_lines)
+        except ArchportError as e:
+            if isinstance(e, BadInput):
+                raise
+            docs.append({"board": b.name, "healthy": False, "error": str(e)})
+            if not ctx.json:
+                ctx.console.print(f"[bold red]{escape(b.name)}[/]: not read: {escape(str(e))}", highlight=False)
+            worst = 1
+            continue
+        if not ctx.json:
+            ctx.console.print(f"[bold]== {escape(b.name)} ==[/]", highlight=False)
+        rc, doc = _report(args, ctx, facts)
+        docs.append({"board": b.name, **doc})
+        worst = max(worst, rc)
+    if ctx.json:
+        ctx.emit({"healthy": worst == 0, "boards": docs})
+    return worst
+
+
+def diagnose(args, ctx, facts) -> int:
+    rc, doc = _report(args, ctx, facts)
+    if ctx.json:
+        ctx.emit(doc)
+    return rc
+
+
+def _report(args, ctx, facts) -> tuple[int, dict]:
+    """One node's report: rendered (without --json), and as a document."""
     from ..catalog import load as load_catalog   # read only when doctor runs, never for --help
     report = analyze.analyze(facts, args.platform, load_catalog())
     if not args.no_registry:
@@ -106,13 +139,12 @@ def run(args, ctx) -> int:
             results = crosscheck.lookup_all(images, crosscheck.registry_lookup(ctx.registry()), ctx.jobs * 2)
             crosscheck.cross_check(report, results)
         _sv57(facts, report, ctx)
+        _isa(facts, report, ctx)
     elif sv57.applies(facts, plat.parse(report.platform)):
         report.notes.append("Sv57 kernel: the Go versions of the images' binaries were not read (--no-registry)")
-    if ctx.json:
-        ctx.emit(report.to_dict())
-    else:
+    if not ctx.json:
         render(report, ctx.console)
-    return 0 if report.healthy else 1
+    return (0 if report.healthy else 1), report.to_dict()
 
 
 def _sv57(facts, report, ctx) -> None:
@@ -125,12 +157,23 @@ def _sv57(facts, report, ctx) -> None:
     sv57.apply(report, facts, results, analyze.familiar)
 
 
+def _isa(facts, report, ctx) -> None:
+    """On a board whose CPU is known, name the binaries of each image that died with SIGILL."""
+    images = hardware.images_to_probe(report)
+    if not images or facts.cpu is None:
+        return
+    probe = hardware.registry_probe(ctx.open_source, plat.parse(report.platform), facts.cpu)
+    hardware.apply(report, facts, crosscheck.lookup_all(images, probe, ctx.jobs))
+
+
 def render(report, console) -> None:
     """A summary table, then one block per root cause.  Commands are printed
     whole (never cropped to the terminal width) so they can be copied."""
     pods = (f"{report.pods_failing} of {report.pods_total} pods failing" if report.pods_total
             else "no pods listed")
     console.print(f"[bold]{escape(report.source or 'node')}[/] ({report.platform}): {pods}")
+    for line in report.node:
+        console.print(f"   {escape(line)}", crop=False, overflow="ignore", highlight=False)
     if not report.groups:
         console.print("[green]healthy[/]: no failing pods and no node problems found")
     colors = {"error": "red", "warning": "yellow", "info": "blue"}

@@ -7,6 +7,7 @@ from .. import platform as platforms
 from ..errors import BadInput
 from ..location import RegistryLocation
 from . import args as argtypes
+from .commands import BY_NAME
 
 
 def register(sub) -> None:
@@ -18,6 +19,7 @@ def register(sub) -> None:
         help="add a platform manifest to a multi-arch tag",
         description="Add the platform manifest REF to the index TARGET points at. Existing entries stay "
                     "byte-identical; the old tag is never moved silently (--tag NEWTAG or --overwrite).",
+        epilog=BY_NAME["index"].examples,
     )
     a.add_argument("target", metavar="TARGET", help="registry reference with a tag")
     a.add_argument("--manifest", required=True, metavar="REF",
@@ -44,6 +46,9 @@ def run(args, ctx) -> int:
         return 0
     out = ctx.console
     out.print(f"added {r.platform} ({r.added}) to {target.ref.repository}:{r.tag}", highlight=False)
+    if r.converted_from:
+        out.print(f"  the OCI image {r.converted_from} joins a Docker manifest list as a Docker manifest "
+                  "over the same blobs", highlight=False)
     out.print(f"  index {r.old_digest} → {r.new_digest}", highlight=False)
     out.print(f"  kept {len(r.kept)} existing entries byte-identical" +
               (f"; replaced {', '.join(r.replaced)}" if r.replaced else ""), highlight=False)

@@ -7,20 +7,14 @@ import tempfile
 from pathlib import Path
 from types import MappingProxyType
 
-import httpx
 from rich.markup import escape
 
 from .. import platform as platforms, reference
 from ..catalog import load as load_catalog
-from ..errors import BadInput
-from ..port import Options, Session, parse_destination, port_all
-from ..port.catalog_extra import with_extras
-from ..strategies import Env
-from ..strategies.options import AlpineOptions, DebianOptions, ReleaseOptions, TransplantOptions
 from ..catalog import riscv
-from ..toolchain.gocompile import GoOptions
+from ..errors import BadInput
 from . import args as argtypes
-from .render import Notes, activity_for, seconds, table
+from .render import Notes, activity_for, plural, resolve_release, seconds, table
 
 STRATEGIES = ("auto", "mirror", "go", "release", "c", "deb", "transplant")
 # Passed through to the go command: the user's proxy, checksum DB and
@@ -51,7 +45,9 @@ def register(sub) -> None:
 
 def _add_images_and_destination(p) -> None:
     p.add_argument("images", nargs="*", metavar="IMAGE")
-    p.add_argument("--k3s", metavar="VERSION", help="port every image of this k3s release (e.g. v1.24.2)")
+    p.add_argument("--k3s", metavar="VERSION",
+                   help="port every image of this k3s release: v1.33.7+k3s1, v1.33.7, or 1.33 "
+                        "(the newest 1.33 the catalog knows)")
     p.add_argument("--arch", metavar="ARCH", type=argtypes.target_arch,
                    help="target architecture, short for --platform linux/ARCH (default riscv64)")
     p.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", type=argtypes.target_platform,
@@ -88,9 +84,10 @@ def _add_strategy_options(p) -> None:
                    help="accept release assets without a published checksum")
     p.add_argument("--catalog", action="append", default=[], metavar="EXTRA.toml", type=argtypes.text_file,
                    help="extra catalog entries (components, fixups)")
-    p.add_argument("--debian-archive", metavar="URL",
+    p.add_argument("--debian-archive", metavar="URL", type=argtypes.archive_url,
                    help="Debian archive for the deb strategy (default: the first deb URI of this machine's apt sources)")
-    p.add_argument("--debian-keyring", metavar="FILE", help="keyring that signs that archive's InRelease")
+    p.add_argument("--debian-keyring", metavar="FILE", type=argtypes.existing_file,
+                   help="keyring that signs that archive's InRelease")
     p.add_argument("--debian-suite", metavar="SUITE",
                    help="Debian suite for the deb strategy (default: the catalog's, e.g. trixie); another suite "
                         "helps when a mirror is caught mid-sync")
@@ -128,6 +125,7 @@ def _add_proof(p) -> None:
 
 
 def _catalog(args):
+    from ..port.catalog_extra import with_extras
     cat = load_catalog()
     return with_extras(cat, args.catalog) if args.catalog else cat
 
@@ -145,6 +143,7 @@ def _substitutes(items: list[str]) -> dict[str, str]:
 def _checked(args):
     """The flags that contradict each other refused (bad input), and the
     destination and the target platform parsed."""
+    from ..port import parse_destination
     if args.images and args.k3s:
         raise BadInput("name IMAGE… or --k3s VERSION, not both")
     if not (args.images or args.k3s or args.manifests):
@@ -166,10 +165,7 @@ def _checked(args):
 
 def _image_names(args, ctx, catalog) -> list[str]:
     if args.k3s:
-        release, chosen_because = catalog.resolve_release(args.k3s)
-        if chosen_because and not ctx.json:
-            ctx.err.print(escape(chosen_because), highlight=False)
-        return list(release.images)
+        return list(resolve_release(catalog, args.k3s, ctx).images)
     if args.images:
         return list(args.images)
     # The images the manifests run, as `archport audit --manifests` lists them.
@@ -183,6 +179,7 @@ def _image_names(args, ctx, catalog) -> list[str]:
 
 
 def _options(args, target, workers: int) -> Options:
+    from ..port import Options
     return Options(target=target, strategies=None if args.strategy == "auto" else (args.strategy,),
                    explain=args.explain, rebuild=args.rebuild, overwrite=args.overwrite,
                    manifests=args.manifests, smoke=not args.no_smoke,
@@ -194,6 +191,9 @@ def _options(args, target, workers: int) -> Options:
 def _env(args, ctx, catalog, cache_dir: Path, work: Path, http, log) -> Env:
     """The strategies' services and each one's options, from the flags and
     the environment the CLI read (the library reads neither)."""
+    from ..strategies import Env
+    from ..strategies.options import AlpineOptions, DebianOptions, ReleaseOptions, TransplantOptions
+    from ..toolchain.gocompile import GoOptions
     profile = riscv.profile(args.profile)
     go_env = {k: v for k, v in ctx.env.items() if k in GO_ENV}
     # The baseline, explicitly: --profile decides GORISCV64, not the caller's environment.
@@ -210,6 +210,10 @@ def _env(args, ctx, catalog, cache_dir: Path, work: Path, http, log) -> Env:
 
 
 def run(args, ctx) -> int:
+    # Imported here, not at the top: `archport port --help` needs none of them.
+    import httpx
+
+    from ..port import Session, port_all
     dest, target = _checked(args)
     args.arch = str(target)
     catalog = _catalog(args)
@@ -253,7 +257,7 @@ def _finish_airgap(ctx, args, airgap) -> None:
     if airgap.images:
         airgap.commit()
         if not ctx.json:
-            ctx.err.print(f"airgap: wrote {escape(args.airgap)} with {len(airgap.images)} image(s): "
+            ctx.err.print(f"airgap: wrote {escape(args.airgap)} with {plural(len(airgap.images), 'image')}: "
                           f"{escape(', '.join(airgap.images))}", highlight=False)
     else:
         airgap.abort()
@@ -261,20 +265,30 @@ def _finish_airgap(ctx, args, airgap) -> None:
             ctx.err.print(f"airgap: {escape(args.airgap)} not written: it would hold no image", highlight=False)
 
 
+# Notes that repeat for every image when they repeat at all.
+ONCE = ("upstream unreachable",)
+
+
 def render(ctx, results, ok: bool, args) -> None:
     out = ctx.console
     if args.explain:
+        said: set[str] = set()
         for r in results:
             out.print(f"[bold]{escape(r.image)}[/]", highlight=False)
             for name, applies, reason in r.decisions:
-                mark = "[green]applies[/]" if applies else "[dim]no[/]"
-                out.print(f"  {name:8} {mark}  {escape(reason)}", highlight=False)
+                mark = {True: "[green]applies[/]", None: "[yellow]unknown[/]"}.get(applies, "[dim]no     [/]")
+                out.print(f"  {name:10} {mark}  {escape(reason)}", highlight=False)
             if r.status != "explained":
                 colour = "green" if r.ok else "red"
                 out.print(f"  [{colour}]{r.status}[/]: {escape(r.reason)}", highlight=False)
                 if r.next_step:
                     out.print(f"  next: {escape(r.next_step)}", highlight=False)
             for note in r.notes:
+                if note.startswith(ONCE):
+                    # The same unreachable upstream for every image: said once.
+                    if note in said:
+                        continue
+                    said.add(note)
                 out.print(f"  {escape(note)}", highlight=False)
         return
     # At 80 columns the table keeps to short cells; reasons, fixups, the
@@ -304,7 +318,8 @@ def render(ctx, results, ok: bool, args) -> None:
     # supports, nor for a registry this machine cannot reach.
     rerun = any("run the same command again" in (r.next_step or "") for r in results if not r.ok)
     if ok:
-        out.print(f"[bold green]all {done} image(s) have {args.arch} at {escape(args.dest)}[/]", highlight=False)
+        have = "the image has" if done == 1 else f"all {done} images have"
+        out.print(f"[bold green]{have} {args.arch} at {escape(args.dest)}[/]", highlight=False)
     else:
         out.print(f"[bold red]partial port: {done} of {len(results)} images done"
                   f"{'; rerun to continue' if rerun else ''}[/]", highlight=False)

@@ -47,10 +47,11 @@ def register(sub) -> None:
     p.add_argument("--containerd-address", default=DEFAULT_ADDRESS, metavar="SOCK",
                    help=f"use this containerd if it answers (default {DEFAULT_ADDRESS}); "
                         "otherwise a private one is started (root needed)")
-    p.add_argument("--debian-archive", metavar="URL",
+    p.add_argument("--debian-archive", metavar="URL", type=argtypes.archive_url,
                    help="kernel runs: the Debian archive the target's kernel and busybox come from (default: the "
                         "first deb URI of this machine's apt sources)")
-    p.add_argument("--debian-keyring", metavar="FILE", help="keyring that signs that archive's InRelease")
+    p.add_argument("--debian-keyring", metavar="FILE", type=argtypes.existing_file,
+                   help="keyring that signs that archive's InRelease")
     p.add_argument("--debian-suite", metavar="SUITE", help="kernel runs: the Debian suite (default: trixie for riscv64)")
     p.add_argument("--mode", choices=("auto", "containerd", "qemu", "kernel"), default="auto",
                    help="force containerd, the confined qemu fallback, or the target's own kernel under "
@@ -62,7 +63,8 @@ def register(sub) -> None:
     p.add_argument("--sysctl", action="append", default=[], metavar="NAME=VALUE", type=argtypes.sysctl,
                    help="kernel runs: set this before the program (repeatable; added to the recipe's)")
     p.add_argument("--max-extract-size", default=str(DEFAULT_MAX_EXTRACT >> 30) + "G", metavar="SIZE",
-                   help="what one layer may expand to and what the qemu fallback may write to disk "
+                   help="what one layer may expand to, and what the program may write under the qemu fallback "
+                        "(a tmpfs of this size over its root; it may also run at most 256 processes) "
                         f"(default {DEFAULT_MAX_EXTRACT >> 30}G; suffixes K, M, G, T)")
     p.add_argument("--no-recipe", action="store_true",
                    help="without ARGS and --expect, IMAGE's catalog smoke recipe (arguments, files, readiness "

@@ -26,7 +26,7 @@ def register(sub) -> None:
                     "check passed, 1 a check failed, 2 bad input.",
     )
     board_options.add_options(p, fleet_help="a k3s server board over SSH; verify runs k3s kubectl there")
-    p.add_argument("--kubeconfig", metavar="FILE", type=argtypes.text_file,
+    p.add_argument("--kubeconfig", metavar="FILE", type=argtypes.kubeconfig,
                    help="reach the cluster with a local kubectl and this kubeconfig instead of SSH")
     p.add_argument("--timeout", type=argtypes.seconds, default=180, metavar="S",
                    help="how long each check may take to pass (default 180)")

@@ -43,6 +43,8 @@ class Context:
     mirror_only: bool = False
     jobs: int = 4
     verify_blobs: bool = False    # --verify-blobs: hash blobs a registry already had or mounted
+    stall_timeout: float | None = None   # --stall-timeout: None = the client's default
+    verify_mounts: bool = True    # read back blobs a copy mounts (off only with --no-verify-blobs)
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     console: Console = field(default_factory=lambda: Console(soft_wrap=True, emoji=False))
     err: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True, emoji=False))
@@ -58,6 +60,8 @@ class Context:
             jobs=max(1, getattr(args, "jobs", 4) or 4),
             verify_blobs=bool(getattr(args, "verify_blobs_default", False)
                               if getattr(args, "verify_blobs", None) is None else args.verify_blobs),
+            stall_timeout=getattr(args, "stall_timeout", None),
+            verify_mounts=getattr(args, "verify_blobs", None) is not False,
         )
         ctx.mirrors = _parse_mirrors(list(getattr(args, "mirror", []) or []))
         ctx.mirror_only = bool(getattr(args, "mirror_only", False))
@@ -122,8 +126,9 @@ class Context:
             )
             docker_config = self.env.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
             creds = load_credentials(docker_config, self.env.get("REGISTRY_AUTH_FILE"))
+            stall = {} if self.stall_timeout is None else {"stall_timeout": self.stall_timeout}
             self._client = Client(options, creds, max_connections=max(8, self.jobs * 2),
-                                  verify_blobs=self.verify_blobs)
+                                  verify_blobs=self.verify_blobs, verify_mounts=self.verify_mounts, **stall)
         return self._client
 
     def close(self) -> None:

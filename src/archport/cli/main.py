@@ -13,13 +13,11 @@ from .. import __version__
 from ..errors import ArchportError, BadInput
 from ..redaction import redact
 from . import args as argtypes
-from .context import Context
+from .commands import BY_NAME, JOURNEY, NAMES
 
-# Command modules, in the order `archport --help` lists them.
-COMMANDS = [
-    "inspect", "copy", "airgap", "index", "check", "smoke",
-    "doctor", "collect", "catalog", "port", "deploy", "audit", "verify", "ls",
-]
+# Command modules, in the order `archport --help` lists them (cli.commands).
+COMMANDS = list(NAMES)
+COMMON_TITLE = "common options"
 
 
 class UsageError(SystemExit):
@@ -33,10 +31,36 @@ class UsageError(SystemExit):
 
 
 class _Parser(argparse.ArgumentParser):
-    """Usage errors are one line and exit 2 (no usage dump)."""
+    """Usage errors are one line and exit 2 (no usage dump).  Help lists the
+    command's own options first and the common ones once, last, shortened
+    to ``[common options]`` in the usage line; the epilog (examples) is
+    printed as written."""
 
     def error(self, message: str):  # type: ignore[override]
         raise UsageError(self.prog, message)
+
+    def format_help(self) -> str:
+        common = [g for g in self._action_groups if g.title == COMMON_TITLE]
+        shared = {id(a) for g in common for a in g._group_actions}
+        actions = [a for a in self._actions if id(a) not in shared]
+        if common:
+            # A stand-in positional placed before the real ones, so the usage
+            # line reads "[-h] … [common options] REPO".
+            marker = argparse.Action(option_strings=[], dest="common_options", metavar="[common options]")
+            at = next((i for i, a in enumerate(actions) if not a.option_strings), len(actions))
+            actions.insert(at, marker)
+        formatter = self._get_formatter()
+        formatter.add_usage(self.usage, actions, self._mutually_exclusive_groups)
+        formatter.add_text(self.description)
+        for group in [g for g in self._action_groups if g not in common] + common:
+            formatter.start_section(group.title)
+            formatter.add_text(group.description)
+            formatter.add_arguments(group._group_actions)
+            formatter.end_section()
+        text = formatter.format_help()
+        if self.epilog:
+            text += "\nexamples:\n" + self.epilog.rstrip() + "\n"
+        return text
 
 
 def common_options(suppress: bool = False) -> argparse.ArgumentParser:
@@ -44,7 +68,7 @@ def common_options(suppress: bool = False) -> argparse.ArgumentParser:
     SUPPRESS defaults so ``archport --json copy …`` is not reset by the
     subcommand's own defaults (an argparse quirk)."""
     p = _Parser(add_help=False, argument_default=argparse.SUPPRESS if suppress else None)
-    g = p.add_argument_group("common options")
+    g = p.add_argument_group(COMMON_TITLE)
     g.add_argument("--json", action="store_true", help="print one machine-readable JSON document on stdout")
     g.add_argument("--debug", action="store_true", help="log HTTP requests and decisions to stderr (never credentials)")
     g.add_argument("--plain-http", action="append", metavar="HOST[:PORT]", type=argtypes.registry_host,
@@ -57,11 +81,14 @@ def common_options(suppress: bool = False) -> argparse.ArgumentParser:
     g.add_argument("--jobs", type=argtypes.positive_int, metavar="N", help="parallel transfers (default 4)")
     g.add_argument("--verify-blobs", action=argparse.BooleanOptionalAction,
                    help="read back and hash every blob a registry says it already has or mounted from another "
-                        "repository, whose bytes do not pass through archport (default: on for port, off otherwise)")
+                        "repository, whose bytes do not pass through archport (default: on for port, off otherwise; "
+                        "a blob archport mounts is read back unless --no-verify-blobs)")
+    g.add_argument("--stall-timeout", type=argtypes.seconds, metavar="SECONDS",
+                   help="fail a registry transfer that makes no progress for this long (default 60)")
     if not suppress:
         # verify_blobs: None = the command's own default (``verify_blobs_default``).
         p.set_defaults(json=False, debug=False, plain_http=[], ca_file=None, mirror=[], mirror_only=False, jobs=4,
-                       verify_blobs=None)
+                       verify_blobs=None, stall_timeout=None)
     return p
 
 
@@ -74,10 +101,12 @@ class _WithCommon:
 
     def add_parser(self, name, **kw):
         kw.setdefault("parents", [self.common])
+        if name in BY_NAME:
+            kw.setdefault("epilog", BY_NAME[name].examples)
         return self._sub.add_parser(name, **kw)
 
 
-_VALUED = {"--plain-http", "--ca-file", "--mirror", "--jobs"}
+_VALUED = {"--plain-http", "--ca-file", "--mirror", "--jobs", "--stall-timeout"}
 # Options whose value is itself arguments for a program and so may start
 # with "-" (``--smoke-args '--help'``): argparse would read such a value as
 # an option (python/cpython#53580), so the space form is joined into the
@@ -113,14 +142,23 @@ def _command_in(argv: list[str]) -> str | None:
     return None
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+def build_parser(only: str | None = None, listing: bool = False) -> argparse.ArgumentParser:
+    """The parser for command ``only`` (every command when None); with
+    ``listing``, the top level alone, naming the commands without them."""
     parser = _Parser(
         prog="archport",
         description="Bring k3s up on CPU architectures its container images skip (linux/riscv64 first).",
         parents=[common_options()],
+        epilog=JOURNEY,
     )
     parser.add_argument("--version", action="version", version=f"archport {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    if listing:
+        # Nothing to run: ``archport --help`` or a usage error.  The list
+        # comes from the command table, without importing any command.
+        for command in BY_NAME.values():
+            sub.add_parser(command.name, help=command.summary, add_help=False)
+        return parser
     wrapped = _WithCommon(sub, common_options(suppress=True))
     for name in [only] if only else COMMANDS:
         # Every command module exists: a missing one is a packaging bug, not
@@ -149,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     if command is None and "--version" in argv:
         print(f"archport {__version__}")      # without importing every command (start-up time)
         return 0
-    args = _parse(build_parser(command), argv)
+    args = _parse(build_parser(command) if command else build_parser(listing=True), argv)
     if isinstance(args, int):
         return args
     if args.debug:
@@ -177,6 +215,7 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
         args.passthrough = passthrough
     except UsageError as e:
         if as_json:
+            from .context import Context     # lazy: rich and the clients are not needed for --help
             Context(json=True).fail(e.line, code=2)
         else:
             print(e.line, file=sys.stderr)
@@ -185,6 +224,7 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
         return 2 if e.code not in (0, None) else 0
     if not getattr(args, "run", None):
         if as_json:
+            from .context import Context
             Context(json=True).fail("name a command (see archport --help)", code=2)
         else:
             parser.print_help(sys.stderr)
@@ -194,6 +234,7 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
 
 def _run(args: argparse.Namespace) -> int:
     """Run the command; every failure is one line (or one JSON document) and its exit code."""
+    from .context import Context
     ctx = Context(json=getattr(args, "json", False))
     previous = _terminate_like_interrupt()
     try:

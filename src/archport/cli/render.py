@@ -10,6 +10,7 @@ watcher; every watcher takes the library's ``log`` events
 from __future__ import annotations
 
 import re
+import textwrap
 import threading
 import time
 
@@ -30,6 +31,11 @@ def human_size(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
     return f"{n} B"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 image``, ``2 images``, ``0 images`` (``many`` for irregular plurals)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
 def short(digest: str, n: int = 12) -> str:
@@ -185,7 +191,7 @@ class Plain:
         self.console.print(f"progress: {line}", markup=False, highlight=False, soft_wrap=True)
 
     def planned(self, image: str, blobs: int, total_bytes: int) -> None:
-        self.log(f"sending {image}: {blobs} blob(s), {human_size(total_bytes)}")
+        self.log(f"sending {image}: {plural(blobs, 'blob')}, {human_size(total_bytes)}")
 
     def advance(self, nbytes: int) -> None:
         pass
@@ -271,13 +277,37 @@ class Notes:
         return bool(self._items)
 
     def print(self, console: Console) -> None:
-        """Each note with a hanging indent, wrapped to the console's width."""
+        """Each note with a hanging indent, wrapped to the console's width,
+        with no trailing spaces (a grid would pad every line to its width)."""
         if not self._items:
             return
         console.print()
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(no_wrap=True, justify="right")
-        grid.add_column(overflow="fold")
+        mark = len(f"[{len(self._items)}]")
+        width = max(40, console.width)
         for i, text in enumerate(self._items, 1):
-            grid.add_row(f"[{i}]", escape(text))
-        console.print(grid, soft_wrap=False)
+            lines = textwrap.wrap(text, width - mark - 1, break_long_words=True, break_on_hyphens=False) or [""]
+            console.print(f"{f'[{i}]':>{mark}} {lines[0]}", markup=False, highlight=False, soft_wrap=True)
+            for line in lines[1:]:
+                console.print(f"{'':>{mark}} {line}", markup=False, highlight=False, soft_wrap=True)
+
+
+def paragraph(console: Console, text: str, indent: str = "") -> None:
+    """``text`` wrapped to the console's width with a hanging indent, and no
+    trailing spaces (rich's own wrapping leaves one where it breaks)."""
+    width = max(40, console.width)
+    for line in textwrap.wrap(text, width, subsequent_indent=indent, break_on_hyphens=False) or [""]:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def resolve_release(catalog, version: str, ctx):
+    """The k3s release ``--k3s VERSION`` names; when it named several
+    (``1.24``, ``v1.24.2``), which one was taken is said once on stderr."""
+    release, which = catalog.resolve_release(version)
+    say_release(which, ctx)
+    return release
+
+
+def say_release(which: str, ctx) -> None:
+    """Which release a version that named several resolved to, on stderr."""
+    if which and not ctx.json:
+        ctx.err.print(which, markup=False, highlight=False, soft_wrap=True)

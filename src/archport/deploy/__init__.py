@@ -15,8 +15,11 @@ k3s reads three things deploy may write, all at start:
 * ``/etc/rancher/k3s/registries.yaml`` — mirrors (upstream registry → our
   endpoint, ``rewrite`` for a repository prefix) and configs (TLS, auth);
 * ``/etc/rancher/k3s/config.yaml.d/50-archport.yaml`` — a drop-in for
-  ``pause-image`` and ``system-default-registry``; the user's
-  ``config.yaml`` is never rewritten;
+  ``pause-image`` and ``system-default-registry`` (servers only: agents
+  ignore the latter); the user's ``config.yaml`` is never rewritten.  The
+  plan merges every file the way k3s does, so a later drop-in of the
+  user's that would override ours is a refusal naming it, before anything
+  restarts; ``force`` moves ours after it (``99-archport.yaml``);
 * ``/var/lib/rancher/k3s/agent/images/`` — airgap tarballs it imports.
 
 Manifests under ``server/manifests/`` are never written: k3s rewrites its

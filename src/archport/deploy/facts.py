@@ -20,9 +20,10 @@ from ..node import facts as F
 from ..node.kube import Pod
 from ..node.paths import CONFIG, REGISTRIES
 from ..remote import Connector
+from .kernel import Kernel
 
 # The facts deploy reads ("airgap" only when an archive is to be uploaded).
-NAMES = ("version", "hostname", "init", "service", "files", "image_files", "system_pods")
+NAMES = ("version", "hostname", "init", "service", "files", "image_files", "system_pods", "kernel")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ class Facts:
     images: dict[str, int] = field(default_factory=dict)           # agent/images/ name -> size
     airgap_sha256: str | None = None
     pods: tuple[Pod, ...] | None = None                             # None: kubectl did not answer
+    kernel: Kernel | None = None                                    # None: not read (see deploy.kernel)
 
     @property
     def service(self) -> str:
@@ -56,7 +58,8 @@ def from_raw(raw: dict[str, F.Raw]) -> Facts:
     files.update(got.get("files", {}))
     return Facts(version, v.text.strip(), got.get("hostname", ""), got.get("init", "unknown"),
                  got.get("role", "server"), files, got.get("image_files", {}), got.get("airgap_sha256"),
-                 got.get("system_pods"))
+                 got.get("system_pods"),
+                 Kernel.from_values(got, raw["kernel"].rc == 0) if "kernel" in raw else None)
 
 
 def gather(conn: Connector, root: str = "", airgap_name: str | None = None, timeout: float = 120) -> Facts:

@@ -17,6 +17,7 @@ from ..node.boards import Board
 from ..remote import Connector
 from .apply import Outcome, apply as apply_plan
 from . import facts as _facts
+from . import kernel as _kernel
 from . import plan as _plan
 
 # Builds the connector for a board (it may raise BadInput: a bad address).
@@ -40,6 +41,8 @@ class Row:
              "k3s": self.version, "role": self.role}
         if self.plan is not None:
             d["plan"] = self.plan.to_dict()
+        if self.facts is not None and self.facts.kernel is not None:
+            d["kernel"] = self.facts.kernel.to_dict()
         if self.outcome is not None:
             d.update(restarted=self.outcome.restarted, backups=list(self.outcome.backups),
                      deletedPods=list(self.outcome.deleted_pods), rolledBack=self.outcome.rolled_back)
@@ -59,7 +62,7 @@ def plan_one(board: Board, connect: Connect, desired: _plan.Desired, root: str =
     try:
         conn = connect(board)
         facts = _facts.gather(conn, root, desired.airgap.name if desired.airgap else None)
-        plan = _plan.make(facts, desired)
+        plan = _kernel.apply(_plan.make(facts, desired), facts.kernel, desired.force)
     except BadInput as e:
         return Row(board.name, "failed", str(e), bad_input=True)
     except ArchportError as e:
@@ -70,13 +73,13 @@ def plan_one(board: Board, connect: Connect, desired: _plan.Desired, root: str =
 
 def apply_one(row: Row, board: Board, connect: Connect, *, root: str = "", timeout: float = 300,
               restart_pods: bool = False, progress: Callable[[str, str], None] | None = None,
-              poll: float = 2.0) -> Row:
+              poll: float = 2.0, stop=None) -> Row:
     if row.status == "failed" or row.plan is None or row.facts is None:
         return row
     say = (lambda m: progress(board.name, m)) if progress else None
     try:
         out = apply_plan(connect(board), row.facts, row.plan, root=root, timeout=timeout,
-                           restart_pods=restart_pods, progress=say, poll=poll)
+                           restart_pods=restart_pods, progress=say, poll=poll, stop=stop)
     except BadInput as e:
         return replace(row, status="failed", reason=str(e), bad_input=True)
     except ArchportError as e:

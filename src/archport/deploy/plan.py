@@ -9,7 +9,10 @@ could not honour the plan.  Nothing here touches the board; ``apply`` does.
 What a plan never contains: a write to ``server/manifests/`` (k3s rewrites
 its packaged manifests at every start) or to the user's ``config.yaml``
 (our settings go to a drop-in, ``config.yaml.d/50-archport.yaml``, that
-k3s ≥ v1.21 merges after it; later files win for plain keys).
+k3s ≥ v1.21 merges after it; later files win for plain keys, and a key
+written ``name+`` appends).  The plan checks the value k3s would end up
+with: one a later file of the user's overrides is refused, naming that
+file, unless ``Desired.force`` moves our drop-in after it.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from .. import yamlsafe
 from ..errors import ArchportError
+from ..k3s import config as k3sconfig
 from ..reference import DEFAULT_DOMAIN, BadReference
 from ..reference import parse as parse_reference
 from . import registries
@@ -31,8 +35,10 @@ from ..k3s.behaviour import load as behaviour
 
 MASK = "<redacted>"
 # Lines of a YAML file whose value is a credential, whoever wrote them.
-_SECRET_LINE = re.compile(r"(?im)^(\s*-?\s*[\"']?(?:password|auth|identity_token|token|agent-token|"
-                          r"registry_token|secret)[\"']?\s*:\s*).+$")
+# Same-line values only: "auth:" opening a mapping masks nothing, and never
+# the next line's key ([ \t], not \s, which would cross the line end).
+_SECRET_LINE = re.compile(r"(?im)^([ \t]*-?[ \t]*[\"']?(?:password|auth|identity_token|token|agent-token|"
+                          r"registry_token|secret)[\"']?[ \t]*:[ \t]*)(?=\S)(?!#)[^\r\n]*")
 DROPIN_HEADER = ("# Written by archport deploy.  k3s merges config.yaml.d/*.yaml after config.yaml;\n"
                  "# the user's config.yaml is left as it is.\n")
 # k3s v1.24's default sandbox image (pkg/cli/cmds/agent.go, --pause-image).
@@ -59,6 +65,7 @@ class Desired:
     system_default_registry: str | None = None
     airgap: AirgapFile | None = None
     restart_pods: bool = False
+    force: bool = False                    # take precedence over a later drop-in of the user's
 
     def __repr__(self) -> str:             # the secret stays out of any debug dump
         return f"Desired(registry={self.registry!r}, prefix={self.prefix!r}, auth={'set' if self.auth else None})"
@@ -124,22 +131,22 @@ def unified_diff(path: str, before: bytes | None, after: bytes, secrets: tuple[s
     return "".join(x if x.endswith("\n") else x + "\n\\ No newline at end of file\n" for x in lines)
 
 
-def _yaml_keys(data: bytes | None) -> dict:
+def _yaml_keys(data: bytes | None, origin: str = "k3s config") -> dict:
     if not data or not data.strip():
         return {}
     try:
-        doc = YAML(typ="safe").load(data.decode("utf-8", "replace"))
+        doc = yamlsafe.load(data.decode("utf-8", "replace"), origin)
     except YAMLError:
         return {}
     return doc if isinstance(doc, dict) else {}
 
 
 def current_pause(facts: Facts) -> str:
-    """The sandbox image k3s uses now, without our drop-in: config.yaml, then
-    the other drop-ins in name order (later wins), else the default."""
-    value = _yaml_keys(facts.files.get(CONFIG)).get("pause-image")
-    for path in sorted(p for p in facts.files if p.startswith(DROPIN_DIR + "/") and p != DROPIN):
-        value = _yaml_keys(facts.files.get(path)).get("pause-image", value)
+    """The sandbox image k3s uses now, without archport's drop-in:
+    config.yaml, then the other drop-ins in name order (later wins), else
+    the default."""
+    merged, _ = _effective(facts, {p: b for p, b in facts.files.items() if p not in OURS})
+    value = merged.get("pause-image")
     return str(value) if value else DEFAULT_PAUSE
 
 
@@ -228,8 +235,10 @@ def _mirror(d: _Draft, facts: Facts, desired: Desired) -> None:
                                         f"the CA that signs {desired.registry}'s certificate"))
     ups = upstreams_in_use(facts, desired)
     want = registries.Mirror(f"{desired.scheme}://{desired.registry}", desired.registry, ups,
-                             desired.prefix, ca_file, desired.auth)
-    after = registries.merge(facts.files.get(REGISTRIES), want)
+                             desired.prefix, ca_file, desired.auth, holds("registry-wildcard", v))
+    merged = registries.merge(facts.files.get(REGISTRIES), want)
+    d.refusals.extend(merged.refusals)
+    after = merged.after
     if after is not None:
         what = ", ".join(ups)
         d.changes.append(FileChange(REGISTRIES, facts.files.get(REGISTRIES), after, 0o600,
@@ -242,24 +251,98 @@ def _mirror(d: _Draft, facts: Facts, desired: Desired) -> None:
                    + ("certs.d/<host>/hosts.toml" if holds("registry-hosts-toml", v) else "config.toml"))
 
 
+# The names archport's drop-in may have: the usual one, and (``force``) one
+# that sorts after every drop-in of the user's, k3s reading them in name order.
+FORCED = tuple(f"{DROPIN_DIR}/{n}" for n in ("99-archport.yaml", "zz-archport.yaml", "~~-archport.yaml"))
+OURS = (DROPIN, *FORCED)
+
+
+def _dropins(facts: Facts) -> list[str]:
+    """The drop-ins k3s reads, in its order (byte order of the names)."""
+    return sorted((p for p in facts.files if p.startswith(DROPIN_DIR + "/") and p.endswith(".yaml")
+                   and facts.files.get(p) is not None), key=lambda p: p.encode())
+
+
+def _effective(facts: Facts, files: dict[str, bytes | None]) -> tuple[dict, dict[str, str]]:
+    """config.yaml then the drop-ins, merged as k3s does, and which file set
+    each key last."""
+    order = [CONFIG] + sorted((p for p in files if p.startswith(DROPIN_DIR + "/") and p.endswith(".yaml")
+                               and files[p] is not None), key=lambda p: p.encode())
+    docs = [_yaml_keys(files.get(p), p) for p in order]
+    last: dict[str, str] = {}
+    for path, doc in zip(order, docs):
+        for k in doc:
+            last[str(k).rstrip("+")] = path
+    return k3sconfig.merge(docs[0], docs[1:]), last
+
+
+def _same(key: str, a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    return _same_image(str(a), str(b)) if key == "pause-image" else str(a).strip().strip("/") == str(b)
+
+
 def _settings(d: _Draft, facts: Facts, desired: Desired) -> None:
-    """The drop-in with k3s settings: the pause image (unless k3s already
-    uses that one) and system-default-registry."""
-    keys: dict[str, str] = {}
-    if desired.pause_image and not _same_image(desired.pause_image, current_pause(facts)):
-        keys["pause-image"] = desired.pause_image
+    """The drop-in with k3s settings: the pause image and
+    system-default-registry, unless k3s already uses those; refused when a
+    later file of the user's would override them."""
+    wanted: dict[str, str] = {}
+    if desired.pause_image:
+        wanted["pause-image"] = desired.pause_image
     if desired.system_default_registry:
-        keys["system-default-registry"] = desired.system_default_registry
+        if facts.role == "agent":
+            # k3s reads system-default-registry on servers only; an agent
+            # warns and ignores it (it takes the images' names from the server).
+            d.notes.append("system-default-registry is a server setting (k3s agents ignore it): "
+                           "not written on this agent")
+        else:
+            wanted["system-default-registry"] = desired.system_default_registry
+    if not wanted:
+        return
+    theirs = {p: b for p, b in facts.files.items() if p not in OURS}
+    now, _ = _effective(facts, theirs)
+    if "pause-image" not in now:
+        now["pause-image"] = DEFAULT_PAUSE
+    keys = {k: v for k, v in wanted.items() if not _same(k, now.get(k), v)}
     if not keys:
         return
-    body = DROPIN_HEADER + "".join(f'{k}: "{val}"\n' for k, val in keys.items())
-    existing = facts.files.get(DROPIN)
-    if existing != body.encode():
-        d.changes.append(FileChange(DROPIN, existing, body.encode(), 0o644, "k3s settings: " + ", ".join(keys)))
+    path = next((p for p in FORCED if facts.files.get(p) is not None), DROPIN)
+    body = (DROPIN_HEADER + "".join(f'{k}: "{val}"\n' for k, val in keys.items())).encode()
+    overridden = _overridden(facts, theirs, path, body, keys)
+    if overridden and desired.force:
+        later = [p for p in FORCED if all(p.encode() > q.encode() for q in _dropins(facts) if q not in OURS)]
+        if not later:
+            d.refusals.append(f"--force: no drop-in name sorts after every one in {DROPIN_DIR}; "
+                              + overridden[0])
+            return
+        path = later[0]
+        overridden = _overridden(facts, theirs, path, body, keys)
+    if overridden:
+        d.refusals.extend(overridden)
+        return
+    existing = facts.files.get(path)
+    if existing != body:
+        d.changes.append(FileChange(path, existing, body, 0o644, "k3s settings: " + ", ".join(keys)))
     for rule_id in ("config-file", "config-dropins"):
         if not holds(rule_id, facts.version):
-            d.refusals.append(_refuse(rule_id, facts, "the drop-in " + DROPIN))
+            d.refusals.append(_refuse(rule_id, facts, "the drop-in " + path))
             break
+
+
+def _overridden(facts: Facts, theirs: dict, path: str, body: bytes, keys: dict[str, str]) -> list[str]:
+    """The keys that would not take effect with ``body`` at ``path``, each
+    with the file that overrides it and the ways out."""
+    merged, last = _effective(facts, {**theirs, path: body})
+    out = []
+    for k, v in keys.items():
+        if _same(k, merged.get(k), v):
+            continue
+        by = last.get(k, CONFIG)
+        out.append(f"{by} sets {k}: {merged.get(k)!r}, and k3s reads it after {path} (config.yaml, then "
+                   f"config.yaml.d/*.yaml in name order: the last value wins), so archport's {k} {v!r} "
+                   f"would not take effect. Pass --force to write it to a drop-in k3s reads last, "
+                   f"or edit {by}")
+    return out
 
 
 def _airgap(d: _Draft, facts: Facts, a: AirgapFile) -> bool:

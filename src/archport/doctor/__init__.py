@@ -27,7 +27,11 @@ waiting) are attached to the group that causes them.  The registry cross-check
 (:mod:`.crosscheck`) asks, for each failing image, which platforms its index
 offers; it takes a lookup callable so that the rules stay testable offline.
 On an Sv57 kernel, :mod:`.sv57` reads the Go version of every image the pods
-run the same way: Go ≤ 1.19 binaries crash there.
+run the same way: Go ≤ 1.19 binaries crash there.  :mod:`.hardware` puts the
+board itself in the report: its CPU (profile, extensions, MMU) and kernel
+first, a container dead of SIGILL on a known CPU as an ISA mismatch (the
+image's binaries read the same way), and the kernel gaps that explain a
+failure.
 
 Nothing here prints or reads flags: ``archport.cli.cmd_doctor`` and
 ``cmd_collect`` build the connector and render the report.

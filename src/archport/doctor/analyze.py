@@ -31,7 +31,7 @@ from .. import platform as plat
 from .. import reference
 from ..errors import BadInput
 from ..redaction import redact
-from . import fixes, node, rules, system
+from . import fixes, hardware, node, rules, system
 from ..node.facts import Facts
 from ..node.kube import Pod
 from .report import UNCLASSIFIED, UNOWNED, Finding, Group, Report, group, title
@@ -42,6 +42,7 @@ if TYPE_CHECKING:   # the catalog is passed in; importing it is the caller's cos
 _KLOG_POD = re.compile(r'pod="([^"/]+)/([^"]+)"')
 _TRYING = re.compile(r'trying next host.*?error="((?:[^"\\]|\\.)*)".*?host="?([^"\s]+)"?', re.IGNORECASE)
 EXTRA_WEIGHT = {"unqualified": 72, "sandbox": 60}
+SIGILL_EXIT = 132
 DEFAULT_PAUSE = "rancher/mirrored-pause:3.6"   # k3s v1.24 default (pkg/cli/cmds/agent.go)
 PULL_CAUSES = {"no-platform", "network", "tls-scheme", "tls-cert", "rate-limit", "unauthorized", "not-found",
                "clock", "unknown", "sandbox", "wrong-arch", "entrypoint", "pull-failed"}
@@ -97,6 +98,11 @@ def _candidates(pod: Pod, events, journal) -> list[tuple[str, str]]:
             out.append((c.reason, c.reason))
         if c.last_message:
             out.append((c.last_message, c.last_reason))
+        # A terminated container's status carries no message, only its exit
+        # code: 132 is 128 + SIGILL (a runtime reports a signal the way a shell does).
+        for code, reason in ((c.exit_code, c.reason), (c.last_exit_code, c.last_reason)):
+            if code == SIGILL_EXIT:
+                out.append((f"container {c.name} exited with code 132 (128 + SIGILL)", reason))
     for e in events:
         # The kubelet's pull back-off is a Normal event, yet says the pull failed.
         if e.type != "Normal" or e.reason == "BackOff":
@@ -215,6 +221,10 @@ def analyze(facts: Facts, platform_override: str | None = None, catalog: Catalog
                                      "(systemctl status k3s)"], weight=100))
     _secondary(facts, rep)
     rep.groups.extend(node.findings(facts, platform))
+    hardware.diagnose_isa(rep, facts, board(facts))
+    rep.groups.extend(hardware.kernel_findings(rep, facts))
+    rep.node = hardware.summary(facts)
+    rep.hardware = facts.hardware()
     rep.notes.extend(node.sandbox_notes(facts))
     _redact(rep)
     rep.sort()

@@ -58,6 +58,12 @@ FIXES: dict[str, tuple[str, ...]] = {
         "archport check {image}",
         "archport port {image} --arch {arch} --to <your-registry>/<prefix>    # build a real {platform} variant",
     ),
+    # Used when the board's CPU is unknown (pasted text); with it, doctor.hardware writes the fix.
+    "sigill": (
+        "archport check {image} --board {board}    # names each binary that needs an extension the board lacks",
+        "archport port {image} --arch {arch} --rebuild --profile <board's profile: rva20|rva22|rva23> --to "
+        "<your-registry>/<prefix>    # rebuild its binaries for the board's profile",
+    ),
     "go-sv57": (
         "archport port {image} --arch {arch} --rebuild --to <your-registry>/<prefix>    # rebuild with a "
         "current Go (≥ 1.20), replacing the {platform} image; the other platforms stay as they are",

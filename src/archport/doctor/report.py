@@ -68,6 +68,8 @@ class Report:
     missing: list[str] = field(default_factory=list)
     pods_total: int = 0
     pods_failing: int = 0
+    node: list[str] = field(default_factory=list)       # the board: CPU profile, extensions, MMU, kernel
+    hardware: dict = field(default_factory=dict)         # the same as typed fields (Facts.hardware())
 
     @property
     def healthy(self) -> bool:
@@ -80,7 +82,8 @@ class Report:
     def to_dict(self) -> dict:
         return {"healthy": self.healthy, "platform": self.platform, "source": self.source,
                 "pods": {"total": self.pods_total, "failing": self.pods_failing},
-                "groups": [g.to_dict() for g in self.groups], "notes": self.notes, "missing": self.missing}
+                "groups": [g.to_dict() for g in self.groups], "notes": self.notes, "missing": self.missing,
+                "node": self.hardware}
 
 
 def _subject(f: Finding) -> str:

@@ -74,6 +74,15 @@ RULES: tuple[Rule, ...] = (
     # "runtime: lfstack.push invalid packing: node=… cnt=0x1 packed=… -> node=…", "fatal error: lfstack.push".
     Rule("go-sv57", "crashes in the Go runtime: its binaries were built with Go ≤ 1.19, which cannot run on "
          "an Sv57 kernel", _rx(r"lfstack\.push invalid packing", r"fatal error: lfstack\.push"), weight=79),
+    # A program executed an instruction the CPU does not have: the kernel sends
+    # SIGILL, the container exits with 128 + 4 = 132 (runc reports the signal as
+    # the exit status the way a shell does); Go's runtime prints "SIGILL: illegal
+    # instruction", a shell "Illegal instruction (core dumped)", Go's os/exec
+    # (helm-install, k3s's own children) "signal: illegal instruction".
+    # On RISC-V boards it is an image built for a higher ISA profile than the CPU's.
+    Rule("sigill", "dies with SIGILL (illegal instruction): a program in it uses an instruction the CPU lacks",
+         _rx(r"signal: illegal instruction", r"\billegal instruction\b", r"\bsigill\b",
+             r"exit(?:ed with)? code:? 132\b"), weight=81),
     # runc: 'exec: "local-path-provisioner": executable file not found in $PATH';
     # containerd: "failed to create containerd task: … no such file or directory".
     Rule("entrypoint", "does not contain the program the pod runs",

@@ -292,7 +292,8 @@ def _described_pods(st: _State) -> None:
     for d in st.described.values():
         containers = tuple(kube.Container(c["name"], c["image"], ready=c["ready"], init=c["init"],
                                           state=c["state"], reason=c["reason"], message=c["message"],
-                                          last_reason=c["last_reason"], last_message=c["last_message"])
+                                          last_reason=c["last_reason"], last_message=c["last_message"],
+                                          exit_code=c.get("exit_code"), last_exit_code=c.get("last_exit_code"))
                            for c in d.containers)
         old = st.pods.get(d.name)
         ns = d.namespace or (old.namespace if old else "default")

@@ -300,4 +300,6 @@ def describe_line(d: Describe, line: str, section: str, cur: dict | None) -> tup
                 elif key in ("Reason", "Message"):
                     slot = ("last_" if cur["in_last"] else "") + key.lower()
                     cur[slot] = val
+                elif key == "Exit Code" and val.isdigit():
+                    cur["last_exit_code" if cur["in_last"] else "exit_code"] = int(val)
     return section, cur

@@ -52,7 +52,11 @@ def http_client(given: httpx.Client | None) -> Iterator[httpx.Client]:
 
 
 def check_url(url: str, *, signed: bool = False) -> None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- parsed lazily: an out-of-range port raises here
+    except ValueError as e:  # an unclosed [IPv6, a port out of range
+        raise BadInput(f"{url}: not a URL ({e})") from None
     if parts.scheme == "https":
         return
     if parts.scheme == "http" and (signed or is_loopback_host(parts.netloc)):
@@ -78,6 +82,8 @@ def _get(http: httpx.Client, url: str, headers: dict[str, str] | None = None) ->
             yield r
     except httpx.TransportError as e:
         raise TransportError(f"GET {_safe(url)}: {type(e).__name__}: {e}") from e
+    except httpx.InvalidURL as e:  # not a TransportError: httpx refuses before connecting
+        raise BadInput(f"GET {_safe(url)}: not a URL httpx can fetch ({e})") from None
 
 
 def fetch_bytes(http: httpx.Client, url: str, *, limit: int = MAX_TEXT, signed: bool = False) -> bytes:

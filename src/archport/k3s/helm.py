@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from .. import yamlsafe
 from ..errors import BadInput
 
 _REPO_KEYS = ("repository", "name")
@@ -57,7 +57,10 @@ def charts(documents: Iterable[tuple[str, dict[str, Any]]]) -> list[Chart]:
             continue
         spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
         values = _deep_merge(_values(rel, doc), configs.get(_key(doc), {}))
-        for dotted, v in (spec.get("set") or {}).items():
+        sets = spec.get("set") or {}
+        if not isinstance(sets, dict):  # the HelmChart CRD: set is a map of key to value
+            raise BadInput(f"{rel}: HelmChart {_key(doc)[1]}: spec.set must be a mapping of KEY: VALUE")
+        for dotted, v in sets.items():
             _set(values, str(dotted), v)
         ns, name = _key(doc)
         out.append(Chart(name, ns, rel, str(spec.get("jobImage") or ""), values))
@@ -116,7 +119,7 @@ def _values(rel: str, doc: dict) -> dict:
     if not isinstance(text, str) or not text.strip():
         return {}
     try:
-        v = YAML(typ="safe", pure=True).load(text)
+        v = yamlsafe.load(text, f"{rel}: valuesContent")
     except YAMLError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise BadInput(f"{rel}: {doc.get('kind')} {_key(doc)[1]} valuesContent is not valid YAML: {first}") from None

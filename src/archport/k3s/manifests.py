@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from .. import reference
+from .. import reference, yamlsafe
 from ..errors import BadInput, BadReference
 from ..reference import Reference
 
@@ -101,7 +101,7 @@ def parse_documents(files: Iterable[tuple[str, str]], where: str = "") -> list[t
     for rel, text in files:
         shown = f"{where}/{rel}" if where else rel
         try:
-            docs = list(yaml.load_all(text))
+            docs = yamlsafe.load_all(text, shown, yaml)
         except YAMLError as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise BadInput(f"{shown} is not valid YAML: {first}") from None
@@ -131,13 +131,13 @@ def _helper_pods(rel: str, doc: dict[str, Any], yaml: YAML) -> list[tuple[str, d
     if not isinstance(text, str):
         return []
     try:
-        pod = yaml.load(text)
+        pod = yamlsafe.load(text, f"{rel}: ConfigMap {_HELPER_POD_KEY}", yaml)
     except YAMLError as e:
         raise BadInput(f"{rel}: ConfigMap {_dig(doc, ('metadata', 'name'))} {_HELPER_POD_KEY} is not valid YAML: "
                        f"{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}") from None
     if not isinstance(pod, dict):
         return []
-    for c in _dig(pod, ("spec", "containers")) or ():
+    for c in _list(_dig(pod, ("spec", "containers")), f"{rel}: ConfigMap {_HELPER_POD_KEY}", "containers"):
         if isinstance(c, dict) and "command" not in c:
             c["command"] = list(_HELPER_COMMAND)
     pod.setdefault("metadata", {})
@@ -152,6 +152,15 @@ def _dig(doc: Any, keys: Iterable[str]) -> Any:
             return None
         doc = doc.get(k)
     return doc
+
+
+def _list(v: Any, source: str, key: str) -> list:
+    """A pod spec's list field; Kubernetes rejects any other type, and so do we."""
+    if v is None:
+        return []
+    if not isinstance(v, list):
+        raise BadInput(f"{source}: {key} must be a list, not {type(v).__name__}")
+    return v
 
 
 def _strings(v: Any) -> tuple[str, ...] | None:
@@ -174,12 +183,12 @@ def containers(documents: Iterable[tuple[str, dict[str, Any]]]) -> list[Containe
             continue
         meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
         for key, init in (("initContainers", True), ("containers", False)):
-            for c in spec.get(key) or ():
+            for c in _list(spec.get(key), source, key):
                 if not isinstance(c, dict) or not isinstance(c.get("image"), str):
                     continue
                 env = {
                     str(e["name"]): str(e["value"])
-                    for e in (c.get("env") or ())
+                    for e in _list(c.get("env"), source, "env")
                     if isinstance(e, dict) and "name" in e and isinstance(e.get("value"), (str, int, float))
                 }
                 out.append(Container(

@@ -75,29 +75,57 @@ class Resolution:
     notes: tuple[str, ...] = ()
 
 
+def check(doc: Any, origin: str = "registries.yaml") -> None:
+    """Refuse a document k3s could not read, naming the key.  k3s decodes the
+    file into typed structures (wharfie's ``Registry``: ``mirrors`` maps a
+    name to ``endpoint`` (a list of strings) and ``rewrite`` (string to
+    string); ``configs`` maps a host to ``auth`` and ``tls`` mappings), so a
+    string where a list belongs stops k3s at start rather than meaning a
+    one-item list."""
+    if doc is None:
+        return
+    if not isinstance(doc, Mapping):
+        raise BadInput(f"{origin}: expected a mapping with 'mirrors' and 'configs'")
+    mirrors = doc.get("mirrors")
+    if mirrors is not None and not isinstance(mirrors, Mapping):
+        raise BadInput(f"{origin}: 'mirrors' must be a mapping of registry name to endpoints")
+    for name, m in (mirrors or {}).items():
+        if m is None:
+            continue
+        if not isinstance(m, Mapping):
+            raise BadInput(f"{origin}: mirrors.{name} must be a mapping")
+        eps = m.get("endpoint")
+        if eps is not None and (not isinstance(eps, list) or not all(isinstance(e, str) for e in eps)):
+            raise BadInput(f"{origin}: mirrors.{name}.endpoint must be a list of URLs")
+        rw = m.get("rewrite")
+        if rw is not None and (not isinstance(rw, Mapping)
+                               or not all(isinstance(v, str) for v in rw.values())):
+            raise BadInput(f"{origin}: mirrors.{name}.rewrite must map patterns to replacements")
+    configs = doc.get("configs")
+    if configs is not None and not isinstance(configs, Mapping):
+        raise BadInput(f"{origin}: 'configs' must be a mapping of registry host to auth and tls")
+    for host, c in (configs or {}).items():
+        if c is None:
+            continue
+        if not isinstance(c, Mapping):
+            raise BadInput(f"{origin}: configs.{host} must be a mapping")
+        for part in ("auth", "tls"):
+            v = c.get(part)
+            if v is not None and not isinstance(v, Mapping):
+                raise BadInput(f"{origin}: configs.{host}.{part} must be a mapping")
+
+
 def parse(doc: Mapping[str, Any] | None) -> Registries:
     """The ``mirrors`` part of a registries.yaml document (``configs`` hold
     TLS and credentials, which do not change where an image comes from)."""
     if not doc:
         return Registries()
-    if not isinstance(doc, Mapping):
-        raise BadInput("registries.yaml: expected a mapping with 'mirrors' and 'configs'")
-    mirrors = doc.get("mirrors") or {}
-    if not isinstance(mirrors, Mapping):
-        raise BadInput("registries.yaml: 'mirrors' must be a mapping of registry name to endpoints")
+    check(doc)
     out: dict[str, Mirror] = {}
-    for name, m in mirrors.items():
+    for name, m in (doc.get("mirrors") or {}).items():
         m = m or {}
-        if not isinstance(m, Mapping):
-            raise BadInput(f"registries.yaml: mirrors.{name} must be a mapping")
         endpoints = m.get("endpoint") or []
-        if isinstance(endpoints, str):
-            endpoints = [endpoints]
-        if not isinstance(endpoints, list) or not all(isinstance(e, str) for e in endpoints):
-            raise BadInput(f"registries.yaml: mirrors.{name}.endpoint must be a list of URLs")
         rewrites = m.get("rewrite") or {}
-        if not isinstance(rewrites, Mapping):
-            raise BadInput(f"registries.yaml: mirrors.{name}.rewrite must map patterns to replacements")
         for pattern in rewrites:
             try:
                 re.compile(str(pattern))

@@ -11,7 +11,9 @@ pyinfra's facts are.
   (Node, Pod with its containers and images, Event, HelmChart, and the CRI
   sandboxes and images), parsed once from ``kubectl … -o json``;
 * :mod:`.facts` is the one table of facts (:mod:`.archives` parses what the
-  ``agent/images`` archives name);
+  ``agent/images`` archives name; :mod:`.cpu` the board's ``/proc/cpuinfo``
+  and hwcaps into its RISC-V extensions and the profile it meets;
+  :mod:`.kernel` its kernel config against what k3s needs);
 * :mod:`.collect` gathers them: live, one at a time through a connector;
   many in one SSH round trip (a script whose sections are delimited by
   marker lines; a handshake to a small board costs more than all the

@@ -10,7 +10,13 @@ Ansible-shaped inventory, YAML or INI (:func:`parse_inventory`).
 ``--host`` spellings: ``[user@]host[:port]``, ``ssh://[user@]host[:port]``,
 IPv6 literals in brackets (``[fe80::1]:22``, RFC 3986 §3.2.2).  A bare IPv6
 literal without brackets (``::1``) is a host without a port: its colons
-cannot carry one.
+cannot carry one.  A password has no place there (ssh takes keys, or the
+agent): one given is refused, and every message shows it as ``***``.
+
+This machine is the board :data:`LOCAL`: ``--host localhost`` with no user
+and no port (the CLI's ``--local`` says the same), or an inventory host with
+``ansible_connection=local``.  It is reached with the local connector, no
+SSH server needed.
 
 Inventories.  YAML: ``all: {hosts: {NAME: {vars…}}, children: {GROUP:
 {hosts: …, children: …, vars: …}}, vars: …}``.  INI: ``[group]`` sections of
@@ -18,7 +24,8 @@ Inventories.  YAML: ``all: {hosts: {NAME: {vars…}}, children: {GROUP:
 variables flow down to their hosts; a host's own win.  Of the variables,
 ``ansible_host``, ``ansible_user``, ``ansible_port`` and
 ``ansible_ssh_private_key_file`` are read (Ansible's connection variables).
-Pure: the caller reads the file.
+``ansible_connection=local`` makes a host this machine.  Pure: the caller
+reads the file.
 """
 
 from __future__ import annotations
@@ -27,11 +34,11 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from .. import yamlsafe
 from ..errors import BadInput
-from ..remote import SSH
+from ..remote import SSH, Connector, Local
 
 # A host name, an ssh_config alias or an IPv4 literal: no spaces, no shell or
 # ssh option syntax.  IPv6 literals are checked separately.
@@ -64,6 +71,27 @@ class Board:
     identity: str | None = None  # the inventory's private key for this board
 
 
+LOCALHOST = "localhost"
+# This machine: reached without ssh.
+LOCAL = Board(LOCALHOST, Host(LOCALHOST))
+
+
+def is_local(board: Board) -> bool:
+    """``localhost`` with no user, port or key of its own: this machine, not an sshd on it."""
+    return board.host == Host(LOCALHOST) and board.identity is None
+
+
+def shown(text: str) -> str:
+    """``text`` as a message may show it: a password in ``user:PASS@host`` is ``***``."""
+    if not isinstance(text, str) or "@" not in text:
+        return text
+    scheme, sep, rest = text.rpartition("://")
+    userinfo, _, host = rest.rpartition("@")
+    if ":" not in userinfo:
+        return text
+    return f"{scheme}{sep}{userinfo.split(':', 1)[0]}:***@{host}"
+
+
 @dataclass(frozen=True, slots=True)
 class SshOptions:
     """The ssh settings given for every board (``-o``, ``-F``, ``-p``, ``-i``)."""
@@ -74,8 +102,11 @@ class SshOptions:
     identity: str | None = None
 
 
-def connect(board: Board, ssh: SshOptions) -> SSH:
-    """The SSH connector for a board: its own port and key first, then the options'."""
+def connect(board: Board, ssh: SshOptions) -> Connector:
+    """The connector for a board: this machine's own for :data:`LOCAL`, else
+    SSH with the board's own port and key first, then the options'."""
+    if is_local(board) and not ssh.port:
+        return Local()
     return SSH(board.host.destination, ssh.options, ssh.config, board.host.port or ssh.port,
                board.identity or ssh.identity)
 
@@ -97,9 +128,19 @@ def _port(text: str, original: str) -> int:
 
 
 def parse_host(text: str) -> Host:
-    """Parse one ``--host`` value; :class:`BadInput` (one line) when it is not one."""
-    original = text
+    """Parse one ``--host`` value; :class:`BadInput` (one line) when it is not
+    one.  No message carries a password the value held."""
     if not isinstance(text, str) or not text.strip():
+        raise BadInput("--host '': expected [USER@]HOST[:PORT]")
+    original = shown(text)
+    if original != text:
+        raise BadInput(f"--host {original!r}: a password cannot be given here; ssh uses a key (-i FILE, "
+                       "an inventory's ansible_ssh_private_key_file) or the ssh agent")
+    return _parse_host(text, original)
+
+
+def _parse_host(text: str, original: str) -> Host:
+    if not text.strip():
         raise BadInput("--host '': expected [USER@]HOST[:PORT]")
     if text != text.strip() or any(c.isspace() for c in text):
         raise BadInput(f"--host {original!r}: contains whitespace")
@@ -142,22 +183,27 @@ def parse_host(text: str) -> Host:
 # --- inventories -------------------------------------------------------------
 
 def _board(name: str, hvars: dict, origin: str) -> Board:
+    if str(hvars.get("ansible_connection") or "") == "local":
+        return Board(shown(name), LOCAL.host)
+    for k in ("ansible_host", "ansible_user", "ansible_port", "ansible_ssh_private_key_file"):
+        if isinstance(hvars.get(k), (dict, list)):
+            raise BadInput(f"{origin}: host {shown(name)!r}: {k} must be a single value")
     address = str(hvars.get("ansible_host") or name)
     try:
         h = parse_host(address)
     except BadInput as e:
-        raise BadInput(f"{origin}: host {name!r}: {e}") from None
+        raise BadInput(f"{origin}: host {shown(name)!r}: {e}") from None
     user = hvars.get("ansible_user") or h.user
     port = hvars.get("ansible_port") or h.port
     if port is not None:
         try:
             port = int(str(port))
         except ValueError:
-            raise BadInput(f"{origin}: host {name!r}: ansible_port {port!r} is not a number") from None
+            raise BadInput(f"{origin}: host {shown(name)!r}: ansible_port {port!r} is not a number") from None
         if not 1 <= port <= 65535:
-            raise BadInput(f"{origin}: host {name!r}: ansible_port {port} is not between 1 and 65535")
+            raise BadInput(f"{origin}: host {shown(name)!r}: ansible_port {port} is not between 1 and 65535")
     key = hvars.get("ansible_ssh_private_key_file")
-    return Board(name, Host(h.host, str(user) if user else None, port), str(key) if key else None)
+    return Board(shown(name), Host(h.host, str(user) if user else None, port), str(key) if key else None)
 
 
 def _yaml_groups(node, inherited: dict, out: dict[str, dict], origin: str, depth: int = 0) -> None:
@@ -167,13 +213,15 @@ def _yaml_groups(node, inherited: dict, out: dict[str, dict], origin: str, depth
         return
     if not isinstance(node, dict):
         raise BadInput(f"{origin}: a group must be a mapping of hosts/children/vars")
+    if not isinstance(node.get("vars") or {}, dict):
+        raise BadInput(f"{origin}: a group's 'vars' must be a mapping of variables")
     gvars = {**inherited, **(node.get("vars") or {})}
     hosts = node.get("hosts") or {}
     if not isinstance(hosts, dict):
         raise BadInput(f"{origin}: 'hosts' must be a mapping of host names")
     for name, hvars in hosts.items():
         if hvars is not None and not isinstance(hvars, dict):
-            raise BadInput(f"{origin}: host {name!r}: its variables must be a mapping")
+            raise BadInput(f"{origin}: host {shown(name)!r}: its variables must be a mapping")
         out[str(name)] = {**out.get(str(name), {}), **gvars, **(hvars or {})}
     children = node.get("children") or {}
     if not isinstance(children, dict):
@@ -184,7 +232,7 @@ def _yaml_groups(node, inherited: dict, out: dict[str, dict], origin: str, depth
 
 def parse_yaml(text: str, origin: str) -> list[Board]:
     try:
-        doc = YAML(typ="safe").load(text)
+        doc = yamlsafe.load(text, origin)
     except YAMLError as e:
         raise BadInput(f"{origin}: not a YAML inventory: {str(e).splitlines()[0]}") from None
     if not isinstance(doc, dict):

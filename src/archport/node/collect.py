@@ -20,6 +20,7 @@ import json
 import secrets
 import tarfile
 import tempfile
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -47,7 +48,8 @@ class Dump:
         if not p.is_file():
             return Result("", f"{fact.file} not in dump", 127)
         rc_file = self.dir / (fact.file + ".rc")
-        rc = int(rc_file.read_text().strip() or 0) if rc_file.is_file() else 0
+        rc_text = rc_file.read_text(errors="replace").strip() if rc_file.is_file() else "0"
+        rc = int(rc_text) if rc_text.lstrip("-").isdigit() else 1  # an unreadable status: not a success
         return Result(p.read_text(errors="replace"), "", rc)
 
     def run(self, command: str, timeout: float = 0) -> Result:
@@ -169,7 +171,8 @@ def open_dump(path: str | Path, workdir: str | None = None) -> tuple[Dump, dict]
         try:
             with tarfile.open(p) as tar:
                 tar.extractall(workdir, filter="data")
-        except tarfile.TarError:
+        except (tarfile.TarError, EOFError, zlib.error):
+            # Truncated or corrupt compression ends in EOFError or zlib.error, not a TarError.
             # tarfile's own message lists every compression it tried, one per line.
             raise BadInput(f"{path}: not a readable dump archive (expected a .tar or .tar.gz "
                            f"written by archport collect)") from None
@@ -183,8 +186,9 @@ def open_dump(path: str | Path, workdir: str | None = None) -> tuple[Dump, dict]
     if (p / META).is_file():
         try:
             meta = json.loads((p / META).read_text())
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested past the parser's stack
             meta = {}
+        meta = meta if isinstance(meta, dict) else {}
     return Dump(p), meta
 
 

@@ -16,6 +16,12 @@ redaction could not see into), it needs a parameter (``airgap``), it reads
 every archive on the board (``archives``, minutes on a slow one), or only
 deploy plans from it (``hostname``, ``init``, ``service``, ``image_files``,
 ``system_pods``).
+
+The board's hardware is two facts: ``cpu`` (``/proc/cpuinfo`` and the
+hwcaps of the auxiliary vector, parsed by :mod:`.cpu`) and ``kernel``
+(``uname -r`` and the running kernel's configuration, checked against what
+k3s needs by :mod:`.kernel`).  Each prints its parts in one answer, so a dump
+holds one file per fact and a live board one section.
 """
 
 from __future__ import annotations
@@ -29,9 +35,14 @@ import shlex
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
-from ruamel.yaml import YAML, YAMLError
+from ruamel.yaml import YAMLError
 
+from ..errors import BadInput
+
+from .. import yamlsafe
 from . import archives, kube
+from . import cpu as C
+from . import kernel as K
 from . import paths as P
 
 Parser = Callable[[str], dict[str, Any]]
@@ -78,7 +89,7 @@ def _json(text: str) -> dict:
 
 
 def _yaml(text: str) -> dict:
-    doc = YAML(typ="safe").load(text)
+    doc = yamlsafe.load(text, "YAML file")
     return doc if isinstance(doc, dict) else {}
 
 
@@ -163,6 +174,51 @@ def _sha256(text: str) -> dict[str, Any]:
     return {"airgap_sha256": words[0] if words and len(words[0]) == 64 else None}
 
 
+# The auxiliary vector as ``od`` prints it (any libc), else as glibc's
+# loader prints it; under --root only the root's own files answer.
+AUXV_MARK = FILE_MARK + " auxv"
+CONFIG_LIMIT = 4 * 1024 * 1024       # a distribution kernel's .config is ~250 KiB
+
+
+def _cpu(text: str) -> dict[str, Any]:
+    """``{"cpu": Cpu}``; ``None`` on a CPU that is not RISC-V (its cpuinfo has no ``isa`` line)."""
+    cpuinfo, _, aux = text.partition("\n" + AUXV_MARK + "\n")
+    if not re.search(r"^isa\s*:", cpuinfo, re.MULTILINE):
+        return {"cpu": None}
+    hwcap = None
+    if aux.strip():
+        hwcap = C.parse_auxv_text(aux) if "AT_" in aux else _or_none(C.parse_auxv_words, aux)
+    if hwcap is not None and hwcap >> 26:
+        hwcap = None        # RISC-V's AT_HWCAP has only the letter bits: another machine's vector
+    try:
+        return {"cpu": C.parse_cpuinfo(cpuinfo, hwcap)}
+    except BadInput as e:
+        raise ValueError(str(e)) from None
+
+
+def _or_none(parse: Callable[[str], Any], text: str) -> Any:
+    try:
+        return parse(text)
+    except BadInput:
+        return None
+
+
+def _kernel(text: str) -> dict[str, Any]:
+    """The release, where the config was read, and the config checked against k3s's needs
+    (``kernel`` is ``None`` when the board has no readable config)."""
+    head, _, _ = text.partition(FILE_MARK + " ")
+    release = _kv(head).get("release", "")
+    parts = split_files(text)
+    if not parts:
+        return {"kernel_release": release, "kernel_config": "", "kernel": None}
+    where, config = parts[0]
+    try:
+        check = K.check_config(config, release)
+    except BadInput as e:
+        raise ValueError(f"{where}: {e}") from None
+    return {"kernel_release": release, "kernel_config": where, "kernel": check}
+
+
 FACTS: tuple[Fact, ...] = (
     Fact("cluster", "kubectl.json", "k3s kubectl get pods,events,nodes -A -o json",
          lambda t: {"cluster": kube.parse_cluster(_json(t))}),
@@ -199,6 +255,16 @@ FACTS: tuple[Fact, ...] = (
     Fact("uname", "uname.txt", "uname -m", lambda t: {"arch": t.strip()}),
     Fact("mmu", "mmu.txt", "grep -m1 '^mmu' {root}/proc/cpuinfo || echo 'mmu : none'",
          lambda t: {"mmu": _kv(t).get("mmu", "").lower().replace("none", "")}),
+    Fact("cpu", "cpuinfo.txt",
+         "cat {root}/proc/cpuinfo && {{ printf '\\n" + AUXV_MARK + "\\n'; a=$(cat {root}/proc/self/auxv 2>/dev/null "
+         "| od -A n -v -t x8); if [ -n \"$a\" ]; then echo \"$a\"; else LD_SHOW_AUXV=1 {root}/bin/true 2>/dev/null; "
+         "fi; true; }}", _cpu),
+    Fact("kernel", "kernel.txt",
+         "r=$(uname -r); echo \"release: $r\"; "
+         "if [ -r {root}/proc/config.gz ]; then printf '" + FILE_MARK + " /proc/config.gz\\n'; "
+         "gzip -dc {root}/proc/config.gz | head -c " + str(CONFIG_LIMIT) + "; "
+         "elif [ -r {root}/boot/config-\"$r\" ]; then printf '" + FILE_MARK + " /boot/config-%s\\n' \"$r\"; "
+         "head -c " + str(CONFIG_LIMIT) + " {root}/boot/config-\"$r\"; fi; true", _kernel),
     Fact("cgroup", "cgroup.txt",
          "echo \"controllers: $(cat {root}/sys/fs/cgroup/cgroup.controllers 2>/dev/null)\"; "
          "if ls {root}/sys/fs/cgroup/*/cpu.weight >/dev/null 2>&1; then echo 'cpu.weight: present'; "
@@ -262,6 +328,10 @@ class Facts:
     go_version: str = ""
     arch: str = ""
     mmu: str = ""
+    cpu: C.Cpu | None = None                          # None: not read, or not a RISC-V CPU
+    kernel_release: str = ""
+    kernel_config: str = ""                           # where the config was read ("" = none readable)
+    kernel: K.KernelCheck | None = None
     cgroup_controllers: tuple[str, ...] = ()
     cpu_weight: bool | None = None
     vxlan: str = ""
@@ -272,6 +342,14 @@ class Facts:
     collected_at: str = ""
     missing: tuple[str, ...] = ()
     source: str = ""
+
+
+    def hardware(self) -> dict[str, Any]:
+        """The board's CPU and kernel as typed fields (``--json``)."""
+        return {"arch": self.arch or None, "mmu": (self.cpu.mmu if self.cpu else self.mmu) or None,
+                "cpu": self.cpu.to_dict() if self.cpu else None,
+                "kernel": {"release": self.kernel_release or None, "config": self.kernel_config or None,
+                           "check": self.kernel.to_dict() if self.kernel else None}}
 
 
 _FIELDS = frozenset(f.name for f in fields(Facts))
@@ -289,7 +367,7 @@ def values(raw: dict[str, Raw], names: tuple[str, ...]) -> tuple[dict[str, Any],
             continue
         try:
             out.update(fact.parse(r.text))
-        except (ValueError, YAMLError, TypeError, AttributeError):
+        except (ValueError, YAMLError, TypeError, AttributeError, BadInput, RecursionError):
             missing.append(f"{name} (unparseable)")
     return out, tuple(missing)
 

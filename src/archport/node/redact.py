@@ -30,6 +30,8 @@ from importlib import resources
 
 from ruamel.yaml import YAML, YAMLError
 
+from .. import yamlsafe
+from ..errors import BadInput
 from ..redaction import redact
 
 MASK = "<redacted>"
@@ -68,6 +70,14 @@ SECRET_KEYS = {
 
 _KEYS = (r"(?:password|passwd|auth|identity_?token|token|agent-token|client-key-data|datastore-endpoint|"
          r"secret|access_token|refresh_token|" + _alternation(_K3S.flags) + ")")
+# A key named for what it holds, in any spelling a chart uses (adminPassword,
+# db_password, clientSecret, apiKey, secret-key): it ends in a secret word.
+# ``existingSecret`` names a Secret object (the Helm charts' convention), not its value.
+_NAMED = (r"[A-Za-z0-9_.-]*?(?<!existing)(?:password|passwd|passphrase|secret|token|api[-_]?key|access[-_]?key|secret[-_]?key|"
+          r"private[-_]?key)")
+_ANY_KEY = r"(?:" + _KEYS + "|" + _NAMED + ")"
+_JSON_KEYS = (r"(?:password|auth|identitytoken|identity_token|token|client-key-data|access_token|refresh_token|"
+              + _alternation(_K3S.flags | _K3S.env) + "|" + _NAMED + ")")
 _VALUE = r"""("[^"]*"|'[^']*'|[^\s"']+)"""
 _WORDS = "|".join(re.escape(w) for w in _K3S.component_secret_words)
 # NAME=VALUE handed to a component, NAME holding a secret word; a NAME
@@ -80,12 +90,21 @@ _K3S_COMMAND = re.compile(r"\bk3s\S*\s+(?:server|agent|etcd-snapshot|token)\b")
 _SHORT = re.compile(r"(\s-(?:" + _alternation(_K3S.short_flags) + r")(?:=|\s+))(?!" + re.escape(MASK) + r")"
                     + _VALUE)
 _PATTERNS = (
-    # key: value in YAML or in a log line that echoes YAML (a nested map's key has no value: kept)
-    (re.compile(r'(?im)(\b' + _KEYS + r'["\']?\s*:[ \t]*)(?![ \t]*$)(?!["\']?' + re.escape(MASK) + r')(\S[^\n]*)$'),
+    # key: value in YAML (a manifest, a chart's valuesContent) or in a log line
+    # that echoes YAML; a nested map's key has no value and is kept.  A quoted
+    # key is JSON's and is left to the next two rules, which look at its value.
+    (re.compile(r'(?im)((?<![\w."\'\\-])(?=[a-z0-9_])' + _ANY_KEY + r'\s*:[ \t]*)(?![ \t]*$)(?!["\']?' + re.escape(MASK)
+                + r')(\S[^\n]*)$'),
      lambda m: m.group(1) + MASK),
-    (re.compile(r'(?i)("(?:password|auth|identitytoken|identity_token|token|client-key-data|'
-                r'access_token|refresh_token|' + _alternation(_K3S.flags | _K3S.env) + r')"\s*:\s*)"[^"]*"'),
+    # "key": "value" in JSON.  Only a string is a credential: a number under
+    # "token" is a count (a rate limiter's token bucket), kept.
+    (re.compile(r'(?i)("' + _JSON_KEYS + r'"\s*:\s*)"(?!' + re.escape(MASK) + r'")(?:[^"\\]|\\.)+"'),
      lambda m: m.group(1) + f'"{MASK}"'),
+    # The same inside a string that holds JSON, its quotes escaped: containerd
+    # logs its CRI config so at start ("starting cri plugin" config="{\"registry\":…}"),
+    # registry auth included (username, password, auth, identitytoken).
+    (re.compile(r'(?i)(\\"' + _JSON_KEYS + r'\\"\s*:\s*)\\"(?!' + re.escape(MASK) + r'\\")(?:(?!\\").)+\\"'),
+     lambda m: m.group(1) + f'\\"{MASK}\\"'),
     # --flag=value and --flag value, for every secret flag k3s defines
     (re.compile(r"(?i)(--(?:" + _alternation(_K3S.flags) + r")(?:=|[ \t]+))(?!" + re.escape(MASK) + r")" + _VALUE),
      lambda m: m.group(1) + MASK),
@@ -115,18 +134,21 @@ def scrub(text: str) -> str:
     return redact(text)
 
 
-def _walk(node) -> None:
+def _walk(node, strings_only: bool = False) -> None:
+    """Mask the values of secret keys.  ``strings_only``: JSON, where a
+    number under ``token`` is a count, not a credential (k3s's YAML takes
+    ``token: 123456`` as a string, so there every value is masked)."""
     if isinstance(node, dict):
         for k in list(node.keys()):
             v = node[k]
             if isinstance(k, str) and k.lower() in SECRET_KEYS and v not in (None, "") \
-                    and not isinstance(v, (dict, list)):
+                    and not isinstance(v, (dict, list)) and not (strings_only and not isinstance(v, str)):
                 node[k] = MASK
             else:
-                _walk(node[k])
+                _walk(node[k], strings_only)
     elif isinstance(node, list):
         for x in node:
-            _walk(x)
+            _walk(x, strings_only)
 
 
 def yaml_text(text: str) -> str:
@@ -134,8 +156,8 @@ def yaml_text(text: str) -> str:
     y = YAML()
     y.preserve_quotes = True
     try:
-        doc = y.load(text)
-    except YAMLError:
+        doc = yamlsafe.load(text, "YAML", y)
+    except (YAMLError, BadInput):  # malformed, too deep, an alias bomb: patterns still apply
         return scrub(text)
     if doc is None:
         return scrub(text)
@@ -149,7 +171,7 @@ _SECRET_NAME = re.compile(r"(?i)pass|token|secret|key|auth|credential")
 
 
 def _walk_json(node) -> None:
-    _walk(node)
+    _walk(node, strings_only=True)
     # Kubernetes env entries: {"name": "DB_PASSWORD", "value": "…"}
     if isinstance(node, dict):
         if isinstance(node.get("name"), str) and "value" in node and _SECRET_NAME.search(node["name"]):

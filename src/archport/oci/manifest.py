@@ -79,6 +79,8 @@ def load_json(raw: bytes, what: str) -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise BadInput(f"{what} is not valid JSON: {e}") from None
+    except RecursionError:  # the decoder recurses once per nesting level
+        raise BadInput(f"{what} is not valid JSON: nested too deep to read") from None
 
 
 def load_object(raw: bytes, what: str) -> dict[str, Any]:

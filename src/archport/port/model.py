@@ -81,10 +81,10 @@ class ImageResult:
 
     image: str
     destination: str = ""
-    status: str = "failed"           # ported | present | done | explained | failed | unsupported
+    status: str = "failed"           # ported | present | done | explained | blocked | failed | unsupported
     strategy: str = ""
     reason: str = ""
-    decisions: tuple[tuple[str, bool, str], ...] = ()
+    decisions: tuple[tuple[str, bool | None, str], ...] = ()   # applies: None = not known (not checked)
     fixups: tuple[str, ...] = ()
     check: str = ""                  # "ok" | "failed: …" | ""
     smoke: str = ""                  # "ok" | "failed: …" | ""

@@ -23,6 +23,7 @@ from ..strategies.mirror import Mirror
 from ..strategies.present import Present
 from ..strategies.release import ReleaseStrategy
 from ..strategies.transplant import Transplant
+from . import fetchable
 from .destination import DestTag
 from .model import Destination, ImageResult, Options
 from .proof import check, smoke
@@ -219,6 +220,10 @@ def _explain(s: Session, tag: DestTag | None, ref: Reference, component, target:
                                               "is the catalog's",))
     if res.status != "explained":
         return res
+    reason, next_step, fetched = fetchable.blocked(s.env, component, ref.tag or "", res.strategy)
+    res = replace(res, notes=res.notes + tuple(fetched))
+    if reason:
+        return replace(res, status="blocked", reason=reason, next_step=next_step)
     notes = []
     recipe = component.smoke_recipe(ref.tag or "") if component is not None and opts.smoke else None
     if recipe is not None and recipe.kernel is not None and opts.smoke_args is None:
@@ -240,8 +245,9 @@ def _from_catalog(comp, ref: Reference, target: Platform, opts: Options, res: Im
     go, c, deb, distro = comp.go_build(tag), comp.c_build(tag), comp.deb_package(tag, arch), comp.distro_for(tag)
     asset = comp.release_asset(tag, arch) if target.os == "linux" else None
     facts = {
-        "present": (False, "not checked: needs the upstream index"),
-        "mirror": (False, "not checked: needs the upstream image's contract"),
+        # None: unknown, not "does not apply" (nothing was read live).
+        "present": (None, "not checked: needs the upstream index"),
+        "mirror": (None, "not checked: needs the upstream image's contract"),
         "go": (go is not None, f"the catalog names Go module {go.module}; not checked" if go is not None else
                f"the catalog names no Go build of {comp.name} {tag}"),
         "release": (asset is not None, f"the catalog names {asset.urls(tag, arch)[0]}; not checked"
@@ -254,7 +260,7 @@ def _from_catalog(comp, ref: Reference, target: Platform, opts: Options, res: Im
                        if distro is not None else f"the catalog builds {comp.name} as {comp.kind}, not from a "
                                                   "distribution"),
     }
-    decisions = tuple((st.name, *facts.get(st.name, (False, "not checked")))
+    decisions = tuple((st.name, *facts.get(st.name, (None, "not checked")))
                       for st in load_strategies(opts.strategies, opts.rebuild))
     res = replace(res, decisions=res.decisions + decisions)
     applicable = [name for name, applies, _ in decisions if applies]

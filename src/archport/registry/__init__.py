@@ -18,9 +18,16 @@ Anatomy of an upload (what :class:`RegistrySink` and ``copy`` do, in order)::
 Bodies are streamed from a :data:`~archport.store.BlobOpener` and hashed on the
 way; the last piece is held back until the digest checks, so a registry never
 receives a complete wrong blob.  A blob that "exists" or was "mounted" never
-passed through us: the HEAD's digest and size must be the descriptor's, and
-with ``verify_blobs`` (``--verify-blobs``, on for port) it is read back and
-hashed.
+passed through us: the HEAD's digest and size must be the descriptor's.  A
+blob we mounted is then read back and hashed (``verify_mounts``, on unless
+``--no-verify-blobs``): a registry keeps a blob under its digest without
+re-hashing it, so a damaged one would be linked into the new repository
+unseen.  With ``verify_blobs`` (``--verify-blobs``, on for port) a blob that
+already "exists" is read back too.
+
+Timeouts are a stall deadline (:func:`.client.stall_deadline`): no progress
+for N seconds fails the transfer, and a refused connection is asked again
+for only about two seconds (:mod:`.retry`).
 
 Integrity of what is read: a manifest fetched by digest must hash to it; one
 fetched by tag must hash to the ``Docker-Content-Digest`` the registry sent

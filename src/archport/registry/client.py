@@ -39,6 +39,16 @@ _READS = ("GET", "HEAD")
 MANIFEST_LIMIT = 4 << 20        # distribution's default maximum manifest size
 _LINK_NEXT = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?')
 _T = TypeVar("_T")
+STALL_TIMEOUT = 60.0            # seconds without progress before a transfer fails (--stall-timeout)
+
+
+def stall_deadline(seconds: float) -> httpx.Timeout:
+    """httpx's timeouts are per socket operation, so they bound the time
+    *without progress*, not a transfer's length: a slow, steady download of
+    any size never trips them, a registry that stops answering always does.
+    Connecting gets at most 15 s; waiting for a free pooled connection is
+    not the registry's stall and is not bounded here."""
+    return httpx.Timeout(connect=min(15.0, seconds), read=seconds, write=seconds, pool=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +65,17 @@ class Client:
     def __init__(self, options: HostOptions = HostOptions(), credentials: Credentials | None = None, *,
                  retry: RetryPolicy | None = None, transport: httpx.BaseTransport | None = None,
                  max_connections: int = 8, chunking: push.Chunking = push.Chunking(),
-                 sleep: Callable[[float], None] = time.sleep, verify_blobs: bool = False) -> None:
+                 sleep: Callable[[float], None] = time.sleep, verify_blobs: bool = False,
+                 verify_mounts: bool = True, stall_timeout: float = STALL_TIMEOUT) -> None:
         self.options = options
         # Read back (and hash) a blob the destination already had or mounted,
         # whose bytes never passed through us (--verify-blobs).
         self.verify_blobs = verify_blobs
+        # Read back a blob *we* mount from another repository, even without
+        # --verify-blobs: the mount is our claim that the image is whole, and
+        # the registry's HEAD only vouches for the size and the name it keeps
+        # the blob under, not for its bytes (--no-verify-blobs turns it off).
+        self.verify_mounts = verify_mounts or verify_blobs
         self.retry = retry or RetryPolicy()
         self.chunking = chunking
         self._sleep = sleep
@@ -70,7 +86,7 @@ class Client:
         self._http = httpx.Client(
             transport=PlainHTTPGuard(RetryTransport(inner, self.retry, sleep), options.allows_plain_http),
             auth=self.auth,
-            timeout=httpx.Timeout(120.0, connect=15.0), headers={"User-Agent": "archport"},
+            timeout=stall_deadline(stall_timeout), headers={"User-Agent": "archport"},
             event_hooks={"response": [_log_response]})
         self._schemes: dict[str, str] = {}
         self._scheme_lock = threading.Lock()
@@ -257,16 +273,17 @@ class Client:
             raise DigestMismatch(str(desc.digest), f"{size} bytes instead of {desc.size}", what)
         return True
 
-    def _read_back(self, ep: _Endpoint, ref: Reference, desc: Descriptor) -> None:
+    def _read_back(self, ep: _Endpoint, ref: Reference, desc: Descriptor, mounted: bool = False) -> None:
         """GET the stored blob and hash it (DigestMismatch when it is not what its digest says)."""
-        if not self.verify_blobs:
+        if not (self.verify_blobs or (mounted and self.verify_mounts)):
             return
+        why = "read back after mounting it" if mounted and not self.verify_blobs else "read back by --verify-blobs"
         r = self._send("GET", ep, f"/v2/{ref.path}/blobs/{desc.digest}", scope=_pull(ref),
                        headers={"Accept-Encoding": "identity"}, stream=True)
         try:
             if r.status_code != 200:
                 raise error_from(r, f"blob {desc.digest}")
-            for _ in verified_stream(r, desc, f"blob in {ref.repository} (read back by --verify-blobs)"):
+            for _ in verified_stream(r, desc, f"blob in {ref.repository} ({why})"):
                 pass
         finally:
             r.close()
@@ -316,7 +333,7 @@ class Client:
         def send(method: str, target: str | httpx.URL, **request) -> httpx.Response:
             return self._send(method, ep, target, scope=scope, **request)
         remote = push.Remote(send, lambda: self._head_blob(ep, ref, desc, scope),
-                             lambda: self._read_back(ep, ref, desc))
+                             lambda: self._read_back(ep, ref, desc, mounted=True))
         policy = push.Policy(chunking, not source_verified, self.retry, self._sleep)
         return push.upload(remote, policy, ref, desc, opener, mount)
 

@@ -11,7 +11,7 @@ from ..errors import (ArchportError, DigestMismatch, HostUnreachable, NotFound, 
                       TransportError, Unauthorized)
 from ..oci import Descriptor
 from .auth import host_key, safe_url
-from .retry import is_certificate_failure, is_tls_failure, parse_retry_after
+from .retry import is_certificate_failure, is_refused, is_stall, is_tls_failure, parse_retry_after
 
 _ERROR_BODY_LIMIT = 64 * 1024
 _NOT_FOUND = {"MANIFEST_UNKNOWN", "BLOB_UNKNOWN", "NAME_UNKNOWN", "BLOB_UPLOAD_UNKNOWN"}
@@ -77,12 +77,59 @@ def upload_error(r: httpx.Response, desc: Descriptor) -> ArchportError:
     return err
 
 
+class Refused(TransportError):
+    """Nothing listens on the registry's port (it is down, or the port is
+    wrong), after the short retries of :mod:`.retry`.  The host is said, so a
+    caller may stop asking it (one failure per host, not per image)."""
+
+    def __init__(self, message: str, host: str) -> None:
+        super().__init__(message)
+        self.host = host
+
+
+class Stalled(TransportError):
+    """No progress for the stall deadline: the registry accepted the
+    connection (or a transfer) and then stopped answering."""
+
+    def __init__(self, message: str, host: str, seconds: float) -> None:
+        super().__init__(message)
+        self.host, self.seconds = host, seconds
+
+
+def _deadline(e: httpx.TransportError, key: str) -> float | None:
+    """A timeout of the failed request (``connect``, ``read``), as httpx
+    recorded it in the request's extensions."""
+    try:
+        timeouts = e.request.extensions.get("timeout") or {}
+    except RuntimeError:       # no request attached
+        return None
+    value = timeouts.get(key)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
 def transport_error(method: str, url: httpx.URL | str, e: httpx.TransportError) -> TransportError:
     where = safe_url(url)
+    u = httpx.URL(url) if isinstance(url, str) else url
+    if is_refused(e):
+        host = host_key(u)
+        return Refused(f"{method} {where}: connection refused: nothing listens on {host} (asked again for a "
+                       f"few seconds); is the registry running, and is the port right?", host)
+    if is_stall(e):
+        host = host_key(u)
+        n = _deadline(e, "read")            # the stall deadline (read and write alike)
+        if isinstance(e, httpx.ConnectTimeout):
+            c = _deadline(e, "connect")
+            within = f"within {c:g} s" if c is not None else "in time"
+            what = f"{host} did not complete a connection (TCP, then TLS for HTTPS) {within}"
+        else:
+            what = f"no progress for {n:g} s: {host} stopped answering" if n is not None \
+                else f"no progress: {host} stopped answering"
+        hint = f" (the stall deadline, --stall-timeout {n:g}: raise it if the registry is only slow)" \
+            if n is not None else ""
+        return Stalled(f"{method} {where}: {what}{hint}", host, n or 0.0)
     if is_certificate_failure(e):
         return TransportError(f"{method} {where}: TLS certificate not trusted (pass the CA with --ca-file)")
     reason = str(e) or type(e).__name__
-    u = httpx.URL(url) if isinstance(url, str) else url
     if u.scheme == "https" and is_tls_failure(e) and _NOT_TLS.search(reason):
         # A server that answered our TLS hello in plain HTTP.
         host = host_key(u)

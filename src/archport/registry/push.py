@@ -22,7 +22,7 @@ from ..oci import Descriptor
 from ..reference import Reference
 from ..store import BlobOpener
 from .auth import safe_url
-from .errors import error_from, upload_error
+from .errors import Refused, Stalled, error_from, upload_error
 from .retry import RetryPolicy
 from .upload import Reader
 
@@ -94,7 +94,11 @@ def upload(remote: Remote, policy: Policy, ref: Reference, desc: Descriptor, ope
             return "uploaded"
         except (TransportError, RegistryError, _StaleToken) as e:
             failures += 1
-            if isinstance(e, HostUnreachable):     # a name that does not resolve: asking again cannot help
+            # A name that does not resolve, a port where nothing listens (the
+            # transport already asked again for a while), a registry that
+            # stopped answering for the whole stall deadline: a new session
+            # would only repeat the wait.
+            if isinstance(e, (HostUnreachable, Refused, Stalled)):
                 raise
             retryable = isinstance(e, (TransportError, _StaleToken)) or e.temporary or \
                 bool({"BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID"} & set(e.codes)) or e.status == 416
@@ -109,6 +113,8 @@ def upload(remote: Remote, policy: Policy, ref: Reference, desc: Descriptor, ope
             try:
                 if has_blob():
                     return "uploaded"
+            except (HostUnreachable, Refused, Stalled):
+                raise
             except (TransportError, RegistryError):
                 pass
 

@@ -1,7 +1,12 @@
 """Retry decisions (pure) and the transport that applies them.
 
 What is retried: 5xx answers except 501/505, 429 (spec code TOOMANYREQUESTS),
-and connection-level failures (refused, reset, timeouts).  Never a TLS
+and connection-level failures (reset, closed early).  A refused connection
+gets its own short schedule (``refused_attempts``, about two seconds in all):
+nothing listens on that port, so a registry restarting is waited for briefly
+and a dead one is reported at once, not after the full backoff.  A timeout
+is never retried: the timeouts are the stall deadline (no progress for N
+seconds, :class:`Stalled`), and asking again would only wait N more.  Never a TLS
 certificate failure, never a host name that does not resolve (getaddrinfo
 already asked the resolver, which retries on its own, resolv.conf(5)
 ``attempts``; an offline machine would only wait longer for the same
@@ -38,6 +43,10 @@ class RetryPolicy:
     base_delay: float = 0.5    # seconds before the 2nd try; doubles each time
     max_delay: float = 30.0    # cap on one wait (and on an honoured Retry-After)
     jitter: float = 0.25       # ± fraction, so parallel copies do not retry in step
+    # A refused connection: this many tries in all, waiting refused_delay,
+    # then twice that, ... (0.25 + 0.5 + 1 = 1.75 s for the defaults).
+    refused_attempts: int = 4
+    refused_delay: float = 0.25
 
     def backoff(self, failures: int, rand: Callable[[], float] = random.random) -> float:
         """Wait after the ``failures``-th failure (1-based): exponential, jittered, capped."""
@@ -118,12 +127,27 @@ def is_name_resolution_failure(exc: BaseException) -> bool:
     return isinstance(exc, httpx.ConnectError) and any(t in str(exc) for t in _UNRESOLVED_TEXT)
 
 
+_REFUSED_TEXT = ("Connection refused", "[Errno 111]", "[Errno 61]")   # Linux, macOS
+
+
+def is_refused(exc: BaseException) -> bool:
+    """The host answered the connection with RST: nothing listens on that port."""
+    if any(isinstance(e, ConnectionRefusedError) for e in _chain(exc)):
+        return True
+    return isinstance(exc, httpx.ConnectError) and any(t in str(exc) for t in _REFUSED_TEXT)
+
+
+def is_stall(exc: BaseException) -> bool:
+    """A timeout: no progress within the stall deadline (connect, read or write)."""
+    return isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.PoolTimeout)
+
+
 def retryable_exception(exc: BaseException) -> bool:
     """Connection-level failures only; the classes are listed, not guessed."""
-    if is_tls_failure(exc) or is_name_resolution_failure(exc):
+    if is_tls_failure(exc) or is_name_resolution_failure(exc) or is_stall(exc):
         return False
     return isinstance(exc, (httpx.ConnectError, httpx.ReadError, httpx.WriteError,
-                            httpx.RemoteProtocolError, httpx.TimeoutException))
+                            httpx.RemoteProtocolError))
 
 
 def replayable(request: httpx.Request) -> bool:
@@ -147,7 +171,7 @@ class RetryTransport(httpx.BaseTransport):
         self._sleep = sleep
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        failures = 0
+        failures = refused = 0
         # Decided before sending: a transport may buffer a streamed body as it
         # sends it, which must not make a one-shot stream look replayable.
         can_replay = replayable(request)
@@ -155,6 +179,16 @@ class RetryTransport(httpx.BaseTransport):
             try:
                 response = self._inner.handle_request(request)
             except httpx.TransportError as e:
+                if is_refused(e):
+                    # Nothing was sent, so even a streamed body may go again.
+                    refused += 1
+                    if refused >= self._policy.refused_attempts:
+                        raise
+                    delay = self._policy.refused_delay * 2 ** (refused - 1)
+                    log.debug("retry %s %s: connection refused (%d/%d) in %.2fs", request.method,
+                              _where(request), refused, self._policy.refused_attempts, delay)
+                    self._sleep(delay)
+                    continue
                 failures += 1
                 if not retryable_exception(e) or not can_replay or failures >= self._policy.attempts:
                     raise

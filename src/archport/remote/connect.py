@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from ..errors import BadInput
+from ..errors import ArchportError, BadInput
 
 
-class Unreachable(BadInput):
-    """The host could not be reached or refused us (ssh exit status 255)."""
+class Unreachable(ArchportError):
+    """The host could not be reached or refused us (ssh exit status 255).
+    The operation failed (exit 1): the address may be right and the board
+    merely down, so this is not bad input."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,10 @@
 
 ``python -I -S _jail.py SPEC STATUS_FD`` (started by :mod:`.sandbox`) puts
 the program in new mount, PID, network, IPC and UTS namespaces and a new user
-namespace, with the extracted root filesystem as its root, then execs qemu
+namespace, with the extracted root filesystem as its root (under an overlay
+whose writable layer is a size-limited tmpfs, and with RLIMIT_NPROC and
+RLIMIT_FSIZE set: what it may write and how many processes it may run are
+bounded), then execs qemu
 (copied into that root) on the image's program.  A setup failure is written
 to STATUS_FD and the process exits 125, before any image code runs; a
 successful exec closes STATUS_FD empty.
@@ -21,6 +24,7 @@ import fcntl
 import json
 import os
 import platform
+import resource
 import signal
 import socket
 import stat
@@ -84,10 +88,31 @@ def loopback_up() -> None:
         fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sh", b"lo", flags | IFF_UP))
 
 
-def enter_root(root: str) -> None:
+def writable_root(root: str, scratch: str, cap: int, owner) -> str:
+    """The extracted root under an overlay whose upper layer is a tmpfs of
+    ``cap`` bytes, mounted on ``scratch``: every write the program makes
+    lands there, so it is bounded (ENOSPC past the cap) and vanishes with
+    the mount namespace; the extracted tree itself is never written.
+    ``owner``: (uid, gid) the program runs as (host root's case), who must
+    own the upper root to write where the extracted root let it."""
+    if any(c in root + scratch for c in ",:\\"):
+        raise OSError(0, f"overlay: unusable path {root!r}")
+    mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, f"size={cap},mode=700")
+    upper, work, merged = (os.path.join(scratch, d) for d in ("upper", "work", "merged"))
+    for d in (upper, work, merged):
+        os.mkdir(d, 0o755)
+    st = os.stat(root)
+    os.chmod(upper, stat.S_IMODE(st.st_mode))
+    if owner is not None:
+        os.chown(upper, st.st_uid, st.st_gid)
+    data = f"lowerdir={root},upperdir={upper},workdir={work}" + ("" if owner is not None else ",userxattr")
+    mount("overlay", merged, "overlay", MS_NOSUID, data)
+    return merged
+
+
+def enter_root(root: str, scratch: str, cap: int, owner) -> None:
     mount(None, "/", None, MS_REC | MS_PRIVATE)
-    mount(root, root, None, MS_BIND | MS_REC)
-    os.chdir(root)
+    os.chdir(writable_root(root, scratch, cap, owner))
     if real_dir("proc"):
         mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     if real_dir("dev"):
@@ -127,7 +152,7 @@ def main() -> None:
         os._exit(os.waitstatus_to_exitcode(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st))
     try:
         _call("prctl", libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0))
-        enter_root(spec["root"])
+        enter_root(spec["root"], spec["scratch"], spec["max_write"], (uid, gid) if as_root else None)
         try:
             os.chdir(spec["workdir"])
         except OSError:
@@ -141,6 +166,12 @@ def main() -> None:
             _call("prctl", libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0))
             unshare(CLONE_NEWUSER, "user")
             map_ids(uid, gid)
+        # Counted per user namespace (kernel 5.14+, ucounts): the program's
+        # own processes and threads, qemu's included, not the host's.
+        resource.setrlimit(resource.RLIMIT_NPROC, (spec["max_processes"], spec["max_processes"]))
+        # One file past the cap fails at once (SIGXFSZ is ignored: EFBIG).
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (spec["max_write"], spec["max_write"]))
         _call("prctl", libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
         os.set_inheritable(status, False)
         os.execve(spec["argv"][0], spec["argv"], spec["env"])

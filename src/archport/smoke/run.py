@@ -147,7 +147,7 @@ def compile_expect(expect: str | None) -> None:
     if expect is not None:
         try:
             re.compile(expect)
-        except re.error as e:
+        except (re.error, OverflowError, RecursionError) as e:  # a{99999999999}: too large a count
             raise BadInput(f"--expect {expect!r}: not a regular expression: {e}") from None
 
 
@@ -356,7 +356,8 @@ def _on_qemu(run: _Run, st: emulation.Status, why_not: str, layers: list[Path], 
     """The confined fallback: qemu-user over the extracted root (:mod:`.sandbox`)."""
     opts = run.opts
     if opts.mode == "containerd":
-        raise ArchportError(f"cannot run in containerd: {why_not}")
+        raise ArchportError("cannot run in containerd: "
+                            + (why_not or f"binfmt_misc has no interpreter for {opts.platform}"))
     if why_not:
         run.notes.append(f"containerd not used: {why_not}")
     qst = emulation.status(opts.platform, need_fix_binary=False)
@@ -364,12 +365,15 @@ def _on_qemu(run: _Run, st: emulation.Status, why_not: str, layers: list[Path], 
     if not st.native and (not qst.ready or qemu is None):
         raise ArchportError(qst.missing or st.missing)
     if st.native:
-        raise ArchportError(f"cannot run in containerd: {why_not}")
+        raise ArchportError(f"cannot run in containerd: {why_not}" if why_not else
+                            f"{opts.platform} is this machine's own: qemu has nothing to emulate "
+                            "(use --mode containerd)")
     assert qemu is not None
     root = _extracted(run, layers, owner=sandbox.owner())
     stage_files(opts.files, root, opts.writable)
     run.say(f"running under {Path(qemu).name}, confined")
-    return run.result("qemu", sandbox.run(qemu, root, target, run.program, opts.timeout, opts.signal))
+    return run.result("qemu", sandbox.run(qemu, root, target, run.program, opts.timeout, opts.signal,
+                                          max_write=opts.max_extract))
 
 
 def _extracted(run: _Run, layers: list[Path], owner: tuple[int, int] | None = None) -> Path:

@@ -7,7 +7,10 @@ filesystem as its root (``pivot_root``, the old root detached), an
 unprivileged uid outside (``nobody`` when archport is root, else the caller's
 own uid), ``/proc`` of its own PID namespace, a private ``/dev`` with only
 null, zero, full, random and urandom, no network but a down loopback, and
-``no_new_privs``.  qemu is copied into the root, so it must be statically
+``no_new_privs``.  What it writes goes to a tmpfs of ``max_write`` bytes laid
+over the root (an overlay: the extracted tree is never changed), and it may
+run ``max_processes`` processes and threads at once (RLIMIT_NPROC, qemu's own
+threads included).  qemu is copied into the root, so it must be statically
 linked.  If any of that cannot be had, nothing runs: :class:`Unconfined` says
 what is missing in one line.
 
@@ -36,6 +39,7 @@ from .target import Program
 from .watch import Watched, watch
 
 NOBODY = 65534
+MAX_PROCESSES = 256                 # tasks (processes and threads) the program may have at once
 INSIDE = "/.archport-qemu"          # where qemu is placed in the image's root
 _JAIL = str(Path(__file__).with_name("_jail.py"))
 _HINT = ("the emulated fallback needs user namespaces (sysctl kernel.unprivileged_userns_clone=1, "
@@ -65,7 +69,7 @@ def _static_qemu(qemu: str) -> None:
 
 
 def run(qemu: str, root: Path, target: str, program: Program, timeout: float,
-        signal: Signal | None = None) -> Watched:
+        signal: Signal | None = None, *, max_write: int, max_processes: int | None = None) -> Watched:
     """Run ``target`` (a path inside ``root``) as ``program.argv`` under
     ``qemu``, confined, until ``signal``, its exit or the timeout
     (:func:`.watch.watch`).  The program's files and writable directories
@@ -79,9 +83,12 @@ def run(qemu: str, root: Path, target: str, program: Program, timeout: float,
     os.chmod(root / INSIDE.lstrip("/"), 0o755)
     ids = owner() or (os.geteuid(), os.getegid())
     argv = program.argv
+    scratch = root.parent / (root.name + ".writes")     # the tmpfs's mount point, private to the jail
+    scratch.mkdir(mode=0o700, exist_ok=True)
     spec = {"root": str(root), "workdir": program.workdir or "/", "uid": ids[0], "gid": ids[1],
             "env": dict(program.env), "argv": [INSIDE, "-0", argv[0], target, *argv[1:]],
-            "loopback": bool(signal is not None and signal.network)}
+            "loopback": bool(signal is not None and signal.network), "scratch": str(scratch),
+            "max_write": int(max_write), "max_processes": int(max_processes or MAX_PROCESSES)}
     r, w = os.pipe()
     try:
         proc = subprocess.Popen([sys.executable, "-I", "-S", _JAIL, json.dumps(spec), str(w)], pass_fds=(w,),

@@ -34,7 +34,7 @@ from ..oci import Manifest, read_config
 from ..platform import Platform, normalize
 from ..reference import parse as parse_reference
 from ..toolchain import fixups as fx, substitute
-from ..toolchain.gocompile import Recipe, Toolchain, build_binary, go_binary
+from ..toolchain.gocompile import Recipe, Toolchain, build_binary, go_binary, strip_like
 from ..toolchain.imagefile import find_binary
 from . import Decision, Env, NotPortable, Outcome, Prepared, Product, Upstream, run_staged
 from .carry import carry
@@ -134,11 +134,11 @@ def recover(up: Upstream, env: Env) -> Recipe:
     entry = list((cfg.entrypoint or ()) + (cfg.cmd or ()))[:1] if cfg else []
     wanted = contract.binary if contract is not None and contract.binary else (entry[0] if entry else "")
     info: BuildInfo | None = None
-    path = ""
+    path, bare = "", False
     why_not = "no upstream platform image"
     if up.manifest is not None and wanted:
         try:
-            path, info = find_binary(up.source, up.manifest, cfg.path if cfg else "", wanted, env.workdir)
+            path, info, bare = find_binary(up.source, up.manifest, cfg.path if cfg else "", wanted, env.workdir)
             why_not = f"{wanted} is not a Go binary with build info" if info is None else ""
         except ArchportError as e:
             why_not = f"could not read {wanted}: {e}"
@@ -161,7 +161,9 @@ def recover(up: Upstream, env: Env) -> Recipe:
                    else "not recorded under -trimpath")
             origin += f"; -ldflags from the catalog ({why})"
         if version not in ("", "(devel)"):
-            return Recipe(info.main.path, version, info.path or info.main.path, ldflags, info.tags,
+            # Stripped like upstream: its binary has no .symtab, so neither does ours.
+            return Recipe(info.main.path, version, info.path or info.main.path, strip_like(ldflags, bare),
+                          info.tags,
                           path, origin, info.cgo_enabled, trimpath_of(info), notes)
         why_not = f"{path} was built from a checkout ((devel)) and the catalog does not name its version"
     if gb is None:
@@ -174,7 +176,7 @@ def recover(up: Upstream, env: Env) -> Recipe:
     binary = path or (contract.binary if contract is not None else "") or (entry[0] if entry else "")
     if not binary.startswith("/"):
         binary = f"/usr/bin/{binary or gb.module.rsplit('/', 1)[-1]}"
-    return Recipe(gb.module, version, pkg, shlex.join(gb.ldflags_for(values)), gb.tags, binary,
+    return Recipe(gb.module, version, pkg, strip_like(shlex.join(gb.ldflags_for(values)), bare), gb.tags, binary,
                   f"catalog ({why_not})", gb.cgo, notes=notes)
 
 

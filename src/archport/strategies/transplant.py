@@ -33,6 +33,7 @@ from ..toolchain import substitute
 from ..transplant import classify
 from ..transplant import upstream as upstream_fs
 from ..transplant.compose import Userland, compose, moved_by_target
+from .transplant_isa import refuse_above
 from . import Decision, Env, NotPortable, Outcome, Upstream, require
 from . import transplant_alpine, transplant_debian
 from .carry import carry
@@ -113,6 +114,7 @@ class Transplant:
         rebuilt, fixups, substituted, rebuilt_lines = rebuild_binaries(up, cls.binaries, root, target, env, notes)
         backend, backend_why = self._backend(env, root)
         land = self._userland(decision.plan, Work(db, root, work, backend, backend_why, notes), env)
+        refuse_above(land, target, env.isa_profile)
 
         carried_paths = set(cls.carried) | set(cls.accounts)
         kept, _elf = carry(up.source, up.manifest, work, skip="")

@@ -29,7 +29,7 @@ from ..errors import ArchportError
 from ..fetch.goproxy import ModuleUnavailable, download_module
 from ..platform import Platform
 from ..toolchain import fixups as fx, substitute
-from ..toolchain.gocompile import Recipe, Toolchain
+from ..toolchain.gocompile import Recipe, Toolchain, strip_like, stripped
 # The go strategy's build step, used per binary: an image may hold several.
 from ..toolchain.gocompile import build_binary as go_build
 from . import Env, NotPortable, Prepared, Product, Upstream
@@ -53,8 +53,10 @@ def recipes_for(up: Upstream, paths: list[str], root: Path) -> list[Recipe]:
             except ArchportError as e:
                 refused.append(f"/{path} ({e})")
                 continue
+            bare = stripped(fh)          # stripped like upstream (no .symtab: -s -w)
         if info is not None and info.main.path and info.main.version not in ("", "(devel)"):
-            recipes.append(Recipe(info.main.path, info.main.version, info.path or info.main.path, info.ldflags,
+            recipes.append(Recipe(info.main.path, info.main.version, info.path or info.main.path,
+                                  strip_like(info.ldflags, bare),
                                   info.tags, "/" + path, f"build info of /{path} ({info.go_version})",
                                   info.cgo_enabled, trimpath_of(info)))
             continue
@@ -66,7 +68,8 @@ def recipes_for(up: Upstream, paths: list[str], root: Path) -> list[Recipe]:
             continue
         pkg = known.module if known.package in ("", ".") else f"{known.module}/{known.package.removeprefix('./')}"
         version = known.version or comp.upstream_version(tag)
-        recipes.append(Recipe(known.module, version, pkg, shlex.join(known.ldflags_for(version)), known.tags,
+        recipes.append(Recipe(known.module, version, pkg, strip_like(shlex.join(known.ldflags_for(version)), bare),
+                              known.tags,
                               "/" + path, f"catalog [[binary]] for /{path}; {why}", False, True,
                               gomod=known.gomod, local=known.local))
     if refused:

@@ -31,7 +31,7 @@ TARGETS = {
     "s390x": ("s390x-linux-musl", "s390x-linux-gnu"),
     "loong64": ("loongarch64-linux-musl", "loongarch64-linux-gnu"),
 }
-INSTALL_HINT = "pip install ziglang (or apt-get install gcc-{triple})"
+INSTALL_HINT = "install archport[build] (pip install 'archport[build]'), or apt-get install gcc-{triple}"
 
 
 @dataclass(frozen=True, slots=True)

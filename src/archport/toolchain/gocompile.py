@@ -177,6 +177,33 @@ def build_binary(recipe: Recipe, target: Platform, go: Toolchain, fixups: tuple,
                       f"fixups tried: {tried}", fx.next_steps(fixups, fx.module_graph(src), steps))
 
 
+def stripped(stream) -> bool:
+    """True when the ELF binary has no ``.symtab`` (upstream built it with
+    ``-ldflags=-s``, or ran strip): then the rebuild drops the symbol and
+    DWARF tables too (``-s -w``, cmd/link), so its size matches upstream's.
+    A file pyelftools cannot read counts as not stripped."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+    start = stream.tell()
+    try:
+        stream.seek(0)
+        return ELFFile(stream).get_section_by_name(".symtab") is None
+    except (ELFError, ValueError, OSError, EOFError):
+        return False
+    finally:
+        stream.seek(start)
+
+
+def strip_like(ldflags: str, upstream_stripped: bool) -> str:
+    """``ldflags`` with ``-s -w`` added when upstream's binary was stripped
+    and the flags do not already strip it."""
+    if not upstream_stripped:
+        return ldflags
+    words = shlex.split(ldflags) if ldflags else []
+    missing = [f for f in ("-s", "-w") if f not in words]
+    return " ".join(x for x in (ldflags, *missing) if x)
+
+
 def build_command(go: str, recipe: Recipe, out: Path, rel: str, vendored: bool, extra: list[str]) -> list[str]:
     """The ``go build`` command line for ``recipe`` (``extra``: -ldflags fixups add)."""
     cmd = [go, "build", *(["-trimpath"] if recipe.trimpath else []), "-buildvcs=false", "-o", str(out)]

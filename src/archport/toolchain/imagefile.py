@@ -21,6 +21,7 @@ from ..binaries.buildinfo import BuildInfo, read_buildinfo
 from ..errors import ArchportError
 from ..oci import Manifest
 from ..store import Source
+from .gocompile import stripped
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -81,9 +82,10 @@ def _scan(source: Source, manifest: Manifest, names: list[str], workdir: Path) -
 
 
 def find_binary(source: Source, manifest: Manifest, path_env: str, wanted: str,
-                workdir: Path) -> tuple[str, BuildInfo | None]:
-    """The binary's absolute path in the image and its Go build info (None:
-    not a Go binary).  Raises ArchportError when it is not in the image."""
+                workdir: Path) -> tuple[str, BuildInfo | None, bool]:
+    """The binary's absolute path in the image, its Go build info (None:
+    not a Go binary) and whether it is stripped (no ``.symtab``).  Raises
+    ArchportError when it is not in the image."""
     names = candidates(wanted, path_env)
     for _ in range(8):                       # symlink hops
         name, link, file = _scan(source, manifest, names, Path(workdir))
@@ -92,7 +94,7 @@ def find_binary(source: Source, manifest: Manifest, path_env: str, wanted: str,
         if file is not None:
             try:
                 with open(file, "rb") as f:
-                    return "/" + name, read_buildinfo(f)
+                    return "/" + name, read_buildinfo(f), stripped(f)
             finally:
                 file.unlink(missing_ok=True)
         target = link if link.startswith("/") else posixpath.join(posixpath.dirname("/" + name), link)

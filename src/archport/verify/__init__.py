@@ -23,11 +23,15 @@ keep it.  A failed check says why in one line; where doctor knows the cause
 of a failing pod, the line is doctor's diagnosis with its fix.
 
 :mod:`.checks` judges kubectl's JSON (pure); :mod:`.specs` writes the check
-pods (pure); :mod:`.run` drives kubectl through a connector, polling each
-check until it passes or its time runs out.
+pods (pure); :mod:`.kubectl` runs kubectl through a connector and tells "the
+API server did not answer" from its other errors; :mod:`.run` drives the
+checks, polling each until it passes or its time runs out.  When the API
+server does not answer at all, the first check fails at once with "cannot
+reach the API server at URL" and no other runs.
 """
 
 from .checks import Check
-from .run import Kubectl, Options, verify
+from .kubectl import Kubectl
+from .run import Options, verify
 
 __all__ = ["Check", "Kubectl", "Options", "verify"]

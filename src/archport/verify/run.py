@@ -3,77 +3,22 @@ passes or its time is up, the check namespace removed at the end."""
 
 from __future__ import annotations
 
-import json
 import secrets
-import shlex
 import time
 from dataclasses import dataclass
 from typing import Callable
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from ..doctor import analyze as doctor_analyze
 from ..node import kube
 from ..node.facts import Facts
 from ..node.paths import MANIFESTS
-from ..errors import BadInput
-from ..remote import Connector, Result
+from .. import yamlsafe
+from ..errors import ArchportError, BadInput
 from . import checks, specs
 from .checks import Check
-
-HEREDOC = "ARCHPORT_VERIFY_EOF"
-
-
-class Kubectl:
-    """``kubectl`` where it can reach the cluster: ``k3s kubectl`` on a board
-    (through an SSH or local connector), or a local ``kubectl --kubeconfig``.
-    ``on_node`` runs node-side tools (``crictl``) and exists only on a board."""
-
-    def __init__(self, connector: Connector, prefix: str = "k3s kubectl", on_node: bool = True, name: str = "") -> None:
-        self.connector = connector
-        self.prefix = prefix
-        self.on_node = on_node
-        self.name = name or getattr(connector, "name", "")
-
-    def run(self, *args: str, stdin: str | None = None, timeout: float = 60) -> Result:
-        cmd = f"{self.prefix} {shlex.join(args)}"
-        if stdin is not None:
-            cmd += f" <<'{HEREDOC}'\n{stdin}\n{HEREDOC}"
-        return self.connector.run(cmd, timeout=timeout)
-
-    def json(self, *args: str, timeout: float = 60) -> dict | None:
-        r = self.run(*args, "-o", "json", timeout=timeout)
-        if r.rc != 0:
-            return None
-        try:
-            doc = json.loads(r.stdout)
-        except ValueError:
-            return None
-        return doc if isinstance(doc, dict) else None
-
-    def raw(self, path: str, timeout: float = 30) -> dict | None:
-        r = self.run("get", "--raw", path, timeout=timeout)
-        try:
-            return json.loads(r.stdout) if r.rc == 0 else None
-        except ValueError:
-            return None
-
-    def apply(self, *objects: dict) -> Result:
-        doc = {"apiVersion": "v1", "kind": "List", "items": list(objects)}
-        return self.run("apply", "-f", "-", stdin=json.dumps(doc), timeout=60)
-
-    def inspect_image(self, image_id: str) -> dict | None:
-        """``crictl inspecti -o json`` on the node (crictl, else ``k3s crictl``)."""
-        if not self.on_node:
-            return None
-        q = shlex.quote(image_id)
-        r = self.connector.run(f"crictl inspecti -o json {q} 2>/dev/null || k3s crictl inspecti -o json {q}",
-                               timeout=60)
-        try:
-            return json.loads(r.stdout) if r.rc == 0 else None
-        except ValueError:
-            return None
+from .kubectl import PROBE, Kubectl, kubectl_message
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +44,14 @@ def verify(k: Kubectl, opts: Options = Options(), *, now: Callable[[], float] = 
     say = progress or (lambda _m: None)
     out: list[Check] = []
     node_doc: dict = {}
+    say(f"{k.name}: is the API server there?")
+    start = clock.now()
+    why = k.unreachable(min(PROBE, opts.timeout) if opts.timeout > 0 else PROBE)
+    if why:
+        # Nothing later can pass, and polling would only wait out every check.
+        return [Check("nodes", reason=why, seconds=clock.now() - start)]
+    if opts.timeout > 0:
+        k.cap = max(opts.timeout, PROBE)
 
     def timed(name: str, fn) -> Check:
         say(f"{k.name}: {name}")
@@ -194,7 +147,7 @@ def _helper_image(k: Kubectl) -> str:
     cm = k.json("get", "configmap", "-n", "kube-system", "local-path-config") or {}
     text = (cm.get("data") or {}).get("helperPod.yaml", "")
     try:
-        doc = YAML(typ="safe").load(text) if text else None
+        doc = yamlsafe.load(text, "the local-path-config ConfigMap's helperPod.yaml") if text else None
     except YAMLError as e:
         raise BadInput(f"the local-path-config ConfigMap's helperPod.yaml does not parse ({e}); "
                        "give the check image with --image") from None
@@ -212,7 +165,7 @@ def _prepare_namespace(k: Kubectl, clock: _Clock) -> bool:
         k.run("delete", "namespace", specs.NAMESPACE, "--wait=true", "--timeout=120s", timeout=150)
     r = k.apply(specs.namespace())
     if r.rc != 0:
-        raise BadInput(f"{k.name}: cannot create namespace {specs.NAMESPACE}: {r.stderr.strip()}")
+        raise ArchportError(f"{k.name}: cannot create namespace {specs.NAMESPACE}: {kubectl_message(r.stderr)}")
     # The ServiceAccount "default" must exist before a pod can be admitted.
     deadline = clock.now() + 60
     while k.json("get", "serviceaccount", "-n", specs.NAMESPACE, "default") is None and clock.now() < deadline:
@@ -224,7 +177,7 @@ def _run_pod(k: Kubectl, opts: Options, clock: _Clock, pod: dict) -> tuple[str, 
     """Create ``pod``, wait for it to end; (phase, log, last pod document)."""
     r = k.apply(pod)
     if r.rc != 0:
-        return "NotCreated", r.stderr.strip(), {}
+        return "NotCreated", kubectl_message(r.stderr), {}
     name = pod["metadata"]["name"]
     last: dict = {}
 
@@ -270,7 +223,7 @@ def _storage(k: Kubectl, opts: Options, clock: _Clock, c: Check, image: str) -> 
     token = secrets.token_hex(8)
     r = k.apply(specs.pvc())
     if r.rc != 0:
-        c.reason = f"cannot create the PVC: {r.stderr.strip()}"
+        c.reason = f"cannot create the PVC: {kubectl_message(r.stderr)}"
         return
     phase, log, doc = _run_pod(k, opts, clock, specs.writer_pod(image, token))
     if phase != "Succeeded":

@@ -1,0 +1,48 @@
+"""The other clients, built once per machine (tests/support/clients.py)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from standins import images as I
+from tests.support import clients
+
+
+@pytest.fixture(scope="session")
+def crane():
+    exe = str(clients.crane())
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        cp = subprocess.run([exe, *args], capture_output=True, text=True, timeout=300)
+        if check:
+            assert cp.returncode == 0, f"crane {' '.join(args)}: {cp.stderr}"
+        return cp
+    return run
+
+
+@pytest.fixture(scope="session")
+def regctl(tmp_path_factory):
+    exe = str(clients.regctl())
+    home = tmp_path_factory.mktemp("regctl-home")     # regctl keeps its config under $HOME
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        cp = subprocess.run([exe, *args], capture_output=True, text=True, timeout=300,
+                            env={"HOME": str(home), "PATH": "/usr/bin:/bin"})
+        if check:
+            assert cp.returncode == 0, f"regctl {' '.join(args)}: {cp.stderr}"
+        return cp
+    return run
+
+
+@pytest.fixture
+def upstream(tmp_path):
+    """Two Docker manifest lists and one single Docker manifest, as a k3s
+    release's images mostly are."""
+    pause, pimgs = I.multiarch(tmp_path, "pause", platforms=("linux/amd64", "linux/riscv64"), family="docker")
+    dns, dimgs = I.multiarch(tmp_path, "coredns", platforms=("linux/amd64", "linux/riscv64"), family="docker")
+    single = I.make_image("linux/riscv64", [I.layer_from_files({"x": b"x"}, media_type=I.DOCKER_LAYER)],
+                          family="docker")
+    root = I.write_layout(tmp_path / "up", {"p": (pause, pimgs), "d": (dns, dimgs), "s": (single.manifest, [single])})
+    return root, {"p": (pause, pimgs), "d": (dns, dimgs), "s": (single.manifest, [single])}
