@@ -12,7 +12,6 @@ leftover survives one more run — the safe way to be wrong.)
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import shutil
@@ -86,39 +85,4 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-class Lock:
-    """An ``flock`` on the file ``path`` (created if needed), shared or
-    exclusive, that survives the directory being removed and re-created."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.fd: int | None = None
-
-    def acquire(self, mode: int) -> bool:
-        """Take the lock (``fcntl.LOCK_SH``/``LOCK_EX``, optionally ``|LOCK_NB``);
-        False if non-blocking and busy."""
-        while True:
-            if self.fd is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(self.fd, mode)
-            except BlockingIOError:
-                return False
-            # The layout may have been removed (an aborted run that was alone
-            # in it) while we waited: then our lock is on a deleted file.
-            try:
-                same = os.stat(self.path).st_ino == os.fstat(self.fd).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
-                return True
-            self.release()
-
-    def release(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)    # closing drops the flock
-            self.fd = None
-
-
-__all__ = ["name", "owner", "alive", "reclaim", "write_atomic", "Lock", "MARK"]
+__all__ = ["name", "owner", "alive", "reclaim", "write_atomic", "MARK"]

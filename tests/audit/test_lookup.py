@@ -13,7 +13,7 @@ import pytest
 from archport.errors import ArchportError
 from archport.k3s.registries import Endpoint
 from archport.reference import parse
-from archport.registry import Client, HostOptions
+from archport.registry import Client, HostOptions, Transfer
 from tests.registry.test_dead_or_frozen import Frozen, closed_port
 from tests.support.cli import archport
 
@@ -50,7 +50,7 @@ def test_a_mirror_on_a_closed_port_fails_once_for_all_33_images():
 def test_a_frozen_mirror_costs_one_stall_deadline_not_one_per_image():
     f = Frozen("silent")
     try:
-        with Client(HostOptions(plain_http=frozenset({f.host})), stall_timeout=1) as c:
+        with Client(HostOptions(plain_http=frozenset({f.host})), transfer=Transfer(stall_timeout=1)) as c:
             started = time.monotonic()
             errors = _ask_all(registry_lookup(c), _endpoints(f.host))
             took = time.monotonic() - started

@@ -24,7 +24,7 @@ import pytest
 from archport.oci import Descriptor, Digest
 from archport.oci import mediatypes as mt
 from archport.reference import parse
-from archport.registry import Client, HostOptions
+from archport.registry import Client, HostOptions, Transfer
 from archport.registry.errors import Refused, Stalled
 from standins import images as im
 from tests.support.cli import SRC, archport
@@ -185,7 +185,7 @@ def test_a_registry_killed_mid_copy_is_reported_in_seconds(tmp_path):
 # -- a frozen registry ---------------------------------------------------------------
 def test_a_registry_that_accepts_and_never_answers_fails_after_the_stall_deadline(frozen):
     f = frozen("silent")
-    with Client(HostOptions(plain_http=frozenset({f.host})), stall_timeout=2) as c, within(10), \
+    with Client(HostOptions(plain_http=frozenset({f.host})), transfer=Transfer(stall_timeout=2)) as c, within(10), \
             pytest.raises(Stalled) as e:
         c.get_manifest(parse(f"{f.host}/team/app:1"))
     assert "no progress for 2 s" in str(e.value) and "--stall-timeout 2" in str(e.value)
@@ -204,7 +204,7 @@ def test_copy_from_a_frozen_registry_names_the_deadline(frozen, tmp_path):
 def test_a_registry_that_stops_mid_blob_fails_after_the_stall_deadline(frozen, tmp_path):
     f = frozen("mid-blob")
     ref = parse(f"{f.host}/team/app:1")
-    with Client(HostOptions(plain_http=frozenset({f.host})), stall_timeout=2) as c:
+    with Client(HostOptions(plain_http=frozenset({f.host})), transfer=Transfer(stall_timeout=2)) as c:
         assert c.get_manifest(ref).raw == MANIFEST          # the registry works, until the layer
         with within(10), pytest.raises(Stalled, match="no progress for 2 s"):
             with c.open_blob(ref, LDESC) as chunks:

@@ -15,6 +15,10 @@ from typing import Callable
 
 from .. import platform as plat
 from ..catalog import riscv as profiles
+from ..check import check_image
+from ..check.isa import target_board
+from ..errors import ArchportError
+from ..images import open_source
 from ..k3s.registries import Endpoint
 from ..node.cpu import Cpu
 
@@ -57,10 +61,6 @@ def board_name(cpu: Cpu) -> str:
 
 def registry_fit(client, cpu: Cpu, platform: plat.Platform = plat.RISCV64) -> FitCheck:
     """Read the image's ``platform`` child through ``client`` and check it against ``cpu``."""
-    from ..check import check_image
-    from ..check.isa import target_board
-    from ..errors import ArchportError
-    from ..images import open_source
 
     target = target_board(f"({board_name(cpu)})", cpu.extensions, cpu.profile)
     short = profiles.profile(cpu.profile).short if cpu.profile else "rva20"

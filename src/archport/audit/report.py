@@ -126,14 +126,14 @@ class Audit:
 def audit(inv: Inventory, target: plat.Platform, registries: Registries = Registries(), *,
           lookup: Lookup | None = None, version: str | None = None,
           in_store: Iterable[str] | Mapping[str, str] = (),
-          disable_default_endpoint: bool = False, workers: int = 8, source: str = "",
-          fit: FitCheck | None = None, board: str = "") -> Audit:
+          disable_default_endpoint: bool = False, workers: int = 8,
+          fit: FitCheck | None = None) -> Audit:
     """Resolve every needed image through ``registries`` and, with a
     ``lookup``, ask its endpoints in containerd's order until one answers.
     ``in_store``: normalized names the node already holds, optionally mapped
     to where from (its image store, an airgap archive).  ``fit`` checks the
-    binaries of each image that offers ``target`` against the board's CPU
-    (``board`` names it)."""
+    binaries of each image that offers ``target`` against the board's CPU.
+    The caller labels the result (``source``, ``board``): it knows the node."""
     store = dict(in_store) if isinstance(in_store, Mapping) else {n: "image store" for n in in_store}
     resolutions = [resolve(n.image, registries, version or inv.k3s_version or None, disable_default_endpoint)
                    for n in inv.needs]
@@ -152,7 +152,7 @@ def audit(inv: Inventory, target: plat.Platform, registries: Registries = Regist
     else:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pairs)))) as pool:
             rows = list(pool.map(one, pairs))
-    return Audit(target, tuple(rows), inv, source, board if fit is not None else "")
+    return Audit(target, tuple(rows), inv)
 
 
 def _ask(res: Resolution, lookup: Lookup) -> tuple[Attempt, ...]:

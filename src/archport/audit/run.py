@@ -116,8 +116,9 @@ def files(given: Given) -> Audit:
     release = given.release
     source = f"k3s {release.version}" if release else "manifests"
     inv = inventory(release=release, catalog=given.catalog, config=given.config or {}, documents=given.documents)
-    return _verdicts(inv, given, given.config or {}, given.registries or {}, (),
-                     given.target or plat.RISCV64, release.version if release else None, source)
+    result = _verdicts(inv, given, given.config or {}, given.registries or {}, (),
+                       given.target or plat.RISCV64, release.version if release else None)
+    return replace(result, source=source)
 
 
 def node(facts: Facts, given: Given, archives: Mapping[str, str]) -> Audit:
@@ -146,8 +147,9 @@ def node(facts: Facts, given: Given, archives: Mapping[str, str]) -> Audit:
     if given.fit is not None and given.lookup is not None and facts.cpu is not None and \
             target.architecture == "riscv64":
         fit, board = given.fit(facts.cpu), board_name(facts.cpu)
-    return _verdicts(inv, given, config, regs, _in_store(facts, archives), target,
-                     facts.k3s_version or (release.version if release else None), facts.source, fit, board)
+    result = _verdicts(inv, given, config, regs, _in_store(facts, archives), target,
+                       facts.k3s_version or (release.version if release else None), fit)
+    return replace(result, source=facts.source, board=board if fit is not None else "")
 
 
 def _release(facts: Facts, given: Given, notes: list[str]) -> K3sRelease | None:
@@ -189,7 +191,7 @@ def _target(facts: Facts, given: Given) -> plat.Platform:
 
 def _verdicts(inv: Inventory, given: Given, config: Mapping[str, Any], regs: Mapping[str, Any],
               in_store: Mapping[str, str] | tuple, target: plat.Platform, version: str | None,
-              source: str, fit: FitCheck | None = None, board: str = "") -> Audit:
+              fit: FitCheck | None = None) -> Audit:
     return audit(inv, target, k3sregistries.parse(regs), lookup=given.lookup, version=version, in_store=in_store,
                  disable_default_endpoint=bool(config.get("disable-default-registry-endpoint")),
-                 workers=given.workers, source=source, fit=fit, board=board)
+                 workers=given.workers, fit=fit)

@@ -27,7 +27,6 @@ The module info is framed by two 16-byte sentinels (cmd/go's ``infoStart`` /
 
 from __future__ import annotations
 
-import io
 import shlex
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -35,7 +34,7 @@ from typing import BinaryIO
 from elftools.elf.elffile import ELFFile
 
 from ..errors import BadInput
-from .elf import PARSE_ERRORS, describe_parse_error, is_elf
+from .elf import with_elf
 
 MAGIC = b"\xff Go buildinf:"
 _HEADER = 32
@@ -128,24 +127,12 @@ def read_buildinfo(data: bytes | BinaryIO) -> BuildInfo | None:
     Raises ``BadInput`` when the header is there but what it points at is not
     (truncated file, bad pointers, garbled module text).
     """
-    stream: BinaryIO = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
-    start = stream.tell()           # restored at the end; ELF offsets are absolute
-    try:
-        stream.seek(0)
-        if not is_elf(stream.read(4)):
-            return None
-        stream.seek(0)
-        try:
-            elf = ELFFile(stream)
-            found = _find_header(elf, stream)
-            if found is None:
-                return None
-            version, modinfo = _strings(elf, stream, found)
-        except PARSE_ERRORS as e:
-            raise BadInput(f"malformed ELF: {describe_parse_error(e)}") from None
-        return _parse(version, modinfo)
-    finally:
-        stream.seek(start)
+    def strings(elf: ELFFile, stream: BinaryIO) -> tuple[str, str] | None:
+        found = _find_header(elf, stream)
+        return None if found is None else _strings(elf, stream, found)
+
+    texts = with_elf(data, strings)
+    return None if texts is None else _parse(*texts)
 
 
 def _find_header(elf: ELFFile, stream: BinaryIO) -> tuple[int, bytes] | None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 import struct
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Callable, TypeVar
 
 from elftools.common.exceptions import ELFError
 from elftools.construct.core import ConstructError
@@ -28,6 +28,8 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.enums import ENUM_E_MACHINE
 
 from ..errors import BadInput
+
+T = TypeVar("T")
 
 ELF_MAGIC = b"\x7fELF"
 _MACHINES = {v: k for k, v in ENUM_E_MACHINE.items() if isinstance(v, int) and k.startswith("EM_")}
@@ -105,28 +107,32 @@ def goarch_of(machine: str, elf_class: int, endianness: str) -> str | None:
     return None
 
 
-def read_elf(data: bytes | BinaryIO) -> ElfInfo | None:
-    """Facts about an ELF file, ``None`` when ``data`` is not ELF at all.
+def with_elf(data: bytes | BinaryIO, read: Callable[[ELFFile, BinaryIO], T]) -> T | None:
+    """``read(elf, stream)`` on an ELF file; ``None`` when ``data`` is not ELF.
 
-    A stream is read lazily (headers and the dynamic segment only), so a
-    100 MB binary costs a few small reads.  A file that starts like ELF but
-    cannot be parsed raises ``BadInput("malformed ELF: …")``.  ELF offsets
-    are absolute, so the file starts at offset 0 of a stream; the stream's
-    position is restored afterwards.
-    """
+    A file that starts like ELF but cannot be parsed raises
+    ``BadInput("malformed ELF: …")``.  ELF offsets are absolute, so the file
+    starts at offset 0 of a stream; the stream's position is restored."""
     stream: BinaryIO = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
     start = stream.tell()
-    stream.seek(0)
-    head = stream.read(4)
-    stream.seek(0)
-    if not is_elf(head):
-        return None
     try:
-        return _read(ELFFile(stream))
-    except PARSE_ERRORS as e:
-        raise BadInput(f"malformed ELF: {describe_parse_error(e)}") from None
+        stream.seek(0)
+        if not is_elf(stream.read(4)):
+            return None
+        stream.seek(0)
+        try:
+            return read(ELFFile(stream), stream)
+        except PARSE_ERRORS as e:
+            raise BadInput(f"malformed ELF: {describe_parse_error(e)}") from None
     finally:
         stream.seek(start)
+
+
+def read_elf(data: bytes | BinaryIO) -> ElfInfo | None:
+    """Facts about an ELF file, ``None`` when ``data`` is not ELF at all.
+    A stream is read lazily (headers and the dynamic segment only), so a
+    100 MB binary costs a few small reads (see :func:`with_elf`)."""
+    return with_elf(data, lambda elf, _stream: _read(elf))
 
 
 def _read(elf: ELFFile) -> ElfInfo:

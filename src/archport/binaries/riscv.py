@@ -27,7 +27,6 @@ dropped, lower case).  What the names imply and which profile they make is
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -35,7 +34,7 @@ from typing import BinaryIO
 from elftools.elf.elffile import ELFFile
 
 from ..errors import BadInput
-from .elf import PARSE_ERRORS, describe_parse_error, is_elf
+from .elf import with_elf
 
 SHT_RISCV_ATTRIBUTES = 0x70000003
 PT_RISCV_ATTRIBUTES = 0x70000003
@@ -190,33 +189,25 @@ def read_attributes(data: bytes | BinaryIO) -> Attributes | None:
     """The RISC-V attributes of an ELF file; ``None`` when it is not a RISC-V
     ELF or carries none (Go's linker writes none).  The stream's position is
     restored."""
-    stream: BinaryIO = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
-    start = stream.tell()
-    try:
-        stream.seek(0)
-        if not is_elf(stream.read(4)):
+    def sections(elf: ELFFile, stream: BinaryIO) -> tuple[bytes | None, str] | None:
+        if elf["e_machine"] != "EM_RISCV":
             return None
-        stream.seek(0)
-        try:
-            elf = ELFFile(stream)
-            if elf["e_machine"] != "EM_RISCV":
-                return None
-            raw = _section_bytes(elf, stream)
-            producer = _producer(elf, stream)
-        except PARSE_ERRORS as e:
-            raise BadInput(f"malformed ELF: {describe_parse_error(e)}") from None
-        if raw is None:
-            return Attributes(producer=producer) if producer else None
-        tags = parse_attributes(raw)
-        arch = tags.get(TAG_ARCH, "")
-        stack = tags.get(TAG_STACK_ALIGN)
-        unaligned = tags.get(TAG_UNALIGNED_ACCESS)
-        return Attributes(arch=arch if isinstance(arch, str) else "",
-                          stack_align=stack if isinstance(stack, int) else None,
-                          unaligned_access=bool(unaligned) if isinstance(unaligned, int) else None,
-                          producer=producer)
-    finally:
-        stream.seek(start)
+        return _section_bytes(elf, stream), _producer(elf, stream)
+
+    found = with_elf(data, sections)
+    if found is None:
+        return None
+    raw, producer = found
+    if raw is None:
+        return Attributes(producer=producer) if producer else None
+    tags = parse_attributes(raw)
+    arch = tags.get(TAG_ARCH, "")
+    stack = tags.get(TAG_STACK_ALIGN)
+    unaligned = tags.get(TAG_UNALIGNED_ACCESS)
+    return Attributes(arch=arch if isinstance(arch, str) else "",
+                      stack_align=stack if isinstance(stack, int) else None,
+                      unaligned_access=bool(unaligned) if isinstance(unaligned, int) else None,
+                      producer=producer)
 
 
 def _read(stream: BinaryIO, offset: int, size: int, limit: int) -> bytes:

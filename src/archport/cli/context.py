@@ -111,7 +111,7 @@ class Context:
         """One shared registry client (thread-safe; copies use a pool)."""
         if self._client is None:
             # lazy: only a registry location loads httpx and the registry stack (start-up time)
-            from ..registry.client import Client
+            from ..registry.client import Client, Transfer
             from ..registry.credentials import load_credentials
             from ..registry.hosts import HostOptions
 
@@ -127,8 +127,9 @@ class Context:
             docker_config = self.env.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
             creds = load_credentials(docker_config, self.env.get("REGISTRY_AUTH_FILE"))
             stall = {} if self.stall_timeout is None else {"stall_timeout": self.stall_timeout}
-            self._client = Client(options, creds, max_connections=max(8, self.jobs * 2),
-                                  verify_blobs=self.verify_blobs, verify_mounts=self.verify_mounts, **stall)
+            transfer = Transfer(max_connections=max(8, self.jobs * 2), verify_blobs=self.verify_blobs,
+                                verify_mounts=self.verify_mounts, **stall)
+            self._client = Client(options, creds, transfer=transfer)
         return self._client
 
     def close(self) -> None:

@@ -286,11 +286,11 @@ def culprit(plan: Plan, reason: str) -> str:
 
 def apply(conn: Connector, facts: Facts, plan: Plan, *, root: str = "", timeout: float = 300,
           restart_pods: bool = False, progress: Callable[[str], None] | None = None, poll: float = 2.0,
-          stamp: str | None = None, stop: Stop | None = None) -> Outcome:
+          stop: Stop | None = None) -> Outcome:
     """Carry out ``plan`` on the board behind ``conn``."""
     if plan.refusals:
         return Outcome("failed", "; ".join(plan.refusals))
-    a = Applier(conn, facts, root, timeout, progress, poll, stamp, stop)
+    a = Applier(conn, facts, root, timeout, progress, poll, stop=stop)
     if not plan.changed:
         deleted = a.restart_pods() if restart_pods else ()
         return Outcome("unchanged", "nothing to change", deleted_pods=deleted)

@@ -26,6 +26,8 @@ import re
 from typing import Callable
 
 from .. import platform as plat
+from ..check import check_image
+from ..check.isa import target_board
 from ..catalog import riscv as profiles
 from ..node.cpu import Cpu
 from ..node.facts import Facts
@@ -165,8 +167,6 @@ def images_to_probe(rep: Report) -> list[str]:
 
 def registry_probe(open_source: Callable[[str], object], platform: plat.Platform, cpu: Cpu) -> Probe:
     """Check an image's riscv64 binaries against the board's CPU (:func:`archport.check.check_image`)."""
-    from ..check import check_image
-    from ..check.isa import target_board
 
     target = target_board(f"({profile_of(cpu)})", cpu.extensions, cpu.profile)
 

@@ -18,6 +18,7 @@ import re
 from typing import Callable
 
 from .. import platform as plat
+from ..check.listing import list_binaries
 from ..oci import Index, Manifest
 from . import fixes
 from ..node.facts import Facts
@@ -85,7 +86,6 @@ def _evidence(img: str, bins: list[tuple[str, str]], limit: int = 3) -> list[str
 def registry_probe(open_source: Callable[[str], object], platform: plat.Platform) -> Probe:
     """Read the Go version of every ELF in ``image``'s ``platform`` manifest;
     layers are streamed, never extracted (see :mod:`archport.check.listing`)."""
-    from ..check.listing import list_binaries
 
     def probe(image: str) -> list[tuple[str, str]]:
         src = open_source(image)

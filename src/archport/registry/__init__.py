@@ -60,7 +60,7 @@ Logging (``archport.registry``, DEBUG): method, URL without userinfo or
 query, status, retry decisions — never headers, tokens or bodies.
 """
 
-from .client import Client
+from .client import Client, Transfer
 from .credentials import Credential, Credentials, load_credentials
 from .hosts import HostOptions
 from .push import Chunking
@@ -68,4 +68,4 @@ from .retry import RetryPolicy
 from .store import RegistrySink, RegistrySource
 
 __all__ = ["Chunking", "Client", "Credential", "Credentials", "load_credentials", "HostOptions", "RetryPolicy",
-           "RegistrySink", "RegistrySource"]
+           "RegistrySink", "RegistrySource", "Transfer"]

@@ -52,6 +52,23 @@ def stall_deadline(seconds: float) -> httpx.Timeout:
 
 
 @dataclass(frozen=True, slots=True)
+class Transfer:
+    """How transfers behave: connections per host, the stall deadline, and
+    which blobs are read back and hashed."""
+
+    max_connections: int = 8
+    stall_timeout: float = STALL_TIMEOUT   # seconds without progress (--stall-timeout)
+    # Read back (and hash) a blob the destination already had or mounted,
+    # whose bytes never passed through us (--verify-blobs).
+    verify_blobs: bool = False
+    # Read back a blob *we* mount from another repository, even without
+    # --verify-blobs: the mount is our claim that the image is whole, and the
+    # registry's HEAD only vouches for the size and the name it keeps the blob
+    # under, not for its bytes (--no-verify-blobs turns it off).
+    verify_mounts: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class _Endpoint:
     host: str                                  # API host[:port]
     domain: str                                # whose credentials apply
@@ -64,29 +81,23 @@ class Client:
 
     def __init__(self, options: HostOptions = HostOptions(), credentials: Credentials | None = None, *,
                  retry: RetryPolicy | None = None, transport: httpx.BaseTransport | None = None,
-                 max_connections: int = 8, chunking: push.Chunking = push.Chunking(),
-                 sleep: Callable[[float], None] = time.sleep, verify_blobs: bool = False,
-                 verify_mounts: bool = True, stall_timeout: float = STALL_TIMEOUT) -> None:
+                 transfer: Transfer = Transfer(), chunking: push.Chunking = push.Chunking(),
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.options = options
-        # Read back (and hash) a blob the destination already had or mounted,
-        # whose bytes never passed through us (--verify-blobs).
-        self.verify_blobs = verify_blobs
-        # Read back a blob *we* mount from another repository, even without
-        # --verify-blobs: the mount is our claim that the image is whole, and
-        # the registry's HEAD only vouches for the size and the name it keeps
-        # the blob under, not for its bytes (--no-verify-blobs turns it off).
-        self.verify_mounts = verify_mounts or verify_blobs
+        self.verify_blobs = transfer.verify_blobs
+        self.verify_mounts = transfer.verify_mounts or transfer.verify_blobs
         self.retry = retry or RetryPolicy()
         self.chunking = chunking
         self._sleep = sleep
+        n = transfer.max_connections
         inner = transport or httpx.HTTPTransport(
             verify=ssl_context(options.ca_file),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections))
+            limits=httpx.Limits(max_connections=n, max_keepalive_connections=n))
         self.auth = RegistryAuth(credentials, options.allows_plain_http)
         self._http = httpx.Client(
             transport=PlainHTTPGuard(RetryTransport(inner, self.retry, sleep), options.allows_plain_http),
             auth=self.auth,
-            timeout=stall_deadline(stall_timeout), headers={"User-Agent": "archport"},
+            timeout=stall_deadline(transfer.stall_timeout), headers={"User-Agent": "archport"},
             event_hooks={"response": [_log_response]})
         self._schemes: dict[str, str] = {}
         self._scheme_lock = threading.Lock()
@@ -180,15 +191,25 @@ class Client:
     def _first(self, ref: Reference, use_mirrors: bool, fn: Callable[[_Endpoint], _T]) -> _T:
         """Try mirrors in order, then upstream (containerd's hosts.toml order)."""
         *mirrors, upstream = self._endpoints(ref, use_mirrors)
+        failed: list[tuple[str, ArchportError]] = []
         for i, ep in enumerate(mirrors):
             try:
                 return fn(ep)
             except ArchportError as e:
+                failed.append((ep.host, e))
                 if self.options.mirror_only and i == len(mirrors) - 1:
                     log.debug("mirror %s failed for %s; --mirror-only: not asking %s", ep.host, ref, ref.domain)
+                    e.mirror_failures = tuple(failed)
                     raise
                 log.debug("mirror %s failed for %s (%s); trying the next", ep.host, ref, type(e).__name__)
-        return fn(upstream)
+        try:
+            return fn(upstream)
+        except ArchportError as e:
+            # What each mirror said before upstream was asked: the cause the
+            # user can act on is often there (a mirror that lacks the image),
+            # not in upstream's failure (e.g. unreachable, hence the mirror).
+            e.mirror_failures = tuple(failed)
+            raise
 
     # -- manifests -----------------------------------------------------------
     def _fetch_manifest(self, ep: _Endpoint, ref: Reference) -> Manifest | Index:

@@ -20,6 +20,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
 from ..catalog import versions
 from ..errors import ArchportError, BadInput, NotPortable
 from ..fetch.goproxy import ModuleUnavailable, download_module
@@ -182,8 +185,6 @@ def stripped(stream) -> bool:
     ``-ldflags=-s``, or ran strip): then the rebuild drops the symbol and
     DWARF tables too (``-s -w``, cmd/link), so its size matches upstream's.
     A file pyelftools cannot read counts as not stripped."""
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.elffile import ELFFile
     start = stream.tell()
     try:
         stream.seek(0)
