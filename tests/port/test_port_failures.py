@@ -100,6 +100,13 @@ def test_unknown_image_and_release(go_env, registry_plain, hello_catalog, tmp_pa
     assert cp.returncode == 2 and len(cp.stderr.strip().splitlines()) == 1, cp.stderr
 
 
+def _json_of(captured) -> dict:
+    """The run's JSON document; intermittent under load, cause not yet found, so
+    a failure shows both streams."""
+    assert captured.out.lstrip().startswith("{"), (captured.out, captured.err)
+    return json.loads(captured.out)
+
+
 def test_network_failure_mid_run_then_resume(hello_upstream, hello_catalog, go_env, registry_plain, tmp_path,
                                              monkeypatch, capsys):
     """The registry stops after the first image; the rerun keeps it and ports the second."""
@@ -129,14 +136,14 @@ def test_network_failure_mid_run_then_resume(hello_upstream, hello_catalog, go_e
         code = cli.main(argv)
     finally:
         reg.start()
-    first = json.loads(capsys.readouterr().out)
+    first = _json_of(capsys.readouterr())
     assert code == 1
     assert [r["status"] for r in first["images"]] == ["ported", "failed"], first
     done_digest = first["images"][0]["digest"]
 
     monkeypatch.setattr(port_run, "port_image", original)
     code = cli.main(argv)
-    second = json.loads(capsys.readouterr().out)
+    second = _json_of(capsys.readouterr())
     assert code == 0, second
     assert [r["status"] for r in second["images"]] == ["done", "ported"], second
     assert second["images"][0]["digest"] == done_digest
