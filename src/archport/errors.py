@@ -22,6 +22,7 @@ derives from a bare ``Exception``, which the CLI could only report as
     │   │   ├── HostUnreachable   its host name does not resolve here (not retried; remembered per host)
     │   │   ├── Refused           nothing listens on its port (asked again for a few seconds; registry.errors)
     │   │   └── Stalled           no progress for the stall deadline, --stall-timeout (registry.errors)
+    │   ├── MirrorFailed          a --mirror lacks the image or cannot be reached (what it answered, not upstream)
     │   ├── DownloadError         a release asset's server answered without the file
     │   ├── DebianError           the Debian archive could not give a verified file
     │   ├── AlpineError           an Alpine mirror could not give a verified index or package
@@ -120,6 +121,16 @@ class HostUnreachable(TransportError):
     def __init__(self, message: str, host: str, domain: str, next_step: str = "") -> None:
         super().__init__(message)
         self.host, self.domain, self.next_step = host, domain, next_step
+
+
+class MirrorFailed(FetchError):
+    """The registry's ``--mirror`` hosts could not give the image (they lack
+    it, or cannot be reached), and upstream was not asked or failed too: the
+    mirror is the cause the user can act on.  ``next_step`` says how."""
+
+    def __init__(self, message: str, next_step: str = "") -> None:
+        super().__init__(message)
+        self.next_step = next_step
 
 
 class RegistryError(ArchportError):

@@ -63,7 +63,7 @@ def _one(args, ctx, board, out) -> dict:
     missing = sorted(k for k, r in raw.items() if r.rc != 0)
     if not ctx.json:
         ctx.console.print(f"wrote {escape(str(out))} ({len(raw) - len(missing)} facts"
-                          + (f"; not available: {', '.join(missing)}" if missing else "") + ")", highlight=False)
+                          + (f"; not available: {', '.join(F.label(m) for m in missing)}" if missing else "") + ")", highlight=False)
     board = F.parse({k: r for k, r in raw.items() if k in ("uname", "mmu", "cpu", "kernel")}).hardware()
     return {"out": str(out), "source": conn.name, "facts": sorted(raw), "missing": missing, "node": board}
 

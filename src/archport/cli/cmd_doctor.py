@@ -14,6 +14,7 @@ from .. import platform as plat
 from ..doctor import analyze, crosscheck, hardware, sv57, text
 from ..doctor.report import UNCLASSIFIED
 from ..node import collect
+from ..node.facts import label as fact_label
 from ..node.boards import Board
 from ..errors import ArchportError, BadInput
 from . import args as argtypes
@@ -206,7 +207,9 @@ def render(report, console) -> None:
     for n in report.notes:
         console.print(f"[blue]note:[/] {escape(n)}")
     if report.missing:
-        console.print(f"[dim]not available: {escape(', '.join(report.missing))}[/]")
+        # In the user's words (the file or command), not our fact names.
+        shown = ", ".join(fact_label(m) for m in report.missing)
+        console.print(f"[dim]not available: {escape(shown)}[/]", soft_wrap=True)
 
 
 def _clip(s: str, n: int = 400) -> str:

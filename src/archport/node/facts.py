@@ -304,6 +304,30 @@ FACTS: tuple[Fact, ...] = (
     Fact("archives", "", archives.COMMAND, lambda t: {"archives": archives.parse(t)}, empty_ok=True),
 )
 BY_NAME = {f.name: f for f in FACTS}
+# What each fact reads, in the words a user knows (the file or the command),
+# for messages: a fact's name is ours, not theirs.
+LABELS: dict[str, str] = {
+    "cluster": "k3s kubectl get pods,events,nodes", "sandboxes": "k3s crictl pods",
+    "images": "k3s crictl images", "journal": f"k3s's log (journalctl -u k3s, or {P.OPENRC_LOG})",
+    "containerd_log": P.CONTAINERD_LOG, "config": P.CONFIG, "registries": P.REGISTRIES,
+    "config_d": f"{P.DROPIN_DIR}/*.yaml", "manifests": f"{P.MANIFESTS}/*.yaml",
+    "manifests_dir": f"the list of {P.MANIFESTS}", "images_dir": f"the list of {P.IMAGES}",
+    "version": "k3s --version", "uname": "uname -m", "mmu": "/proc/cpuinfo (mmu)",
+    "cpu": "/proc/cpuinfo and the CPU's hwcaps", "kernel": "the kernel's config (/proc/config.gz or /boot/config-*)",
+    "cgroup": "/sys/fs/cgroup", "vxlan": "the vxlan kernel module", "iptables": "iptables --version",
+    "ip_forward": "/proc/sys/net/ipv4/ip_forward", "clock": "the board's clock (date -u)",
+    "hostname": "hostname", "init": "the init system (systemd or OpenRC)", "service": "the k3s service",
+    "files": "k3s's configuration files", "image_files": f"the files in {P.IMAGES}",
+    "system_pods": "k3s kubectl get pods -n kube-system", "airgap": f"the airgap archive in {P.IMAGES}",
+    "archives": f"the image archives in {P.IMAGES}",
+}
+
+
+def label(missing: str) -> str:
+    """A :attr:`Facts.missing` entry (``name`` or ``name (unparseable)``) in
+    the user's words; any other text (a paste's missing part) unchanged."""
+    name, sep, rest = missing.partition(" ")
+    return LABELS[name] + sep + rest if name in LABELS else missing
 BY_FILE = {f.file: f for f in FACTS if f.file}
 PARSERS: dict[str, Parser] = {f.name: f.parse for f in FACTS}
 # What ``archport collect`` writes, and what doctor reads: every fact with a file.

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from ..copy import transfer
-from ..errors import ArchportError, BadInput, NotFound, TransportError
+from ..errors import ArchportError, BadInput, MirrorFailed, NotFound, TransportError
 from ..images import Pinned, open_source
 from ..oci import Index, Manifest, read_config
 from ..platform import Platform, normalize
@@ -23,7 +23,7 @@ from ..strategies.mirror import Mirror
 from ..strategies.present import Present
 from ..strategies.release import ReleaseStrategy
 from ..strategies.transplant import Transplant
-from . import fetchable
+from . import fetchable, mirrored
 from .destination import DestTag
 from .model import Destination, ImageResult, Options
 from .proof import check, smoke
@@ -93,6 +93,12 @@ def port_image(s: Session, ref: Reference, opts: Options, *, from_release: bool 
     return replace(res, seconds=time.monotonic() - started)
 
 
+def _mirrored(s: Session, ref: Reference, e: ArchportError) -> ArchportError:
+    """``e``, or what the ref's --mirror hosts answered when they are the cause."""
+    mirror_only = bool(getattr(getattr(s.env.registry, "options", None), "mirror_only", False))
+    return mirrored.failure(e, ref.domain, mirror_only) or e
+
+
 def _failed(s: Session, res: ImageResult, e: ArchportError) -> ImageResult:
     """``res`` as far as it got, failed with ``e``'s reason and the next step."""
     if isinstance(e, NotPortable):
@@ -140,7 +146,7 @@ def _port(s: Session, ref: Reference, component, target: Platform, opts: Options
     except BadInput:
         raise
     except ArchportError as e:
-        return _failed(s, res, e)
+        return _failed(s, res, _mirrored(s, ref, e))
     if outcome is None:
         return res
     return _prove_and_push(s, tag, ref, up, base, outcome, target, opts, res)
@@ -185,13 +191,15 @@ def _prove_and_push(s: Session, tag: DestTag, ref: Reference, up: Upstream, base
     except BadInput:
         raise
     except ArchportError as e:
-        return _failed(s, res, e)
+        return _failed(s, res, _mirrored(s, ref, e))
 
 
 def _open(s: Session, ref: Reference, component, target: Platform, from_release: bool) -> Upstream:
     try:
         return open_upstream(s, ref, component, target)
     except NotFound as e:
+        if isinstance(m := _mirrored(s, ref, e), MirrorFailed):
+            raise m from None           # a mirror lacks it: says nothing of upstream's versions
         if component is None:
             raise BadInput(f"unknown image {ref.familiar()}: not in the catalog, and upstream says {e}") from None
         if not from_release:
@@ -209,7 +217,8 @@ def _explain(s: Session, tag: DestTag | None, ref: Reference, component, target:
         if component is None:
             raise
         res = _from_catalog(component, ref, target, opts, res)
-        res = replace(res, notes=res.notes + (f"upstream unreachable ({str(e).splitlines()[0]}): every fact above "
+        why = str(_mirrored(s, ref, e)).splitlines()[0]     # a mirror's words name no image: said once
+        res = replace(res, notes=res.notes + (f"upstream unreachable ({why}): every fact above "
                                               "is the catalog's; nothing was read live",))
     else:
         res, _ = _choose(s, up, target, opts, res)
