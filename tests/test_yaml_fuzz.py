@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import argparse
 import io
-import resource
 import time
+import tracemalloc
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -35,8 +35,9 @@ from archport.node import boards, redact
 from archport.node import facts as F
 
 SECONDS = 5.0                       # any one reader, any one input
-MEGABYTES = 300                     # growth of this process's peak RSS over the whole module
-_START_RSS = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+# Peak memory one reader allocates for one input (tracemalloc, so what the rest
+# of the suite allocated before this module does not count).
+MEGABYTES = 300
 CATALOG = load_catalog()
 WANT = deploy_registries.Mirror(endpoint="https://10.0.0.5:5000", host="10.0.0.5:5000", upstreams=("docker.io",))
 
@@ -187,14 +188,17 @@ _alias_texts = (
 def _bounded(fn, *a) -> None:
     """``fn(*a)`` answers or refuses with one line, in time."""
     t0 = time.monotonic()
+    tracemalloc.start()
     try:
         fn(*a)
     except (ArchportError, argparse.ArgumentTypeError) as e:
         assert "\n" not in str(e).strip(), str(e)
+    finally:
+        peak = tracemalloc.get_traced_memory()[1] // (1024 * 1024)
+        tracemalloc.stop()
     elapsed = time.monotonic() - t0
     assert elapsed < SECONDS, f"{getattr(fn, '__name__', fn)} took {elapsed:.1f}s"
-    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024 - _START_RSS
-    assert grown < MEGABYTES, f"peak RSS grew {grown} MB"
+    assert peak < MEGABYTES, f"{getattr(fn, '__name__', fn)} allocated {peak} MB at its peak"
 
 
 def _audit_manifests(text: str) -> None:
