@@ -162,6 +162,22 @@ def _write_dir(raw: dict[str, F.Raw], d: Path, source: str) -> None:
     (d / META).write_text(json.dumps(meta, indent=2) + "\n")
 
 
+def _extract(tar: tarfile.TarFile, workdir: str) -> None:
+    """A dump holds directories and regular files only.  tarfile's ``data``
+    filter (PEP 706) refuses everything else, but Python before 3.11.4 (Debian
+    12 ships 3.11.2) has no filters: there the same rule is applied by hand."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(workdir, filter="data")
+        return
+    members = tar.getmembers()
+    for m in members:
+        parts = Path(m.name).parts
+        if not (m.isfile() or m.isdir()) or m.name.startswith("/") or ".." in parts:
+            raise tarfile.TarError(f"{m.name}: not a file of a dump")
+        m.mode = (m.mode & 0o755) | (0o700 if m.isdir() else 0o600)   # no set-id bits, owner can read
+    tar.extractall(workdir, members=members)
+
+
 def open_dump(path: str | Path, workdir: str | None = None) -> tuple[Dump, dict]:
     """Open a dump directory or ``.tar.gz``; returns the connector and its metadata."""
     p = Path(path)
@@ -170,7 +186,7 @@ def open_dump(path: str | Path, workdir: str | None = None) -> tuple[Dump, dict]
             raise BadInput("extracting a dump archive needs a work directory")
         try:
             with tarfile.open(p) as tar:
-                tar.extractall(workdir, filter="data")
+                _extract(tar, workdir)
         except (tarfile.TarError, EOFError, zlib.error):
             # Truncated or corrupt compression ends in EOFError or zlib.error, not a TarError.
             # tarfile's own message lists every compression it tried, one per line.
