@@ -125,7 +125,7 @@ def _add_proof(p) -> None:
 
 
 def _catalog(args):
-    from ..port.catalog_extra import with_extras
+    from ..port.catalog_extra import with_extras   # port's modules load when it runs: port --help stays fast
     cat = load_catalog()
     return with_extras(cat, args.catalog) if args.catalog else cat
 
@@ -143,7 +143,7 @@ def _substitutes(items: list[str]) -> dict[str, str]:
 def _checked(args):
     """The flags that contradict each other refused (bad input), and the
     destination and the target platform parsed."""
-    from ..port import parse_destination
+    from ..port import parse_destination   # port's modules load when it runs: port --help stays fast
     if args.images and args.k3s:
         raise BadInput("name IMAGE… or --k3s VERSION, not both")
     if not (args.images or args.k3s or args.manifests):
@@ -179,7 +179,7 @@ def _image_names(args, ctx, catalog) -> list[str]:
 
 
 def _options(args, target, workers: int) -> Options:
-    from ..port import Options
+    from ..port import Options   # port's modules load when it runs: port --help stays fast
     return Options(target=target, strategies=None if args.strategy == "auto" else (args.strategy,),
                    explain=args.explain, rebuild=args.rebuild, overwrite=args.overwrite,
                    manifests=args.manifests, smoke=not args.no_smoke,
@@ -191,7 +191,7 @@ def _options(args, target, workers: int) -> Options:
 def _env(args, ctx, catalog, cache_dir: Path, work: Path, http, log) -> Env:
     """The strategies' services and each one's options, from the flags and
     the environment the CLI read (the library reads neither)."""
-    from ..strategies import Env
+    from ..strategies import Env   # port's modules load when it runs: port --help stays fast
     from ..strategies.options import AlpineOptions, DebianOptions, ReleaseOptions, TransplantOptions
     from ..toolchain.gocompile import GoOptions
     profile = riscv.profile(args.profile)
@@ -213,7 +213,7 @@ def run(args, ctx) -> int:
     # Imported here, not at the top: `archport port --help` needs none of them.
     import httpx
 
-    from ..port import Session, port_all
+    from ..port import Session, port_all   # port's modules load when it runs: port --help stays fast
     dest, target = _checked(args)
     args.arch = str(target)
     catalog = _catalog(args)

@@ -234,7 +234,7 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
 
 def _run(args: argparse.Namespace) -> int:
     """Run the command; every failure is one line (or one JSON document) and its exit code."""
-    from .context import Context
+    from .context import Context   # rich and the clients: only when a command runs, not for --help
     ctx = Context(json=getattr(args, "json", False))
     previous = _terminate_like_interrupt()
     try:
