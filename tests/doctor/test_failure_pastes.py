@@ -51,6 +51,9 @@ EXPECTED: dict[str, list[tuple[str, list[str], list[str]]]] = {
     "06-pods-all.txt": [("unknown", SYSTEM_PODS, [])],
     "07-journal-unclassified.txt": [("unclassified", [], [])],
     "08-crictl-default-socket.txt": [("cri-socket", [], [MS])],
+    # crictl ps -a's exited container and crictl inspect's exit status, nothing else:
+    # the status is SIGILL's (128 + 4).
+    "09-crictl-exited.txt": [("sigill", [], [])],
 }
 
 
@@ -184,7 +187,8 @@ def test_all_failure_pastes_mixed():
 # -- the property: a known failure line, anywhere, among anything ---------------------------------
 FAILURE_LINES = sorted({line for name in EXPECTED if name != "06-pods-all.txt" for line in read(name).splitlines()
                         if "error" in line.lower() or "failed" in line.lower() or "back-off" in line.lower()}
-                       | {"exec /coredns: exec format error",
+                       | {"exec /coredns: exec format error", '    "exitCode": 132,',
+                          '    "exitCode": 1,',
                           "  Warning  Failed     39m (x4 over 41m)    kubelet            Failed to pull image "
                           "\"rancher/mirrored-metrics-server:v0.5.2\": rpc error: code = NotFound desc = failed to "
                           "pull and unpack image \"docker.io/rancher/mirrored-metrics-server:v0.5.2\": no match for "

@@ -220,6 +220,8 @@ def _loose(at: _Cursor, st: _State, line: str) -> None:
     elif t.LOG_FAILURE.search(line):
         st.pending.append(_Pending(line.strip(), "Logs", container=t.exec_target(line)))
         at.mode = "logs-bare"
+    elif m := t.CRICTL_EXIT.search(line):
+        st.pending.append(_Pending(f"a container exited with code {m.group(1)} (crictl inspect)", "Error"))
 
 
 def _add_event(st: _State, e: kube.Event) -> None:

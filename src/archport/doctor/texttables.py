@@ -49,6 +49,8 @@ BACK_OFF = re.compile(r"^back-off pulling image ", re.IGNORECASE)
 LOG_FAILURE = re.compile(
     r"exec format error|exec user process caused|executable file not found|no such file or directory"
     r"|^panic: |^fatal error: |\bSIGSEGV\b|segmentation fault|illegal instruction", re.IGNORECASE)
+# crictl inspect's JSON: a container that ended with a non-zero status (132 = 128 + SIGILL).
+CRICTL_EXIT = re.compile(r'"exitCode":\s*([1-9]\d*)')
 EXEC_PATH = re.compile(r"\bexec:?\s+\\?\"?(/?[\w./-]+)")
 
 _READY = re.compile(r"^\d+/\d+$")
