@@ -168,6 +168,21 @@ class Capture:
         self.lines += [f"# {text}", ""]
 
 
+# The one change made to what the commands print: the project's files name no
+# public registry's or package server's host, so the hosts the run reached or
+# quoted (containerd's endpoint for docker.io, the Go module proxy, the Debian
+# archive) are written as these placeholders.  The header says so.
+HOSTS = (("registry-1." + "docker.io", "<docker.io's endpoint>"),
+         ("proxy." + "golang.org", "<the Go module proxy>"),
+         ("deb." + "debian.org", "<a Debian mirror>"))
+
+
+def placeholders(text: str) -> str:
+    for host, placeholder in HOSTS:
+        text = text.replace(host, placeholder)
+    return text
+
+
 def header(env: dict[str, str]) -> list[str]:
     version = subprocess.run(["archport", "--version"], env=env, capture_output=True, text=True).stdout.strip()
     commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True,
@@ -181,7 +196,10 @@ def header(env: dict[str, str]) -> list[str]:
         "# The node is archport's test bed (docs/testbed.md): a new k3s v1.24.2 node, traefik",
         "# disabled, whose kubelet and containers run riscv64 code under qemu-user.  UPSTREAM",
         "# plays docker.io: it serves k3s's eight system images for amd64 and arm64 only, as",
-        "# upstream does; REGISTRY is an empty registry the board can reach.",
+        "# upstream does; REGISTRY is an empty registry the board can reach.  One thing is",
+        "# changed in what the commands printed: the hosts of docker.io's endpoint, the Go",
+        "# module proxy and the Debian archive read <docker.io's endpoint>, <the Go module",
+        "# proxy> and <a Debian mirror>.",
         "",
         *[f"$ {line}" for line in PRELUDE],
         "",
@@ -222,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
-    tmp.write_text("\n".join(header(env) + cap.lines).rstrip("\n") + "\n")
+    text = "\n".join(header(env) + cap.lines).rstrip("\n") + "\n"
+    tmp.write_text(placeholders(text))
     tmp.replace(out)
     note(f"wrote {out}")
     for d in cap.differed:

@@ -10,7 +10,7 @@ APT_PACKAGES=(docker-registry skopeo containerd runc qemu-user-static binfmt-sup
               gcc libc6-dev gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
               gpgv gnupg debian-archive-keyring xz-utils mmdebstrap
               containernetworking-plugins iptables iproute2 util-linux
-              zstd lz4 bzip2 qemu-system-misc opensbi openssl)
+              zstd lz4 bzip2 qemu-system-misc opensbi openssl curl)
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then
@@ -23,11 +23,6 @@ missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# The Go toolchain builds the test binaries: keep a newer one if present
-# (/usr/local/go), otherwise Debian's.
-if ! command -v go >/dev/null && [ ! -x /usr/local/go/bin/go ]; then
-  missing+=(golang-go)
-fi
 # Debian's python3 refuses system-wide pip installs (PEP 668): use a venv then.
 PY="${PYTHON:-$(command -v python3 || command -v python || true)}"
 needs_venv() {
@@ -51,6 +46,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "test-deps: apt-get install ${missing[*]}" >&2
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Go builds the test binaries; Debian bookworm's golang-go (1.19) is too old
+# for them, so install-go.sh installs the Go the suite is run with into
+# /usr/local/go when no new enough Go is found (see its GO_MIN).
+go_bin="$($SUDO env PYTHON="$(command -v python3 || command -v python)" GOPROXY="${GOPROXY:-}" \
+  "$(pwd)/scripts/install-go.sh" --if-needed /usr/local/go)"
+echo "test-deps: Go: $go_bin ($(GOTOOLCHAIN=local "$go_bin" env GOVERSION)); put $(dirname "$go_bin") first on PATH" >&2
 
 PY="${PYTHON:-$(command -v python3 || command -v python)}"
 if needs_venv "$PY"; then

@@ -8,6 +8,8 @@ directory is visible at the same path inside the board).
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import dataclass
 
 from testbed import paths
 from testbed.build import by_name
@@ -115,9 +117,87 @@ def containerd_argv(lay: Layout) -> list[str]:
             "--root", paths.BOARD_CONTAINERD_ROOT, "--state", "/run/k3s/containerd"]
 
 
-def containerd_config(sandbox_image: str = paths.BED_PAUSE_IMAGE, config_path: str | None = None) -> str:
+# -- the board's CPU --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardCpu:
+    """The CPU the board's riscv64 programs run on: the qemu-user CPU model
+    (``-cpu``, or ``QEMU_CPU`` in the program's environment) and what the
+    board's ``/proc/cpuinfo`` says of those harts, as Linux prints it
+    (arch/riscv/kernel/cpu.c, show_cpuinfo)."""
+
+    model: str          # qemu-user's -cpu value
+    isa: str            # the cpuinfo ``isa`` line
+    uarch: str = ""
+    mmu: str = "sv39"
+
+
+# CPU models of Debian's qemu-user 7.2 that are RV64GC with no vector, the
+# boards most people run k3s on (VisionFive 2, LicheePi 4A).  sifive-u54 is
+# SiFive's U54 core (target/riscv/cpu.c, rv64_sifive_u_cpu_init: RV64GC, no
+# Zba/Zbb/Zbs, no V); the generic rv64 with those properties off is the same
+# set.  Measured: a Go binary built GORISCV64=rva22u64 or rva23u64, and a C
+# one built -march=rv64gcv, exit 132 (SIGILL) on both; rva20u64 runs.
+CPUS = {
+    "sifive-u54": BoardCpu("sifive-u54", "rv64imafdc_zicntr_zicsr_zifencei_zihpm", "sifive,u54-mc"),
+    "rv64,v=false,zba=false,zbb=false,zbs=false":
+        BoardCpu("rv64,v=false,zba=false,zbb=false,zbs=false", "rv64imafdc_zicntr_zicsr_zifencei_zihpm"),
+}
+# The knob: which of CPUS the board has (ARCHPORT_TESTBED_CPU names another).
+BOARD_CPU_MODEL = "sifive-u54"
+QEMU_CPU = "QEMU_CPU"        # the variable qemu-user reads (linux-user/main.c)
+
+
+def board_cpu(environ: dict | None = None) -> BoardCpu:
+    name = (os.environ if environ is None else environ).get("ARCHPORT_TESTBED_CPU") or BOARD_CPU_MODEL
+    if name not in CPUS:
+        raise ValueError(f"ARCHPORT_TESTBED_CPU={name!r}: the bed knows the CPU models {', '.join(CPUS)}")
+    return CPUS[name]
+
+
+def cpuinfo(cpu: BoardCpu, harts: int) -> str:
+    """The board's /proc/cpuinfo: one block per hart, as a RISC-V kernel
+    prints it (as many harts as the machine has CPUs, so that the kubelet's
+    count and this file agree)."""
+    block = "processor\t: {i}\nhart\t\t: {i}\nisa\t\t: {isa}\nmmu\t\t: {mmu}\n" + \
+        ("uarch\t\t: {uarch}\n" if cpu.uarch else "")
+    return "\n".join(block.format(i=i, isa=cpu.isa, mmu=cpu.mmu, uarch=cpu.uarch) for i in range(max(1, harts))) + "\n"
+
+
+def base_runtime_spec(default_spec: str, cpu: BoardCpu) -> str:
+    """containerd's default OCI spec (``ctr oci spec``) with the board's CPU
+    model in the process environment, for the CRI runtime's
+    ``base_runtime_spec``.
+
+    Why the environment: binfmt_misc hands a container's riscv64 program to
+    qemu-user with that program's own environment, and qemu-user takes its
+    CPU model from ``QEMU_CPU`` there.  The CRI plugin starts every
+    container's spec (and ``kubectl exec``'s process) from the base spec and
+    only adds the image's and the pod's variables to it (containerd v1.7
+    pkg/cri/server/container_create.go, runtimeSpec; oci.WithEnv keeps what
+    is there).  The binfmt_misc entry itself stays the distribution's: it is
+    the host's, shared by everything else on the machine.
+
+    With a base spec the CRI plugin keeps the spec's own security defaults
+    (container_create_linux.go, WithoutDefaultSecuritySettings), so those are
+    removed here as that function removes them: rlimits, AppArmor, seccomp."""
+    spec = json.loads(default_spec)
+    proc = spec.setdefault("process", {})
+    proc.pop("rlimits", None)
+    proc.pop("apparmorProfile", None)
+    spec.get("linux", {}).pop("seccomp", None)
+    env = [e for e in proc.get("env") or [] if not e.startswith(QEMU_CPU + "=")]
+    proc["env"] = [*env, f"{QEMU_CPU}={cpu.model}"]
+    return json.dumps(spec, indent=2) + "\n"
+
+
+def containerd_config(sandbox_image: str = paths.BED_PAUSE_IMAGE, config_path: str | None = None,
+                      base_spec: str | None = None) -> str:
     """containerd 1.7 configuration (version 2), the shape of k3s's template
-    (pkg/agent/templates/templates_linux.go) plus what this VM needs."""
+    (pkg/agent/templates/templates_linux.go) plus what this VM needs, and the
+    board's CPU model through the runtime's base spec (:func:`base_runtime_spec`)."""
+    base_spec = str(paths.layout().runtime_spec) if base_spec is None else base_spec
     registry = f'\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "{config_path}"\n' \
         if config_path else ""
     return f"""version = 2
@@ -145,6 +225,7 @@ def containerd_config(sandbox_image: str = paths.BED_PAUSE_IMAGE, config_path: s
 
 [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
   runtime_type = "io.containerd.runc.v2"
+  base_runtime_spec = "{base_spec}"
 
 [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
   SystemdCgroup = false

@@ -99,6 +99,14 @@ def _prepare_dirs(lay: Layout) -> None:
         (lay.var_k3s / rel).write_text(generated)
 
 
+def board_cpuinfo(lay: Layout) -> None:
+    """The board's CPU (config.board_cpu) as a RISC-V kernel prints it, bound
+    over its /proc/cpuinfo (also on a board started before it had one)."""
+    lay.cpuinfo.write_text(config.cpuinfo(config.board_cpu(), os.cpu_count() or 1))
+    if board_exec(["grep", "-q", "^isa", "/proc/cpuinfo"], lay.root).returncode != 0:
+        board_exec(["mount", "--bind", str(lay.cpuinfo), "/proc/cpuinfo"], lay.root, check=True)
+
+
 def start_board(lay: Layout) -> None:
     if supervise.alive(lay, "board") and (lay.run / "board.ready").exists():
         return
@@ -210,11 +218,21 @@ def ctr(args: list[str], root: Path | None = None, namespace: str = "k8s.io", **
                            "--namespace", namespace, *args], **run_kw)
 
 
+def write_runtime_spec(lay: Layout) -> None:
+    """The CRI runtime's base spec with the board's CPU model (config.py), read as containerd starts."""
+    cp = subprocess.run([str(build.by_name()["containerd"].path("ctr")), "oci", "spec"],
+                        capture_output=True, text=True, timeout=60)
+    if cp.returncode != 0:
+        raise BedError(f"ctr oci spec: {cp.stderr.strip()}")
+    lay.runtime_spec.write_text(config.base_runtime_spec(cp.stdout, config.board_cpu()))
+
+
 def restart_containerd(root: Path | None = None) -> None:
     lay = paths.layout(root)
     supervise.stop(lay, "containerd")
     if not lay.containerd_config.exists():
         lay.containerd_config.write_text(config.containerd_config())
+    write_runtime_spec(lay)
     lay.containerd_socket.unlink(missing_ok=True)
     supervise.start(lay, "containerd", board_argv(config.containerd_argv(lay), lay.root),
                     env=dict(os.environ, PATH=f"{build.by_name()['containerd'].dir}:{os.environ.get('PATH', '')}"))
@@ -235,7 +253,8 @@ def restart_kubelet(root: Path | None = None) -> None:
     supervise.stop(lay, "kubelet")
     lay.kubelet_config.write_text(config.kubelet_config(lay))
     cgroups.make()
-    supervise.start(lay, "kubelet", board_argv(config.kubelet_argv(lay), lay.root))
+    supervise.start(lay, "kubelet", board_argv(config.kubelet_argv(lay), lay.root),     # the board's CPU too
+                    env={**os.environ, config.QEMU_CPU: config.board_cpu().model})
 
 
 def restart_runtime(root: Path | None = None) -> None:
@@ -290,6 +309,7 @@ def _up(lay: Layout, before_runtime: Hook | None, after_ready: Hook | None) -> L
     root = lay.root
     st = status(root)
     if all(st.values()) and node_ready(lay):
+        board_cpuinfo(lay)
         return lay
     if not st["board"] and any(st[n] for n in (*CONTROL_PLANE, *RUNTIME)):
         # Processes left in a board whose holder died: a new board would not
@@ -304,6 +324,7 @@ def _up(lay: Layout, before_runtime: Hook | None, after_ready: Hook | None) -> L
     (lay.cni_conf / "10-bridge.conflist").write_text(config.cni_conflist())
     _log("starting the board's namespaces")
     start_board(lay)
+    board_cpuinfo(lay)
     _log("starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy")
     start_control_plane(lay)
     if before_runtime:

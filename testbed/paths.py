@@ -127,6 +127,10 @@ class Layout:
     def containerd_socket(self) -> Path: return self.run_k3s / "containerd" / "containerd.sock"
     @property
     def kubelet_config(self) -> Path: return self.root / "kubelet-config.yaml"
+    @property
+    def cpuinfo(self) -> Path: return self.board / "cpuinfo"       # bound over the board's /proc/cpuinfo
+    @property
+    def runtime_spec(self) -> Path: return self.board / "runtime-base-spec.json"   # the CPU model (config.py)
 
 
 # Paths as the board sees them (inside its mount namespace).

@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from testbed import paths
+from testbed import config, paths
 
 SSHD = "/usr/sbin/sshd"
 REPO = Path(__file__).resolve().parents[1]
@@ -60,7 +60,7 @@ def sshd_config(d: Door) -> str:
             f"AuthorizedKeysFile {d.authorized_keys}\nStrictModes no\nPasswordAuthentication no\n"
             "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nUsePAM no\n"
             f"SetEnv PATH={d.bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "
-            f"ARCHPORT_TESTBED_DIR={d.dir.parent}\n"
+            f"ARCHPORT_TESTBED_DIR={d.dir.parent} QEMU_CPU={config.board_cpu().model}\n"
             "Subsystem sftp internal-sftp\nLogLevel INFO\n")
 
 

@@ -36,20 +36,26 @@ UPSTREAM's storage is cached on the machine keyed by the image set's version
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
+import shutil
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from archport.dirlock import DirLock
 from standins import debian, gomodules, images, programs, shared
 from testbed import paths
 
 REGISTRY_BIN = "/usr/bin/docker-registry"
 # Bump when the stand-in images change: the cache key of UPSTREAM's storage.
 STANDIN_REVISION = "3"
-# Bump when the Go recipes change: the cache key of the real modules' builds.
+# Bump when the way the real modules are built changes (their recipes are in
+# the key already): the cache key of their builds, shared by every image set.
 MODULES_REVISION = "2"
 PLATFORMS = ("amd64", "arm64")
 PATH_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
@@ -117,39 +123,129 @@ class RealBuild:
     label: str                      # what the stand-in is, for the image's label
 
 
-def _real_module(x: Standin, work: Path) -> RealBuild | None:
-    """The real module of a Go component, built for every platform of
-    UPSTREAM (cached in ``work``); None for the other images."""
+def module_builds(recipe: gomodules.GoRecipe, version: str) -> Path:
+    """Where ``recipe``'s module at ``version`` is built, one ``ARCH.bin`` per
+    platform.  Keyed by the module version and the recipe, not by the image
+    tag: every image set UPSTREAM serves shares them, so a version standing in
+    for several tags (metrics-server v0.8.0 for v0.5.2 and v0.9.0,
+    local-path-provisioner v0.0.30 for v0.0.21 and v0.0.37) is built once."""
+    key = json.dumps([recipe.module, recipe.package, recipe.ldflags, recipe.trimpath, recipe.toolchain])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    return (paths.component_dir("upstream-modules", f"r{MODULES_REVISION}")
+            / f"{recipe.module.replace('/', '_')}@{version}-{digest}")
+
+
+def _resolved(x: Standin, recipe: gomodules.GoRecipe, work: Path, env: dict) -> tuple[str, Path, dict]:
+    """(the tag as a module version, the set's record, what it says: the
+    version standing in for the tag, why, and build seconds)."""
+    where = work / f"module-{x.repository.replace('/', '_')}"
+    where.mkdir(parents=True, exist_ok=True)
+    wanted = x.tag if x.tag.startswith("v") else f"v{x.tag}"
+    record = where / "built.json"
+    # One caller at a time (a cold run's background prefetch and the bed's seed).
+    lock = DirLock(where)
+    lock.acquire(fcntl.LOCK_EX)
+    try:
+        if record.exists():
+            return wanted, record, json.loads(record.read_text())
+        version, why = gomodules.standin_version(recipe.module, wanted, env, where)
+        done = {"version": version, "why": why, "seconds": {}}
+        _write_json(record, done)
+    finally:
+        lock.release()
+    return wanted, record, done
+
+
+def _write_json(path: Path, doc: dict) -> None:
+    """Replace ``path`` whole: a reader never sees half of it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(json.dumps(doc, indent=2))
+    os.replace(tmp, path)
+
+
+def _stored(storage: Path, x: Standin) -> bool:
+    """The tag is in a registry's storage (distribution's filesystem layout)."""
+    return (storage / "docker/registry/v2/repositories" / x.repository / "_manifests/tags" / x.tag
+            / "current/link").is_file()
+
+
+def fetch_modules(standins: list[Standin], work: Path, storage: Path) -> list[str]:
+    """Download what the real modules' builds will need, compiling nothing
+    (:func:`gomodules.fetch_module`), for the images neither in ``storage``
+    nor built yet; returns them.  A cold run does this beside its first tests."""
+    env = gomodules.go_env(dict(os.environ))
+    fetched = []
+    for x in standins:
+        recipe = gomodules.GO_RECIPES.get(x.repository)
+        if recipe is None or _stored(storage, x):
+            continue
+        _, _, done = _resolved(x, recipe, work, env)
+        builds = module_builds(recipe, done["version"])
+        missing = [a for a in PLATFORMS if not (builds / f"{a}.bin").exists()]
+        for arch in missing:
+            tmp = Path(tempfile.mkdtemp(prefix=".fetch-"))
+            try:
+                gomodules.fetch_module(recipe.module, done["version"], tmp, package=recipe.package,
+                                       toolchain=recipe.toolchain, goarch=arch, env=env)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+        if missing:
+            fetched.append(f"{recipe.module}@{done['version']}")
+    return fetched
+
+
+def _real_module(x: Standin, work: Path, platforms: tuple[str, ...] = PLATFORMS) -> RealBuild | None:
+    """The real module of a Go component, built for ``platforms`` (cached in
+    :func:`module_builds`; which version stands in for the tag is recorded in
+    ``work``, the image set's own directory); None for the other images."""
     recipe = gomodules.GO_RECIPES.get(x.repository)
     if recipe is None:
         return None
-    where = work / f"module-{x.repository.replace('/', '_')}"
-    where.mkdir(parents=True, exist_ok=True)
     env = gomodules.go_env(dict(os.environ))
-    wanted = x.tag if x.tag.startswith("v") else f"v{x.tag}"
-    record = where / "built.json"
-    if record.exists():
-        done = json.loads(record.read_text())
-    else:
-        version, why = gomodules.served_version(recipe.module, wanted, env, where)
-        done = {"version": version, "why": why, "seconds": {}}
+    wanted, record, done = _resolved(x, recipe, work, env)
+    builds = module_builds(recipe, done["version"])
+    builds.mkdir(parents=True, exist_ok=True)
     binaries = {}
-    for arch in PLATFORMS:
-        out = where / f"{arch}.bin"
-        if not out.exists():
-            built = gomodules.install_module(recipe.module, done["version"], where, package=recipe.package,
-                                             ldflags=recipe.ldflags.format(version=done["version"]),
-                                             trimpath=recipe.trimpath, toolchain=recipe.toolchain, goarch=arch,
-                                             env=env)
-            built.binary.rename(out)
-            done["seconds"][arch] = round(built.seconds, 1)
-            record.write_text(json.dumps(done, indent=2))
-        binaries[arch] = out
+    # install_module works in ``builds`` (its GOPATH and binary): one build at
+    # a time there; whoever waited finds the binary done.
+    lock = DirLock(builds)
+    try:
+        for arch in platforms:
+            out = builds / f"{arch}.bin"
+            if not out.exists():
+                lock.acquire(fcntl.LOCK_EX)
+            if not out.exists():
+                built = gomodules.install_module(recipe.module, done["version"], builds, package=recipe.package,
+                                                 ldflags=recipe.ldflags.format(version=done["version"]),
+                                                 trimpath=recipe.trimpath, toolchain=recipe.toolchain,
+                                                 goarch=arch, env=env)
+                built.binary.rename(out)        # complete: another image set may take it from here on
+                done["seconds"][arch] = round(built.seconds, 1)
+                _write_json(record, done)
+            binaries[arch] = out
+    finally:
+        lock.release()
     label = f"{recipe.module}@{done['version']} built for the archport test bed (not upstream's binary)"
     if done["version"] != wanted:
         label += f"; {done['why']}"
     files = {path: (gomodules.file_bytes(kind), 0o644) for path, kind in recipe.files}
     return RealBuild(binaries, files, label)
+
+
+def build_modules(standins: list[Standin], work: Path, storage: Path) -> list[str]:
+    """Build the real modules of the images neither in ``storage`` nor built
+    yet, as :func:`seed` would (same locks); returns them.  A cold run does
+    this beside its first tests, so the bed's seed finds them built."""
+    built = []
+    for x in standins:
+        recipe = gomodules.GO_RECIPES.get(x.repository)
+        if recipe is None or _stored(storage, x):
+            continue
+        version = _resolved(x, recipe, work, gomodules.go_env(dict(os.environ)))[2]["version"]
+        if not all((module_builds(recipe, version) / f"{a}.bin").exists() for a in PLATFORMS):
+            _real_module(x, work)
+            built.append(f"{recipe.module}@{version}")
+    return built
 
 
 def _distro(x: Standin):
@@ -327,11 +423,17 @@ def images_txt() -> str:
     return shared.IMAGES_TXT.read_text()
 
 
+def standins_work() -> Path:
+    """The v1.24.2 set's own directory: which version stands in for each tag,
+    its tiny programs and layouts (the module builds are shared)."""
+    return paths.component_dir("upstream-standins", f"r{MODULES_REVISION}")
+
+
 def up(layout: paths.Layout) -> dict[str, str]:
     """Start both registries and seed UPSTREAM (idempotent); returns env values."""
     u, r = upstream(layout), registry(layout)
     start(layout, u)
-    work = paths.component_dir("upstream-standins", f"r{MODULES_REVISION}")
+    work = standins_work()
     seed(u, image_set(images_txt()), work)
     standin_manifests(layout, work)
     start(layout, r)

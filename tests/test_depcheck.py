@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("store", "location", "write"),
     ("imagefs", "binaries"),
     ("registry", "layout", "archive", "assemble", "emulation", "catalog", "k3s", "cache", "fetch", "remote"),
-    ("images", "copy", "airgap", "check", "smoke", "node"),
+    ("images", "copy", "airgap", "check", "smoke", "node", "attest"),
     ("publish", "transplant", "toolchain"),
     ("strategies",),
     ("port", "doctor", "audit", "deploy", "verify"),

@@ -67,10 +67,13 @@ def compression_for(path: Path) -> str | None:
 class AirgapSink(LayoutBacked):
     """Write side of ``archport airgap``.  ``tag(m, name)`` needs a full image
     name (any spelling; it is normalized).  ``level`` is the gzip/zstd level
-    (defaults: gzip 6, zstd 3)."""
+    (defaults: gzip 6, zstd 3).  ``referrers``: the writer is asked to store
+    each image's OCI referrers (SBOM, provenance) too, as the referrers tag
+    ``<repository>:sha256-<hex>`` (:mod:`archport.attest.attach`)."""
 
-    def __init__(self, out: str | os.PathLike, level: int | None = None) -> None:
+    def __init__(self, out: str | os.PathLike, level: int | None = None, referrers: bool = False) -> None:
         self.path = Path(out)
+        self.referrers = referrers
         self.name = f"airgap:{self.path}"
         self.compression = compression_for(self.path)
         self.level = level

@@ -26,8 +26,13 @@ derives from a bare ``Exception``, which the CLI could only report as
     │   ├── DownloadError         a release asset's server answered without the file
     │   ├── DebianError           the Debian archive could not give a verified file
     │   ├── AlpineError           an Alpine mirror could not give a verified index or package
-    │   └── ModuleUnavailable     the Go module proxy could not give a module
+    │   ├── ModuleUnavailable     the Go module proxy could not give a module
+    │   ├── NotPublished          a k3s release publishes no image list there, 404 (fetch.k3sreleases)
+    │   └── ListUnreadable        a k3s release's image list could not be read (fetch.k3sreleases)
     ├── MissingDependency         an optional module this operation needs is not installed
+    ├── BadImageList              a file served as a k3s release's image list is not one (catalog.releases)
+    ├── BadSignature              a provenance signature does not verify with the key given (attest.sign)
+    ├── _Budget                   internal to catalog update (fetch.k3sreleases): its request budget ran out
     ├── _StaleToken               internal to a blob upload (registry.push): a token expired mid-upload
     ├── Cancelled                 a transfer stopped because another failed
     ├── PlatformMissing           the source offers none of the platforms asked for

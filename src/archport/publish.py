@@ -10,12 +10,13 @@ Afterwards the tag is read back and every pre-existing child digest checked.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from .copy import plan
 from .errors import ArchportError, BadInput
 from .images import open_sink, open_source
 from .oci import Index, Manifest, read_config
-from .oci.edit import add_platform
+from .oci.edit import Edit, add_platform
 from .platform import Platform
 from .reference import Reference
 from .store import Sink, Source
@@ -112,14 +113,17 @@ def index_add(client, target: Reference, child_source: Source, *, platform: Plat
 
 
 def append_platform(sink: Sink, name: str | None, base: Sourced, child: Sourced, platform: Platform, *,
-                    replace: bool = False, workers: int = 4, reporter: Reporter | None = None):
+                    replace: bool = False, workers: int = 4, reporter: Reporter | None = None,
+                    before_tag: Callable[[Edit], None] | None = None):
     """Copy ``base`` (every existing child byte for byte) and ``child`` (a manifest) to any
     :class:`~archport.store.Sink`, then the index with ``child`` appended, and
     only then the tag.  Returns the :class:`~archport.oci.edit.Edit`; the
     caller commits the sink.  ``index_add`` is the registry-to-itself case of
     the same order; this one serves ``port``, whose upstream and destination differ.
     With ``replace`` (``port --rebuild``) the index's image for ``platform``
-    is swapped for ``child``, and the replaced image is not copied."""
+    is swapped for ``child``, and the replaced image is not copied.
+    ``before_tag(edit)`` runs once everything is stored and before the tag
+    moves (``port`` attaches its referrers there)."""
     top, top_source = base.top, base.source
     top_platform = _config_platform(top_source, top) if isinstance(top, Manifest) else None
     edit = add_platform(top, top_platform, child.top, platform, replace=replace)
@@ -127,5 +131,8 @@ def append_platform(sink: Sink, name: str | None, base: Sourced, child: Sourced,
     p = plan(top_source, workers=workers)
     images = tuple(m for m in p.images if m.digest not in gone)
     write(sink, edit.index, [Part(top_source, images, tuple(p.indexes)), Part(child.source, (edit.child,))],
-          name=name, workers=workers, reporter=reporter)
+          name=name, workers=workers, reporter=reporter, tag=before_tag is None)
+    if before_tag is not None:
+        before_tag(edit)
+        sink.tag(edit.index, name)
     return edit

@@ -37,7 +37,8 @@ def node_values() -> registries.Node:
     return registries.Node(opt_path=paths.BOARD_VAR_K3S + "/agent/containerd",
                            cni_bin_dir=str(paths.CNI_BIN),
                            cni_conf_dir=paths.BOARD_CNI_CONF,
-                           restricted=True, systemd_cgroup=False)
+                           restricted=True, systemd_cgroup=False,
+                           base_runtime_spec=str(paths.layout().runtime_spec))
 
 
 def on_board() -> bool:

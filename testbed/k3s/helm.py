@@ -19,12 +19,15 @@ field helm-controller reads first, pkg/helm/controller.go job()).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+
+from archport.dirlock import DirLock
 
 MODULE = "github.com/k3s-io/helm-controller"
 VERSION = "v0.12.3"
@@ -63,10 +66,24 @@ def _go() -> str:
 
 
 def ensure(cache: Path) -> Path:
-    """The built binary (building it once); raises :class:`Unavailable`."""
+    """The built binary (building it once); raises :class:`Unavailable`.
+    One build at a time per machine (a lock on ``cache``): a caller that
+    waited finds the binary there."""
     out = cache / "helm-controller"
     if out.is_file():
         return out
+    cache.mkdir(parents=True, exist_ok=True)
+    lock = DirLock(cache)
+    lock.acquire(fcntl.LOCK_EX)
+    try:
+        if not out.is_file():
+            _build(out)
+    finally:
+        lock.release()
+    return out
+
+
+def _build(out: Path) -> None:
     env = {**os.environ, "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": "amd64",
            "GOTOOLCHAIN": TOOLCHAIN}
     # The go command's own proxy setting (its default unless the user set one),
@@ -102,7 +119,8 @@ def ensure(cache: Path) -> Path:
     if cp.returncode != 0:
         shutil.rmtree(work, ignore_errors=True)
         raise Unavailable(f"building {MODULE}@{VERSION} failed: {cp.stderr.strip()[-1500:]}")
-    cache.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(work / "helm-controller"), out)
+    # Copied beside ``out``, then renamed: a binary there is always whole.
+    tmp = out.with_name(f".{out.name}.{os.getpid()}")
+    shutil.copy2(work / "helm-controller", tmp)
+    os.replace(tmp, out)
     shutil.rmtree(work, ignore_errors=True)
-    return out

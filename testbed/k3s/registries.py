@@ -148,6 +148,9 @@ class Node:
     restricted: bool = False
     systemd_cgroup: bool = False
     no_flannel: bool = False
+    # Not k3s's: the bed's board CPU model reaches its containers through the
+    # runtime's base spec (testbed/config.py, base_runtime_spec).
+    base_runtime_spec: str = ""
 
 
 def _q(s: str) -> str:
@@ -181,7 +184,10 @@ def render(node: Node, reg: Registry, pause_image: str, program: str = "k3s") ->
                 f"  disable_snapshot_annotations = {_b(node.snapshotter != 'stargz')}"]
     if not node.no_flannel:
         out += ["", f"[{CRI}.cni]", f'  bin_dir = "{node.cni_bin_dir}"', f'  conf_dir = "{node.cni_conf_dir}"']
-    out += ["", f"[{CRI}.containerd.runtimes.runc]", '  runtime_type = "io.containerd.runc.v2"', "",
+    out += ["", f"[{CRI}.containerd.runtimes.runc]", '  runtime_type = "io.containerd.runc.v2"']
+    if node.base_runtime_spec:
+        out.append(f'  base_runtime_spec = "{node.base_runtime_spec}"')
+    out += ["",
             f"[{CRI}.containerd.runtimes.runc.options]", f"  SystemdCgroup = {_b(node.systemd_cgroup)}"]
     if reg.mirrors:
         out += ["", f"[{CRI}.registry.mirrors]"]

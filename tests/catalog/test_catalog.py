@@ -62,11 +62,41 @@ def test_release_spellings(spelling):
     assert load().release(spelling).kubernetes == "v1.24.2"
 
 
-def test_a_version_with_several_revisions_prefers_the_verified_list():
+def test_a_kubernetes_version_is_its_newest_k3s_revision_and_says_so():
     rel, why = load().resolve_release("v1.24.2")
-    assert rel.version == "v1.24.2+k3s1" and rel.source.verified
-    assert "v1.24.2+k3s2" in why and "inferred" in why
-    assert load().resolve_release("v1.24.2+k3s2") == (load().release("v1.24.2+k3s2"), "")
+    assert rel.version == "v1.24.2+k3s2" and rel.inferred
+    assert why == "k3s v1.24.2: v1.24.2+k3s2, its newest k3s revision the catalog knows"
+    assert load().resolve_release("v1.24.2+k3s1") == (load().release("v1.24.2+k3s1"), "")
+    assert load().resolve_release("v1.24.3") == (load().release("v1.24.3+k3s1"), "")    # one revision: nothing to say
+
+
+@pytest.mark.parametrize("asked,chosen,how", [
+    ("v1.34.11+k3s1", "v1.34.11+k3s1", "exact"), ("v1.34.11", "v1.34.11+k3s2", "revision"),
+    ("1.34.11", "v1.34.11+k3s2", "revision"), ("v1.34", "v1.34.12+k3s1", "minor"), ("1.34", "v1.34.12+k3s1", "minor"),
+])
+def test_versions_match_the_way_k3s_names_them(asked, chosen, how):
+    from archport.catalog import versions
+    known = ["v1.34.9+k3s1", "v1.34.11+k3s1", "v1.34.11+k3s2", "v1.34.12+k3s1", "v1.35.0+k3s1", "v1.34.10+k3s3"]
+    assert versions.pick_k3s(known, asked) == (chosen, how)
+    assert versions.pick_k3s(known, "v1.34.13") is None and versions.pick_k3s(known, "v1.34.9+k3s2") is None
+    assert versions.pick_k3s(known, "latest") is None and versions.pick_k3s(known, "v1.34+k3s1") is None
+
+
+def test_current_lines_with_k3ss_packaged_list_of_august_2026():
+    """v1.35.8+k3s1 and v1.36.4+k3s1 carry k3s's packaged list of August 2026;
+    v1.37.1+k3s1 moves coredns and traefik only (its release notes)."""
+    august = sorted([
+        "rancher/klipper-helm:v0.13.3-build20260727", "rancher/klipper-lb:v0.4.17",
+        "rancher/local-path-provisioner:v0.0.37", "rancher/mirrored-coredns-coredns:1.14.6",
+        "rancher/mirrored-library-busybox:1.37.0", "rancher/mirrored-library-traefik:3.7.8",
+        "rancher/mirrored-metrics-server:v0.9.0", "rancher/mirrored-pause:3.10.2"])
+    cat = load()
+    for version in ("v1.35.8+k3s1", "v1.36.4+k3s1"):
+        rel = cat.release(version)
+        assert sorted(rel.images) == august and not rel.inferred and "August 2026" in rel.source.note
+    rel = cat.release("v1.37.1+k3s1")
+    assert rel.inferred and sorted(rel.images) == sorted(
+        i.replace("coredns:1.14.6", "coredns:1.14.7").replace("traefik:3.7.8", "traefik:3.7.13") for i in august)
 
 
 def test_release_range_covered():
@@ -82,7 +112,7 @@ def test_current_releases_resolve(version, kubernetes):
     cat = load()
     rel = cat.release(version)
     assert rel.kubernetes == kubernetes and len(rel.images) == 8
-    assert not rel.source.verified and rel.source.note
+    assert rel.source.verified or rel.source.note.startswith("Inferred")
     assert {cat.component(i).name for i in rel.references()} == {
         "klipper-helm", "klipper-lb", "local-path-provisioner", "coredns", "busybox", "traefik",
         "metrics-server", "pause"}

@@ -46,3 +46,32 @@ def upstream(tmp_path):
                           family="docker")
     root = I.write_layout(tmp_path / "up", {"p": (pause, pimgs), "d": (dns, dimgs), "s": (single.manifest, [single])})
     return root, {"p": (pause, pimgs), "d": (dns, dimgs), "s": (single.manifest, [single])}
+
+
+@pytest.fixture(scope="session")
+def syft(tmp_path_factory):
+    """syft, scanning registries over plain HTTP (loopback only), offline."""
+    exe = str(clients.syft())
+    home = tmp_path_factory.mktemp("syft-home")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        cp = subprocess.run([exe, *args], capture_output=True, text=True, timeout=600,
+                            env={"HOME": str(home), "PATH": "/usr/bin:/bin", "SYFT_CHECK_FOR_APP_UPDATE": "false",
+                                 "SYFT_REGISTRY_INSECURE_USE_HTTP": "true"})
+        assert cp.returncode == 0, f"syft {' '.join(args)}: {cp.stderr}"
+        return cp
+    return run
+
+
+@pytest.fixture(scope="session")
+def oras(tmp_path_factory):
+    exe = str(clients.oras())
+    home = tmp_path_factory.mktemp("oras-home")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        cp = subprocess.run([exe, *args], capture_output=True, text=True, timeout=300,
+                            env={"HOME": str(home), "PATH": "/usr/bin:/bin"})
+        assert cp.returncode == 0, f"oras {' '.join(args)}: {cp.stderr}"
+        return cp
+    return run
+

@@ -85,6 +85,27 @@ def test_upstream_pause_from_the_go_module_proxy(tmp_path):
     assert _run_and_stop(qemu, str(root / "pause")) == 0
 
 
+def test_pause_3_10_2_from_the_kubernetes_release_that_builds_it(tmp_path):
+    """k3s v1.35 to v1.37 run pause 3.10.2: the catalog names the
+    k8s.io/kubernetes release whose Makefile has that TAG, and its pause.c
+    (pinned) is built static, printing that version."""
+    comp = load().component("pause")
+    cb = comp.c_build("3.10.2")
+    assert (cb.module, cb.module_version) == ("k8s.io/kubernetes", "v1.36.1")
+    assert dict(cb.sha256) == {"build/pause/linux/pause.c": PAUSE_SHA256}
+    go_env = {"GOPROXY": ",".join(proxy_list(dict(os.environ))) or "off"}
+    up = upstream("rancher/mirrored-pause:3.10.2", comp, None)      # no riscv64 upstream: the catalog's contract
+    out = C().build(up, RISCV, env(tmp_path, go_env=go_env))
+    assert "upstream build/pause/linux/pause.c from k8s.io/kubernetes@v1.36.1" in out.reason, out.reason
+    cfg = json.loads(out.built.config)
+    assert cfg["config"]["Entrypoint"] == ["/pause"] and cfg["config"]["User"] == "65535:65535"
+    root = unpack(out.built, tmp_path / "rootfs")
+    info = read_elf((root / "pause").read_bytes())
+    assert info.goarch == "riscv64" and info.static
+    v = subprocess.run([qemu_binary(RISCV), str(root / "pause"), "-v"], capture_output=True, text=True, timeout=30)
+    assert v.returncode == 0 and "pause.c v3.10.2-archport" in v.stdout, v.stdout
+
+
 def _file_proxy(tmp_path, content: bytes):
     mod, ver = "example.test/Kube", "v1.0.0"
     d = tmp_path / "proxy" / escape(mod) / "@v"

@@ -120,3 +120,44 @@ def test_a_source_built_above_the_profile_is_refused_naming_binary_and_source(re
     # raised on purpose, the same source fits
     out = Mirror().build(up, RISCV, env(tmp_path, registry=client, isa_profile="rva22u64"))
     assert str(out.manifest.digest) == digest
+
+
+# -- an image that is a mirror of another: its riscv64 child, digest for digest ----------
+
+BUSYBOX = {"Cmd": ["sh"]}
+
+
+def _official_busybox(reg, tmp_path, with_riscv: bool) -> tuple[str, str]:
+    """library/busybox:<tag> as the official image is shaped (a root file
+    system on scratch, /bin/sh a link to busybox, CMD sh); returns (tag, the
+    riscv64 child's digest)."""
+    tag = f"1.37.{next(_tags)}"
+
+    def image(arch):
+        files = {"bin/busybox": (tiny_elf(arch), 0o755), "bin/sh": "->busybox"}
+        return im.make_image(f"linux/{arch}", [im.layer_from_files(files)], config=BUSYBOX)
+
+    imgs = [image("amd64")] + ([image("riscv64")] if with_riscv else [])
+    layout = im.write_layout(tmp_path / f"busybox-{tag}", {tag: (im.make_index(imgs), imgs)})
+    im.push(layout, tag, f"{reg.host}/library/busybox:{tag}")
+    return tag, (str(imgs[1].manifest.digest) if with_riscv else "")
+
+
+def test_a_mirror_takes_the_riscv64_child_of_the_image_it_mirrors(registry_plain, client, tmp_path):
+    tag, digest = _official_busybox(registry_plain, tmp_path, with_riscv=True)
+    up = upstream(f"rancher/mirrored-library-busybox:{tag}", "busybox", BUSYBOX)
+    e = env(tmp_path, registry=client)
+    d = Mirror().consider(up, RISCV, e)
+    assert d.applies and f"library/busybox:{tag}" in d.reason, d.reason
+    out = Mirror().build(up, RISCV, e, d)
+    assert out.strategy == "mirror" and out.built is None
+    assert str(out.manifest.digest) == digest                    # appended unchanged: the official digest
+    assert any(f"is a mirror of library/busybox:{tag}" in n and "digest for digest" in n for n in out.notes), out.notes
+
+
+def test_a_mirrored_image_without_the_platform_leaves_it_to_debian(registry_plain, client, tmp_path):
+    tag, _ = _official_busybox(registry_plain, tmp_path, with_riscv=False)
+    up = upstream(f"rancher/mirrored-library-busybox:{tag}", "busybox", BUSYBOX)
+    d = Mirror().consider(up, RISCV, env(tmp_path, registry=client))
+    assert not d.applies
+    assert f"library/busybox:{tag}: no linux/riscv64 entry (it offers linux/amd64)" in d.reason, d.reason

@@ -1,4 +1,4 @@
-"""Other clients that read what archport writes: crane, regctl, and a strict
+"""Other clients that read what archport writes: crane, regctl, oras, syft, and a strict
 registries.yaml parser built on k3s's own registry types.
 
     crane_bin = clients.crane()          # Path of the built binary
@@ -38,6 +38,10 @@ STRICT_SRC = REPO / "tests" / "fixtures" / "registries_strict"
 # Exact versions (the proxy served each of them on 2026-12-07).
 CRANE = ("github.com/google/go-containerregistry", "v0.22.1", "cmd/crane")
 REGCTL = ("github.com/regclient/regclient", "v0.11.7", "cmd/regctl")
+# syft scans an image for packages; its cold build is the longest here (see
+# BENCHMARKS), so it runs at nice 10.
+SYFT = ("github.com/anchore/syft", "v1.57.2", "cmd/syft")
+ORAS = ("oras.land/oras", "v1.3.6", "cmd/oras")
 WHARFIE = ("github.com/rancher/wharfie", "v0.7.1")   # pinned in tests/fixtures/registries_strict/go.mod
 BUILD_TIMEOUT = 1800
 
@@ -93,10 +97,10 @@ def _cached(program: Program, build) -> Path:
     return program.path
 
 
-def _go_install(module: str, version: str, package: str):
+def _go_install(module: str, version: str, package: str, nice: int = 0):
     def build(out: Path) -> None:
-        _run([go_binary(), "install", "-trimpath", "-ldflags", "-s -w", f"{module}/{package}@{version}"],
-             cwd=out, env={**_env(), "GOBIN": str(out)})
+        argv = [go_binary(), "install", "-trimpath", "-ldflags", "-s -w", f"{module}/{package}@{version}"]
+        _run((["nice", "-n", str(nice)] if nice else []) + argv, cwd=out, env={**_env(), "GOBIN": str(out)})
     return build
 
 
@@ -108,6 +112,20 @@ def crane() -> Path:
 def regctl() -> Path:
     module, version, package = REGCTL
     return _cached(Program("regctl", version), _go_install(module, version, package))
+
+
+def syft() -> Path:
+    module, version, package = SYFT
+    return _cached(Program("syft", version), _go_install(module, version, package, nice=10))
+
+
+def oras() -> Path:
+    module, version, package = ORAS
+    return _cached(Program("oras", version), _go_install(module, version, package, nice=10))
+
+
+# The go-installed clients.
+GO_INSTALLED = {"crane": CRANE, "regctl": REGCTL, "oras": ORAS, "syft": SYFT}
 
 
 def _strict_key() -> str:
@@ -141,3 +159,33 @@ def check_registries_bytes(data: bytes) -> None:
         f.write(data)
         f.flush()
         check_registries_yaml(f.name)
+
+
+def fetch() -> list[str]:
+    """Download what the go-installed clients not built yet will need, compiling
+    nothing (``go install -n``): a cold run does this beside its first tests
+    (scripts/prefetch.py), so their builds find their modules there."""
+    fetched = []
+    for name, (module, version, package) in GO_INSTALLED.items():
+        if Program(name, version).path.is_file():
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            _run([go_binary(), "install", "-n", f"{module}/{package}@{version}"], cwd=Path(tmp),
+                 env={**_env(), "GOBIN": tmp})
+        fetched.append(f"{module}@{version}")
+    return fetched
+
+
+def build_all() -> list[str]:
+    """Build every client not cached yet (scripts/prefetch.py, beside a cold
+    run's first tests), through the same lock and rename as a test's first
+    call: a test arriving meanwhile waits for that build, then reuses it."""
+    built = []
+    # In the order the run first needs them (tests/deploy, then tests/interop).
+    for name, make in (("registries_strict", registries_strict), ("crane", crane), ("regctl", regctl),
+                       ("oras", oras), ("syft", syft)):
+        key = _strict_key() if name == "registries_strict" else GO_INSTALLED[name][1]
+        if not Program(name, key).path.is_file():
+            make()
+            built.append(name)
+    return built

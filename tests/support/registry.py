@@ -267,7 +267,12 @@ class Registry:
         # REGISTRY_* variables override the config file (distribution's
         # configuration parser): never let the caller's environment leak in.
         env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+        if self.running:
+            # A second process on the same port would exit at once, and this
+            # object would lose the handle of the one still serving.
+            raise RuntimeError(f"docker-registry on {self.host} is already running")
         logf = open(self.log, "ab")
+        since = logf.tell()
         self._proc = subprocess.Popen([REGISTRY_BIN, "serve", str(self.config)], stdout=logf,
                                       stderr=subprocess.STDOUT, env=env, start_new_session=True)
         logf.close()
@@ -276,6 +281,12 @@ class Registry:
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 raise RuntimeError(f"docker-registry exited ({self._proc.returncode}):\n{self.log.read_text()[-3000:]}")
+            # Ready once this process holds the port (distribution logs
+            # "listening on ADDR" after its listen succeeds) and answers:
+            # an answer alone may come from whatever else holds the port.
+            if not self._listening(since):
+                time.sleep(0.05)
+                continue
             try:
                 r = httpx.get(f"{self.url}/v2/", verify=verify, timeout=2)
                 if r.status_code in (200, 401):
@@ -285,6 +296,12 @@ class Registry:
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"docker-registry did not answer on {self.url}:\n{self.log.read_text()[-3000:]}")
+
+    def _listening(self, since: int) -> bool:
+        """Whether the log written since offset ``since`` says this start listens."""
+        with open(self.log, "rb") as f:
+            f.seek(since)
+            return f"listening on {self.host}".encode() in f.read()
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

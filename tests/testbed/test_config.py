@@ -1,6 +1,8 @@
 """The node's rendered configuration: k3s's defaults and what this VM needs."""
+import json
 import tomllib
 
+import pytest
 from ruamel.yaml import YAML
 
 from testbed import config, paths
@@ -87,3 +89,46 @@ def test_up_disable_writes_the_boards_k3s_disable_list(tmp_path):
     assert settings(merge([(f"config.yaml.d/{DISABLE_FILE}", f.read_text())])).disable == {"traefik", "servicelb"}
     write_disable(lay, [])                     # `up` without --disable: k3s's defaults again
     assert not f.exists()
+
+
+# -- the board's CPU ------------------------------------------------------------------
+
+def test_the_board_is_rv64gc_without_vector_by_default_and_its_cpuinfo_says_so():
+    """What archport reads on the board (the cpu and mmu facts) is the CPU
+    model its containers run on: RVA20, no V, Sv39."""
+    from archport.node import facts
+    cpu = config.board_cpu({})
+    assert cpu.model == config.BOARD_CPU_MODEL == "sifive-u54"
+    text = config.cpuinfo(cpu, 2)
+    assert text.count("processor\t: ") == 2 and "\nisa\t\t: rv64imafdc_" in text
+    read = facts.BY_NAME["cpu"].parse(text)["cpu"]
+    assert read.profile == "rva20u64" and not read.has_vector and read.mmu == "sv39"
+    assert not {"zba", "zbb", "zbs", "v"} & read.extensions
+    assert facts.BY_NAME["mmu"].parse(text.split("\n\n")[0]) == {"mmu": "sv39"}
+
+
+def test_the_cpu_knob_names_a_model_the_bed_knows():
+    assert config.board_cpu({"ARCHPORT_TESTBED_CPU": "rv64,v=false,zba=false,zbb=false,zbs=false"}).isa == \
+        config.CPUS["sifive-u54"].isa
+    with pytest.raises(ValueError, match="sifive-u54"):
+        config.board_cpu({"ARCHPORT_TESTBED_CPU": "rv64"})
+
+
+def test_the_cpu_model_reaches_containers_through_the_runtimes_base_spec():
+    default = json.dumps({"ociVersion": "1.1.0", "process": {
+        "cwd": "/", "env": ["QEMU_CPU=max"], "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+        "apparmorProfile": "x"}, "linux": {"seccomp": {"defaultAction": "SCMP_ACT_ERRNO"}, "namespaces": []}})
+    spec = json.loads(config.base_runtime_spec(default, config.CPUS["sifive-u54"]))
+    assert spec["process"]["env"] == ["QEMU_CPU=sifive-u54"]
+    assert "rlimits" not in spec["process"] and "apparmorProfile" not in spec["process"]
+    assert "seccomp" not in spec["linux"] and spec["linux"]["namespaces"] == []
+    cfg = tomllib.loads(config.containerd_config())
+    runc = cfg["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]["runc"]
+    assert runc["base_runtime_spec"] == str(paths.layout().runtime_spec)
+
+
+def test_the_k3s_stand_in_keeps_the_base_spec_in_the_config_it_renders():
+    from testbed.k3s import bed, registries
+    cfg = tomllib.loads(registries.render(bed.node_values(), registries.parse(""), "p:1"))
+    runc = cfg["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]["runc"]
+    assert runc["base_runtime_spec"] == str(paths.layout().runtime_spec)

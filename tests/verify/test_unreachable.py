@@ -113,3 +113,41 @@ def test_a_kubeconfig_kubectl_itself_cannot_load_is_bad_input(tmp_path):
     bad.write_text("garbage: [\n")
     with pytest.raises(BadInput, match="error loading config file"):
         Kubectl(Local(), f"kubectl --kubeconfig {bad}", on_node=False, name=str(bad)).unreachable(2)
+
+
+def _path_without_k3s(tmp_path, monkeypatch, k3s: str | None = None):
+    """PATH with kubectl and the shell's tools but no k3s, or the given stand-in k3s script."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    if k3s is not None:
+        (bin_dir / "k3s").write_text(k3s)
+        (bin_dir / "k3s").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+
+
+def test_a_machine_without_k3s_is_said_at_once_in_one_line(tmp_path, monkeypatch, capsys):
+    """No k3s will appear while we poll: one line saying so and what to do, exit 1 (not bad input)."""
+    _path_without_k3s(tmp_path, monkeypatch)
+    start = time.monotonic()
+    rc = main(["verify", "--local"])
+    took = time.monotonic() - start
+    out = capsys.readouterr()
+    assert rc == 1 and took < 15
+    lines = out.err.strip().splitlines()
+    assert len(lines) == 1 and out.out == ""
+    assert "this machine has no k3s" in lines[0]
+    assert "--host" in lines[0] and "--kubeconfig" in lines[0]
+    assert "check image" not in lines[0]
+
+
+def test_a_machine_with_k3s_stopped_says_so_in_seconds(tmp_path, monkeypatch, capsys):
+    """k3s is there but its server is not: the first check names it, with where to look."""
+    kc = _kubeconfig(tmp_path / "kc", _closed_port())
+    _path_without_k3s(tmp_path, monkeypatch, f'#!/bin/sh\nshift\nexec kubectl --kubeconfig {kc} "$@"\n')
+    start = time.monotonic()
+    rc = main(["verify", "--local", "--json"])
+    took = time.monotonic() - start
+    doc = json.loads(capsys.readouterr().out)
+    assert rc == 1 and took < 15
+    reason = doc["boards"][0]["checks"][0]["reason"]
+    assert "cannot reach the API server" in reason and "is k3s running on this machine?" in reason

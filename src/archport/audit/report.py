@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Mapping
 
 from .. import platform as plat
-from ..errors import ArchportError
+from ..errors import ArchportError, TransportError
 from ..k3s.registries import Endpoint, Registries, Resolution, resolve
 from .fit import Fit, FitCheck
 from .inventory import Inventory, Need
@@ -22,6 +22,7 @@ class Attempt:
     endpoint: Endpoint
     platforms: tuple[plat.Platform, ...] | None = None
     error: str = ""
+    unreachable: str = ""      # the registry this machine could not reach at all (no answer, no name)
 
     def to_dict(self) -> dict:
         d = self.endpoint.to_dict()
@@ -29,7 +30,24 @@ class Attempt:
             d["platforms"] = [str(p) for p in self.platforms]
         if self.error:
             d["error"] = self.error
+        if self.unreachable:
+            d["unreachable"] = self.unreachable
         return d
+
+
+@dataclass(frozen=True, slots=True)
+class Unreached:
+    """A registry this machine could not reach, and the images it left
+    unchecked: one cause said once, not once per image."""
+
+    registry: str
+    cause: str
+    images: tuple[str, ...]
+    mirror_of: str = ""        # a registries.yaml endpoint: the registry it mirrors for the node
+
+    def to_dict(self) -> dict:
+        return {"registry": self.registry, "cause": self.cause, "images": list(self.images),
+                "mirrorOf": self.mirror_of or None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +130,22 @@ class Audit:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def unreached(self) -> tuple[Unreached, ...]:
+        """Per registry (first seen first): why it could not be reached, and
+        which unanswered images it leaves unchecked.  An image some endpoint
+        answered for is not among them (containerd would pull it from there)."""
+        found: dict[str, tuple[str, str, list[str]]] = {}
+        for r in self.rows:
+            if r.answered is not None:
+                continue
+            for a in r.attempts:
+                if a.unreachable:
+                    mirror_of = "" if a.endpoint.default else a.endpoint.mirror
+                    found.setdefault(a.unreachable, (a.error, mirror_of, []))[2].append(r.need.familiar)
+        return tuple(Unreached(reg, cause, tuple(dict.fromkeys(imgs)), mirror_of)
+                     for reg, (cause, mirror_of, imgs) in found.items())
+
     def to_dict(self) -> dict:
         inv = self.inventory
         return {
@@ -119,7 +153,7 @@ class Audit:
             "system_default_registry": inv.system_default_registry or None, "disabled": list(inv.disabled),
             "complete": self.ok, "missing": [r.need.image for r in self.problems],
             "images": [r.to_dict() for r in self.rows], "notes": list(inv.notes),
-            "board": self.board or None,
+            "board": self.board or None, "unreachable": [u.to_dict() for u in self.unreached],
         }
 
 
@@ -162,9 +196,18 @@ def _ask(res: Resolution, lookup: Lookup) -> tuple[Attempt, ...]:
     for ep in res.endpoints:
         try:
             platforms = tuple(lookup(ep))
+        except TransportError as e:
+            # No answer at all: the registry (its name, as the user knows it), not this image.
+            out.append(Attempt(ep, None, str(e), getattr(e, "domain", "") or _registry(ep)))
+            continue
         except ArchportError as e:
             out.append(Attempt(ep, None, str(e)))
             continue
         out.append(Attempt(ep, platforms))
         break
     return tuple(out)
+
+
+def _registry(ep: Endpoint) -> str:
+    """The registry an endpoint is: the image's own by its name, a mirror by its host."""
+    return ep.reference.domain if ep.default else ep.host

@@ -16,11 +16,11 @@ from importlib import resources
 from .. import reference
 from ..errors import ArchportError, BadInput
 from . import versions
-from .model import Binary, LocalModule, Substitute
+from .model import Binary, Blocked, LocalModule, Substitute
 from .smoke import RecipeError, parse as parse_smoke
 from .model import (Alternative, Catalog, CBuild, Component, ImageContract, DebPackage, Distro, GoBuild,
                     Image, Knob, ReleaseAsset, Provenance)
-from .releases import Fixup, K3sRelease, Missing
+from .releases import Fixup, K3sRelease, Missing, ReleaseAssets
 
 _PROVENANCE = {"source", "verified", "note"}
 KINDS = ("go", "c", "deb", "distro")
@@ -54,7 +54,8 @@ def load_texts(texts: dict[str, str]) -> Catalog:
             raise CatalogError(f"catalog {name}: {e}") from None
     try:
         rel = docs.get("releases.toml", {})
-        _keys(rel, {"release", "missing"}, "releases.toml")
+        _keys(rel, {"release", "missing", "assets"}, "releases.toml")
+        assets = _assets(rel["assets"], "releases.toml assets") if "assets" in rel else None
         releases = tuple(_release(t, f"releases.toml release[{i}]") for i, t in enumerate(rel.get("release", [])))
         missing = tuple(_missing(t, f"releases.toml missing[{i}]") for i, t in enumerate(rel.get("missing", [])))
         fix = docs.get("fixups.toml", {})
@@ -64,7 +65,7 @@ def load_texts(texts: dict[str, str]) -> Catalog:
     except BadInput as e:  # a version or reference in our own data did not parse
         raise CatalogError(str(e)) from None
     _cross_check(releases, components, fixups)
-    return Catalog(releases, missing, components, fixups, tuple(sorted(texts)))
+    return Catalog(releases, missing, components, fixups, tuple(sorted(texts)), assets)
 
 
 def extend(base: Catalog, name: str, text: str) -> Catalog:
@@ -132,6 +133,14 @@ def _release(t, where) -> K3sRelease:
                    _source(t, where), csrc)
 
 
+def _assets(t, where) -> ReleaseAssets:
+    _keys(t, {"url", "images"} | _PROVENANCE, where)
+    url = _str(t, "url", where)
+    if not url.startswith("https://"):
+        raise CatalogError(f"catalog {where}: url must be https://")
+    return ReleaseAssets(url.rstrip("/"), _str(t, "images", where), _source(t, where))
+
+
 def _missing(t, where) -> Missing:
     _keys(t, {"version", "reason"} | _PROVENANCE, where)
     return Missing(_str(t, "version", where), _str(t, "reason", where), _source(t, where))
@@ -155,7 +164,7 @@ def _fixup(t, where) -> Fixup:
 def _component(d: dict, name: str) -> Component:
     where = f"catalog {name}"
     _keys(d, {"name", "description", "kind", "module_version", "image", "go", "c", "deb", "distro",
-              "contract", "release", "alternative", "knob", "substitute", "binary", "smoke"}, name)
+              "contract", "release", "alternative", "knob", "substitute", "binary", "smoke", "blocked"}, name)
     kind = _str(d, "kind", name)
     if kind not in KINDS:
         raise CatalogError(f"{where}: kind must be one of {', '.join(KINDS)}")
@@ -170,7 +179,7 @@ def _component(d: dict, name: str) -> Component:
         distro=each("distro", _distro), contracts=each("contract", _contract),
         releases=each("release", _asset), alternatives=each("alternative", _alternative),
         knobs=each("knob", _knob), substitutes=each("substitute", _substitute), binaries=each("binary", _binary),
-        smokes=each("smoke", _smoke),
+        smokes=each("smoke", _smoke), blocked=each("blocked", _blocked),
     )
     if not comp.images:
         raise CatalogError(f"{where}: a component needs at least one [[image]]")
@@ -180,10 +189,14 @@ def _component(d: dict, name: str) -> Component:
 
 
 def _image(t, where) -> Image:
-    _keys(t, {"repository", "upstream"} | _PROVENANCE, where)
+    _keys(t, {"repository", "upstream", "mirrors"} | _PROVENANCE, where)
     repo = _image_ref(_str(t, "repository", where), where)
     upstream = _image_ref(_str(t, "upstream", where, repo), where)
-    return Image(repo, upstream, _source(t, where))
+    mirrors = _str(t, "mirrors", where, "")
+    if mirrors and (_image_ref(mirrors, where) != mirrors or reference.parse(mirrors).tag
+                    or reference.parse(mirrors).digest):
+        raise CatalogError(f"catalog {where}: mirrors names a repository without tag or digest")
+    return Image(repo, upstream, _source(t, where), mirrors)
 
 
 def _go(t, where) -> GoBuild:
@@ -218,14 +231,19 @@ def _deb(t, where) -> DebPackage:
 
 
 def _distro(t, where) -> Distro:
-    _keys(t, {"versions", "base", "reason", "transplant_needs", "onto"} | _PROVENANCE, where)
+    _keys(t, {"versions", "base", "reason", "transplant_needs", "onto", "iptables", "entry_commands"} | _PROVENANCE,
+          where)
+    iptables = _str(t, "iptables", where, "")
+    if iptables not in ("", "entry"):
+        raise CatalogError(f"catalog {where}: iptables must be \"entry\" (the entry script chooses) or absent")
     # onto: one base, or bases in order of preference (the first usable wins).
     onto = (_str(t, "onto", where),) if isinstance(t.get("onto"), str) else _strs(t, "onto", where)
     for base in onto:
         if not re.fullmatch(r"debian:[a-z]+|alpine:(\d+\.\d+|edge)", base):
             raise CatalogError(f"catalog {where}: onto must be debian:SUITE or alpine:VERSION, or a list of them")
     return Distro(_range(t, where), _str(t, "base", where), _str(t, "reason", where),
-                  _strs(t, "transplant_needs", where), _source(t, where), onto)
+                  _strs(t, "transplant_needs", where), _source(t, where), onto, iptables,
+                  _strs(t, "entry_commands", where))
 
 
 def _binary(t, where) -> Binary:
@@ -283,6 +301,12 @@ def _smoke(t, where):
         return parse_smoke(t, where, _source(t, where))
     except RecipeError as e:
         raise CatalogError(str(e)) from None
+
+
+def _blocked(t, where) -> Blocked:
+    _keys(t, {"versions", "what", "module", "reason"} | _PROVENANCE, where)
+    return Blocked(_range(t, where), _str(t, "what", where), _str(t, "reason", where), _source(t, where),
+                   _str(t, "module", where, ""))
 
 
 def _substitute(t, where) -> Substitute:

@@ -11,17 +11,23 @@ from .. import reference
 from ..errors import BadInput
 from . import versions
 from .provenance import Provenance, jsonable
-from .releases import Fixup, K3sRelease, Missing
+from .releases import Fixup, K3sRelease, Missing, ReleaseAssets, resolve
 from .versions import Range
 
 
 @dataclass(frozen=True, slots=True)
 class Image:
-    """A repository k3s pulls (familiar form) and the upstream image it mirrors."""
+    """A repository k3s pulls (familiar form) and the upstream image it mirrors.
+
+    ``mirrors``: the image this repository is a byte-for-byte mirror of, tag
+    for tag (rancher/mirrored-library-busybox of library/busybox), when the
+    mirrored image has platforms the mirror lacks: the ``mirror`` strategy
+    takes its child for the target unchanged.  Empty when not known."""
 
     repository: str
     upstream: str
     source: Provenance
+    mirrors: str = ""
 
     def matches(self, ref: reference.Reference) -> bool:
         mine = reference.parse(self.repository)
@@ -84,6 +90,11 @@ class Distro:
     transplant_needs: tuple[str, ...]
     source: Provenance
     onto: tuple[str, ...] = ()      # transplant's bases, preferred first: ("alpine:3.22", "debian:trixie")
+    # Who chooses the iptables backend: "" the image's own links (kept as
+    # upstream set them), "entry" its entry script at each start (both
+    # multi-call binaries must then be in the image).
+    iptables: str = ""
+    entry_commands: tuple[str, ...] = ()   # what the entry script runs: each must resolve through PATH
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +151,24 @@ class Substitute:
     version: str                    # the proposed version
     reason: str
     source: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    """Something a build of these image versions needs that cannot be had
+    where the catalog was written (a module the proxy refuses at every
+    version, a binary no one publishes for the target): ``port`` reports the
+    image "not supported here", naming it, instead of building part of it."""
+
+    versions: Range                 # image tags
+    what: str                       # what the image needs: "the helm-set-status helm plugin"
+    reason: str                     # why it cannot be had: the exact refusal, when it was seen
+    source: Provenance
+    module: str = ""                # the Go module it is built from, when it is one
+
+    def message(self, component: str, tag: str) -> str:
+        needs = f"{self.what} ({self.module})" if self.module else self.what
+        return f"not supported here: {component} {tag} needs {needs}: {self.reason}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,9 +247,14 @@ class Component:
     substitutes: tuple[Substitute, ...] = ()
     binaries: tuple[Binary, ...] = ()
     smokes: tuple = ()              # catalog.smoke.Recipe (that module imports this one)
+    blocked: tuple[Blocked, ...] = ()
 
     def matches(self, ref: reference.Reference) -> bool:
         return any(i.matches(ref) for i in self.images)
+
+    def mirrored(self, ref: reference.Reference) -> str:
+        """The image ``ref``'s repository mirrors, tag for tag ("" if none)."""
+        return next((i.mirrors for i in self.images if i.mirrors and i.matches(ref)), "")
 
     def upstream_version(self, tag: str) -> str:
         """``1.9.1`` → ``v1.9.1`` for coredns; ``v0.0.21`` → ``v0.0.21``."""
@@ -249,6 +283,10 @@ class Component:
             return None
         return next((s for s in self.substitutes if s.module == module and v in s.refused), None)
 
+    def blocked_for(self, tag: str) -> tuple[Blocked, ...]:
+        """What blocks a build of image tag ``tag`` here (empty when nothing does)."""
+        return _all(self.blocked, tag)
+
     def contract(self, tag: str) -> ImageContract | None:
         return _first(self.contracts, tag)
 
@@ -275,54 +313,17 @@ class Catalog:
     components: tuple[Component, ...]
     fixups: tuple[Fixup, ...]
     files: tuple[str, ...] = field(default=())
+    assets: ReleaseAssets | None = None     # where k3s publishes each release's image list
 
     def release(self, version: str) -> K3sRelease:
         """``v1.24.2+k3s1`` exactly; ``v1.24.2`` / ``1.24.2`` → see :meth:`resolve_release`."""
         return self.resolve_release(version)[0]
 
     def resolve_release(self, version: str) -> tuple[K3sRelease, str]:
-        """The release a version names, and a short line saying which was
-        taken when the version named several ("" for an exact match).
-
-        ``v1.24.2+k3s1`` is exact.  ``1.24`` is the newest 1.24 release the
-        catalog knows.  ``v1.24.2`` matches every k3s revision of that
-        Kubernetes version: the latest revision whose image list was read at
-        its source wins, because an inferred list is a guess; only when none
-        was read does the latest revision win.  An unknown version names the
-        nearest known one (:func:`versions.nearest_k3s`).
-        """
-        text = (version or "").strip()
-        if not text.startswith("v"):
-            text = "v" + text
-        exact = [r for r in self.releases if r.version == text]
-        if exact:
-            return exact[0], ""
-        known = [r.version for r in self.releases]
-        newest = versions.newest_of_minor(known, text)
-        if newest is not None:
-            return self.release(newest), f"k3s {text[1:]}: {newest}, the newest {text[1:]} release the catalog knows"
-        if "+" not in text:
-            same = [r for r in self.releases if r.version.split("+", 1)[0] == text]
-            if same:
-                latest = max(same, key=lambda r: _k3s_revision(r.version))
-                verified = [r for r in same if r.source.verified]
-                chosen = max(verified, key=lambda r: _k3s_revision(r.version)) if verified else latest
-                if len(same) == 1:
-                    return chosen, ""
-                if chosen is not latest:
-                    why = f"its image list was read at the source; {latest.version}'s is inferred"
-                elif chosen.source.verified:
-                    why = "the newest revision"
-                else:
-                    why = "the newest revision; no revision's image list was read at the source"
-                return chosen, f"k3s {text}: {chosen.version} ({why})"
-        nearest = versions.nearest_k3s(known, text)
-        hint = f"; the nearest the catalog knows is {nearest}" if nearest else ""
-        listing = ", ".join(known)
-        for m in self.missing:
-            if m.version in (text, text.split("+", 1)[0]):
-                raise BadInput(f"k3s {version}: {m.reason}{hint} (known releases: {listing})")
-        raise BadInput(f"unknown k3s release {version!r}{hint}; the catalog knows: {listing}")
+        """The release a version names among the shipped ones, and a short line
+        saying which was taken when it named several ("" for an exact match):
+        see :func:`.releases.resolve`."""
+        return resolve(self.releases, self.missing, version)
 
     def component(self, name_or_image: str) -> Component:
         """Look up by component name, or by any reference to one of its images."""
@@ -341,14 +342,24 @@ class Catalog:
         names = ", ".join(c.name for c in self.components)
         raise BadInput(f"unknown component or image {name_or_image!r}; the catalog knows: {names}")
 
+    def about(self, image: str) -> str:
+        """One line on what ``image`` is and, when the catalog names a
+        blocker, why archport cannot build it here ("" for an image the
+        catalog does not know): what audit shows beside such an image."""
+        try:
+            ref = reference.parse(image)
+        except BadInput:
+            return ""
+        comp = next((c for c in self.components if c.matches(ref)), None)
+        if comp is None:
+            return ""
+        blocked = comp.blocked_for(ref.tag or "")
+        return f"{comp.name}: {comp.description}" + (f" {blocked[0].message(comp.name, ref.tag or '')}"
+                                                      if blocked else "")
+
     def fixups_for(self, module: str, version: str, go: str | None = None,
                    goarch: str | None = None) -> tuple[Fixup, ...]:
         return tuple(f for f in self.fixups if f.applies(module, version, go, goarch))
-
-
-def _k3s_revision(version: str) -> int:
-    m = re.search(r"\+k3s(\d+)$", version)
-    return int(m.group(1)) if m else 0
 
 
 def _values(tag: str) -> dict[str, str]:

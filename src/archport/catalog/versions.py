@@ -147,6 +147,32 @@ def k3s_key(text: str) -> tuple[int, int, int | None, int | None] | None:
     return int(major), int(minor), None if patch is None else int(patch), None if rev is None else int(rev)
 
 
+def pick_k3s(known: list[str], asked: str) -> tuple[str, str] | None:
+    """The release in ``known`` that ``asked`` names, the way k3s names its
+    releases (https://docs.k3s.io/release-notes, one tag per Kubernetes patch
+    and k3s revision): ``v1.34.11+k3s1`` is that release; ``v1.34.11`` the
+    newest ``+k3sN`` of it; ``v1.34`` (or ``1.34``) the newest patch, at its
+    newest revision.  Returns (version, how) with how one of ``exact``,
+    ``revision``, ``minor``; None when ``asked`` is no k3s version or names
+    none of ``known``."""
+    want = k3s_key(asked)
+    if want is None:
+        return None
+    keyed = [(key, v) for v in known if (key := k3s_key(v)) and key[2] is not None and key[3] is not None]
+    if want[3] is not None:
+        if want[2] is None:
+            return None
+        same = [v for key, v in keyed if key == want]
+        return (same[0], "exact") if same else None
+    if want[2] is None:
+        same = [(key, v) for key, v in keyed if key[:2] == want[:2]]
+        how = "minor"
+    else:
+        same = [(key, v) for key, v in keyed if key[:3] == want[:3]]
+        how = "revision"
+    return (max(same)[1], how) if same else None
+
+
 def newest_of_minor(known: list[str], asked: str) -> str | None:
     """The newest release in ``known`` of the minor version ``asked``
     (``1.24`` -> ``v1.24.6+k3s1``); None when ``asked`` is not a bare minor

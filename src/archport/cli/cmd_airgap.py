@@ -25,6 +25,9 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, metavar="FILE")
     p.add_argument("--platform", action="append", default=[], metavar="OS/ARCH[/VARIANT]", type=argtypes.platform,
                    help="include only these platforms' blobs (repeatable); images keep their upstream digest")
+    p.add_argument("--attestations", action="store_true",
+                   help="also carry each included platform's OCI referrers (SBOM, provenance, signatures), "
+                        "named REPOSITORY:sha256-<hex> as the referrers tag schema does")
     p.set_defaults(run=run)
 
 
@@ -46,7 +49,7 @@ def run(args, ctx) -> int:
 
     wanted = [platforms.parse(p) for p in args.platform] or None
     pairs = [_split(r) for r in args.refs]
-    sink = AirgapSink(args.out)
+    sink = AirgapSink(args.out, referrers=args.attestations)
     results = []
     try:
         with reporter_for(ctx) as rep:
@@ -54,6 +57,9 @@ def run(args, ctx) -> int:
                 source = ctx.open_source(src_text)
                 results.append((name, transfer(source, sink, name=name, platforms=wanted, keep_index=True,
                                                workers=ctx.jobs, reporter=rep)))
+                if args.attestations:
+                    from ..attest.attach import carry
+                    carry(source, sink, name, wanted)
         sink.commit()
     except BaseException:
         sink.abort()

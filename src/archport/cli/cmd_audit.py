@@ -20,6 +20,7 @@ from ..errors import BadInput
 from ..k3s.manifests import load_documents
 from . import args as argtypes
 from . import boards
+from .k3srelease import add_option as add_releases_url, k3s_release, with_kept
 from .render import plural, say_release
 
 # What the "needed by" column says for each kind of reason.
@@ -43,6 +44,7 @@ def register(sub) -> None:
     src.add_argument("--k3s", metavar="VERSION",
                      help="the k3s release, e.g. 1.33: the newest 1.33 the catalog knows "
                           "(default: the node's k3s --version)")
+    add_releases_url(src)
     src.add_argument("--manifests", metavar="DIR|FILE",
                      help="a k3s manifests directory (default: the node's server/manifests)")
     src.add_argument("--config", metavar="FILE", help="a k3s config.yaml to use instead of the node's")
@@ -65,7 +67,8 @@ def run(args, ctx) -> int:
         raise BadInput(f"--manifests {args.manifests}: no such file or directory")
     target = plat.parse(args.platform) if args.platform else None
     catalog = load_catalog()
-    release, which = catalog.resolve_release(args.k3s) if args.k3s else (None, "")
+    release, which = k3s_release(ctx, catalog, args) if args.k3s else (None, "")
+    catalog = with_kept(catalog, args, ctx)      # a node's own version: a list read from its release first
     given = use.Given(
         catalog, release,
         config=_yaml_file(args.config, "--config"), registries=_yaml_file(args.registries, "--registries"),
@@ -136,13 +139,43 @@ def render(out, result) -> None:
         out.print(f"[bold green]every image offers {result.target}[/]"
                   if all(r.looked_up for r in result.rows) else "[dim]registry not asked (--no-registry)[/]",
                   highlight=False)
-    else:
-        unfit = sum(r.status == "unfit" for r in bad)
-        out.print(f"[bold red]{len(bad)} of {plural(len(result.rows), 'image')} lack {result.target}"
-                  + (f", do not fit the board's CPU ({unfit})" if unfit else "") + " or could not be "
-                  "checked[/]", highlight=False, soft_wrap=False)
-        out.print(f"next: archport port IMAGE… --arch {result.target.architecture} --to REGISTRY",
-                  highlight=False, soft_wrap=False)
+        return
+    lack = [r for r in bad if r.status in ("missing", "unfit")]
+    unknown = len(bad) - len(lack)
+    unfit = sum(r.status == "unfit" for r in lack)
+    of = f" of {plural(len(result.rows), 'image')}"
+    said = []
+    if lack:
+        said.append(f"{len(lack)}{of} lack {result.target}"
+                    + (f" or do not fit the board's CPU ({unfit})" if unfit else ""))
+    if unknown:
+        said.append(f"{unknown}{'' if lack else of} could not be checked")
+    out.print(f"[bold red]{', '.join(said)}[/]", highlight=False, soft_wrap=False)
+    for u in result.unreached:
+        _unreached(out, u)
+    if lack:
+        # Porting is the next step only for what the registry said lacks the
+        # platform: an image it never answered for would fail the same way.
+        out.print(f"next: archport port {' '.join(r.need.familiar for r in lack)} --arch "
+                  f"{result.target.architecture} --to REGISTRY", highlight=False, soft_wrap=False)
+
+
+def _unreached(out, u) -> None:
+    """One registry this machine cannot reach: said once, with every image it
+    left unchecked and the flag that gets an answer anyway."""
+    what = f"the node's mirror {u.registry} (for {u.mirror_of})" if u.mirror_of else f"registry {u.registry}"
+    cause = u.cause if u.cause.startswith("cannot reach") else f"cannot reach {what}: {u.cause}"
+    out.print(f"[red]{escape(cause)}[/]; not checked: {plural(len(u.images), 'image')} "
+              f"({escape(', '.join(u.images))})", highlight=False, soft_wrap=False)
+    if u.mirror_of:
+        # The node's own endpoint: the node may reach it where this machine does not.
+        out.print(f"next: audit on the node (--host [USER@]HOST[:PORT]) or where {escape(u.registry)} answers; "
+                  "--no-registry lists the images without asking any registry", highlight=False, soft_wrap=False)
+        return
+    out.print(f"next: audit again with --mirror {escape(u.registry)}=HOST, a registry this machine reaches "
+              f"that holds the same images (--plain-http HOST if it speaks plain HTTP), or where "
+              f"{escape(u.registry)} answers; --no-registry lists the images without asking any registry",
+              highlight=False, soft_wrap=False)
 
 
 def _table(result, width: int) -> Table:
@@ -194,7 +227,12 @@ def _details(r, target) -> list[str]:
         lines.append(f"supplied by the node's {r.supplied_by}: no pull needed"
                      + (f" (the registry lacks {target})" if r.has_platform is False else ""))
     if r.error and (r.status == "unknown" or a is None):
-        lines.append(f"error: {r.error}")
+        said = [x for x in r.attempts if x.error and not x.unreachable]
+        gone = list(dict.fromkeys(x.unreachable for x in r.attempts if x.unreachable))
+        if gone:   # said once for every image, under the notes
+            lines.append(f"not checked: cannot reach {' or '.join(gone)} (below)")
+        if said:
+            lines.append("error: " + "; ".join(f"{x.endpoint.url}: {x.error}" for x in said))
     return lines + list(r.resolution.notes)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.markup import escape
 
 from .. import location
@@ -40,6 +42,11 @@ def register(sub) -> None:
     p.add_argument("--image-name", metavar="REF",
                    help="the name the manifests use for IMAGE (default: IMAGE itself when it is a registry reference)")
     p.add_argument("--container", metavar="NAME", help="only the manifest container with this name")
+    p.add_argument("--provenance", action="store_true",
+                   help="instead: re-derive what the image shows (its Go binaries' build info, its files' SHA-256) "
+                        "and compare it with its attached SBOM and provenance; exit 1 on any mismatch")
+    p.add_argument("--key", metavar="PUBKEY", type=argtypes.existing_file,
+                   help="with --provenance: the PEM public key the provenance's signature must verify with")
     target = p.add_argument_group("ISA target (riscv64)").add_mutually_exclusive_group()
     target.add_argument("--profile", metavar="rva20|rva22|rva23", choices=("rva20", "rva22", "rva23"),
                         help="fail when a binary needs an extension this RISC-V profile does not mandate")
@@ -118,6 +125,10 @@ def isa_target(args) -> tuple[Target | None, node_cpu.Cpu | None]:
 
 def run(args, ctx) -> int:
     platform = platforms.parse(args.platform)
+    if args.key and not args.provenance:
+        raise BadInput("--key goes with --provenance")
+    if args.provenance:
+        return provenance(args, ctx, platform)
     target, cpu = isa_target(args)
     if target is not None and platform.architecture != "riscv64":
         raise BadInput(f"--profile, --isa and --board are RISC-V targets; the platform is {platform}")
@@ -172,3 +183,22 @@ def isa_summary(report: Report) -> str:
     if report.target is not None:
         text += f"; checked against {report.target.name}"
     return text
+
+
+def provenance(args, ctx, platform) -> int:
+    from ..attest.rederive import verify     # only --provenance walks every file (start-up time)
+    key = Path(args.key).read_bytes() if args.key else None
+    v = verify(ctx.open_source(args.image), platform, key)
+    if ctx.json:
+        ctx.emit(v.to_dict())
+        return 0 if v.ok else 1
+    out = ctx.console
+    status = "[green]matches its attachments[/]" if v.ok else "[red]does not match its attachments[/]"
+    out.print(f"{escape(v.image)} {v.platform} {v.digest}: {status}", highlight=False)
+    out.print(f"  referrers ({escape(v.listing)}): "
+              + (", ".join(escape(a) for a, _ in v.attachments) or "none"), highlight=False)
+    if v.signature:
+        out.print(f"  signature: {v.signature}", highlight=False)
+    for p in v.problems:
+        out.print(f"  [red]mismatch[/] {escape(p)}", highlight=False)
+    return 0 if v.ok else 1

@@ -193,12 +193,12 @@ def _every_sigterm_interrupts():
 
 
 def show_plan(row: fleet.Row, console) -> None:
+    if row.plan is None:
+        return          # a board not read has no plan: the table below says why
     head = f"[bold]{escape(row.board)}[/]"
     if row.version:
         head += f" (k3s {escape(row.version)}, {row.role})"
     console.print(head, highlight=False)
-    if row.plan is None:
-        return
     for c in row.plan.changes:
         console.print(f"  {'create' if c.before is None else 'change'} {escape(c.path)}: {escape(c.why)}",
                       highlight=False)

@@ -172,7 +172,9 @@ def render(report, console) -> None:
     whole (never cropped to the terminal width) so they can be copied."""
     pods = (f"{report.pods_failing} of {report.pods_total} pods failing" if report.pods_total
             else "no pods listed")
-    console.print(f"[bold]{escape(report.source or 'node')}[/] ({report.platform}): {pods}")
+    # '-' is stdin: the text pasted there names no node.
+    name = {"": "node", "-": "pasted text"}.get(report.source, report.source)
+    console.print(f"[bold]{escape(name)}[/] ({report.platform}): {pods}")
     for line in report.node:
         console.print(f"   {escape(line)}", crop=False, overflow="ignore", highlight=False)
     if not report.groups:

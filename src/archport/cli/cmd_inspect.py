@@ -27,6 +27,9 @@ def register(sub) -> None:
                    help="exit 1 when the image does not offer this platform (like archport audit for one image)")
     p.add_argument("--raw", action="store_true", help="print the top manifest's raw bytes and exit")
     p.add_argument("--files", action="store_true", help="also list each platform's ELF binaries (Go build info)")
+    p.add_argument("--provenance", action="store_true",
+                   help="also show, per platform, who built it, how, from what, with which fixups and "
+                        "substitutions (its attached SLSA provenance and SBOM, read as OCI referrers)")
     p.set_defaults(run=run)
 
 
@@ -87,6 +90,8 @@ def run(args, ctx) -> int:
         sys.stdout.flush()
         return 0
     doc = inspect(source, wanted, ctx.jobs, files=args.files)
+    if args.provenance:
+        _add_provenance(source, doc)
     if ctx.json:
         ctx.emit(doc)
         return 0 if doc["hasWanted"] or not required else 1
@@ -105,9 +110,59 @@ def run(args, ctx) -> int:
     for e in doc["platforms"]:
         for f in e.get("files") or []:
             out.print(f"  {e['platform']}  {f.get('path')}  {f.get('summary', '')}", highlight=False)
+    if args.provenance:
+        _render_provenance(out, doc)
     if doc["hasWanted"]:
         out.print(f"[green]{doc['wanted']} is present[/]")
         return 0
     out.print(f"[bold {'red' if required else 'yellow'}]{doc['wanted']} is missing[/]: this tag offers "
               f"{', '.join(e['platform'] or '?' for e in doc['platforms'])}", highlight=False)
     return 1 if required else 0
+
+
+def _add_provenance(source, doc: dict) -> None:
+    """Each image platform's referrers and what its provenance says (``provenance``: None when none is attached)."""
+    from ..attest import read     # lazy: only --provenance reads referrers (start-up time)
+    from ..oci import Descriptor
+    from ..oci.digest import Digest
+    for e in doc["platforms"]:
+        if not e.get("config") or "unknown" in (e["platform"] or "unknown"):
+            continue
+        subject = Descriptor(e["mediaType"], Digest.parse(e["digest"]), e["manifestSize"])
+        found, how = read.attachments(source, subject)
+        stmt, sbom = read.statement(found), read.sbom(found)
+        e["referrers"] = {"listing": how, "attachments": [
+            {"artifactType": f.artifact_type, "digest": str(f.entry.digest), "size": len(f.data)} for f in found]}
+        e["provenance"] = read.provenance(stmt) if stmt is not None else None
+        e["sbom"] = {"packages": len(sbom.get("packages") or []), "files": len(sbom.get("files") or [])} \
+            if sbom is not None else None
+        e["signed"] = read.signature(found) is not None
+
+
+def _render_provenance(out, doc: dict) -> None:
+    for e in doc["platforms"]:
+        if "referrers" not in e:
+            continue
+        p = e.get("provenance")
+        if p is None:
+            out.print(f"  {e['platform']}  no provenance attached ({e['referrers']['listing']})", highlight=False,
+                      markup=False)
+            continue
+        out.print(f"  {e['platform']}  built by {p['builder']} "
+                  f"{' '.join(f'{k} {v}' for k, v in sorted(p['builderVersion'].items()))}", highlight=False,
+                  markup=False)
+        out.print(f"    how: {p['buildType']}" + (f", profile {p['profile']}" if p['profile'] else ""),
+                  highlight=False, markup=False)
+        out.print(f"    from: {p['upstream'] or '-'}" + (f" (catalog {p['catalogEntry']})" if p['catalogEntry'] else ""),
+                  highlight=False, markup=False)
+        for f in p["fixups"]:
+            f = f if isinstance(f, dict) else {"entry": str(f)}
+            out.print(f"    fixup: {f.get('entry')} {' '.join(f.get('modules') or [])}".rstrip(), highlight=False,
+                      markup=False)
+        for sub in p["substitutions"]:
+            sub = sub if isinstance(sub, dict) else {"name": str(sub)}
+            out.print(f"    substitution: {sub.get('name')} {sub.get('wanted', '?')} -> {sub.get('used', '?')}"
+                      + (f" ({sub['why']})" if sub.get("why") else ""), highlight=False, markup=False)
+        out.print(f"    inputs: {len(p['dependencies'])} by digest; SBOM: "
+                  + (f"{e['sbom']['packages']} packages, {e['sbom']['files']} files" if e.get("sbom") else "none")
+                  + ("; signed" if e.get("signed") else ""), highlight=False, markup=False)

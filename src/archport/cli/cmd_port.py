@@ -14,7 +14,8 @@ from ..catalog import load as load_catalog
 from ..catalog import riscv
 from ..errors import BadInput
 from . import args as argtypes
-from .render import Notes, activity_for, plural, resolve_release, seconds, table
+from .k3srelease import add_option as add_releases_url, k3s_release
+from .render import Notes, activity_for, plural, say_release, seconds, table, unfinished
 
 STRATEGIES = ("auto", "mirror", "go", "release", "c", "deb", "transplant")
 # Passed through to the go command: the user's proxy, checksum DB and
@@ -48,6 +49,7 @@ def _add_images_and_destination(p) -> None:
     p.add_argument("--k3s", metavar="VERSION",
                    help="port every image of this k3s release: v1.33.7+k3s1, v1.33.7, or 1.33 "
                         "(the newest 1.33 the catalog knows)")
+    add_releases_url(p)
     p.add_argument("--arch", metavar="ARCH", type=argtypes.target_arch,
                    help="target architecture, short for --platform linux/ARCH (default riscv64)")
     p.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", type=argtypes.target_platform,
@@ -56,6 +58,13 @@ def _add_images_and_destination(p) -> None:
                    help="REGISTRY[/PREFIX] (images keep their repository path and tag under it) or oci:DIR")
     p.add_argument("--airgap", metavar="FILE", help="also write an airgap archive (.tar, .tar.gz, .tar.zst) "
                                                     "with the target platform of every image")
+    p.add_argument("--airgap-attest", action="store_true",
+                   help="also put each platform's SBOM and provenance (its OCI referrers) into the --airgap archive")
+    p.add_argument("--no-attest", action="store_true",
+                   help="do not attach the SBOM and provenance (OCI 1.1 referrers of each ported platform)")
+    p.add_argument("--sign", metavar="KEYFILE", type=argtypes.existing_file,
+                   help="also sign the provenance with this ECDSA P-256 PEM key (a sigstore bundle, attached as a "
+                        "referrer; verify offline with the public key)")
 
 
 def _add_choices(p) -> None:
@@ -165,7 +174,9 @@ def _checked(args):
 
 def _image_names(args, ctx, catalog) -> list[str]:
     if args.k3s:
-        return list(resolve_release(catalog, args.k3s, ctx).images)
+        release, which = k3s_release(ctx, catalog, args)     # the release's own list when readable
+        say_release(which, ctx)
+        return list(release.images)
     if args.images:
         return list(args.images)
     # The images the manifests run, as `archport audit --manifests` lists them.
@@ -185,7 +196,7 @@ def _options(args, target, workers: int) -> Options:
                    manifests=args.manifests, smoke=not args.no_smoke,
                    smoke_args=tuple(shlex.split(args.smoke_args)) if args.smoke_args else None,
                    smoke_timeout=args.smoke_timeout, workers=workers,
-                   profile=riscv.profile(args.profile).name)
+                   profile=riscv.profile(args.profile).name, attest=not args.no_attest)
 
 
 def _env(args, ctx, catalog, cache_dir: Path, work: Path, http, log) -> Env:
@@ -215,6 +226,10 @@ def run(args, ctx) -> int:
 
     from ..port import Session, port_all   # port's modules load when it runs: port --help stays fast
     dest, target = _checked(args)
+    if args.sign and args.no_attest:
+        raise BadInput("--sign signs the attached provenance: it cannot go with --no-attest")
+    if args.airgap_attest and not args.airgap:
+        raise BadInput("--airgap-attest goes with --airgap FILE")
     args.arch = str(target)
     catalog = _catalog(args)
     images = [reference.parse(i) for i in _image_names(args, ctx, catalog)]
@@ -223,14 +238,18 @@ def run(args, ctx) -> int:
     # terminal's stderr; nothing under --json or in a pipe.
     activity = activity_for(ctx)
     opts = _options(args, target, ctx.jobs)
+    signer = None
+    if args.sign and not args.explain:
+        from ..attest.sign import KeySigner
+        signer = KeySigner.from_file(args.sign)
     airgap = None
     if args.airgap and not args.explain:
         from ..airgap import AirgapSink      # here: the archive writers would slow every `archport --help`
-        airgap = AirgapSink(args.airgap)
+        airgap = AirgapSink(args.airgap, referrers=args.airgap_attest and not args.no_attest)
     with tempfile.TemporaryDirectory(prefix="archport-port-") as work, \
             httpx.Client(timeout=60, follow_redirects=True) as http, activity:
         env = _env(args, ctx, catalog, cache_dir, Path(work), http, activity.log)
-        session = Session(env=env, dest=dest, airgap=airgap, reporter=activity)
+        session = Session(env=env, dest=dest, airgap=airgap, reporter=activity, signer=signer)
         try:
             results = port_all(session, images, opts, from_release=bool(args.k3s))
             _finish_airgap(ctx, args, airgap)
@@ -321,8 +340,8 @@ def render(ctx, results, ok: bool, args) -> None:
         have = "the image has" if done == 1 else f"all {done} images have"
         out.print(f"[bold green]{have} {args.arch} at {escape(args.dest)}[/]", highlight=False)
     else:
-        out.print(f"[bold red]partial port: {done} of {len(results)} images done"
-                  f"{'; rerun to continue' if rerun else ''}[/]", highlight=False)
+        out.print(f"[bold red]{escape(unfinished([(r.ok, r.status, r.reason) for r in results], rerun))}[/]",
+                  highlight=False)
 
 
 def _details(r) -> str:

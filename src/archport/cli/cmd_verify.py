@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from ..errors import ArchportError, BadInput, MissingDependency
 from ..reference import parse as parse_reference
-from ..remote import Local
+from ..remote import Local, Unreachable
 from ..verify import Kubectl, Options, verify
 from . import args as argtypes
 from .render import Notes, table
@@ -23,7 +23,7 @@ def register(sub) -> None:
         "verify", help="prove a k3s node is healthy: nodes, system pods, DNS, storage, metrics, ingress",
         description="Run named checks in order, each with its own time limit and the evidence it saw; the "
                     "check pods run in their own namespace, deleted afterwards unless --keep. Exit 0 every "
-                    "check passed, 1 a check failed, 2 bad input.",
+                    "check passed, 1 a check failed or there is no k3s or cluster to check, 2 bad input.",
     )
     board_options.add_options(p, fleet_help="a k3s server board over SSH; verify runs k3s kubectl there")
     p.add_argument("--kubeconfig", metavar="FILE", type=argtypes.kubeconfig,
@@ -58,7 +58,8 @@ def run(args, ctx) -> int:
             checks = verify(k, opts, progress=progress)
             rows.append({"board": name, "ok": all(c.ok for c in checks), "checks": [c.to_dict() for c in checks]})
         except ArchportError as e:
-            if len(clients) == 1 and isinstance(e, BadInput):
+            # One board: bad input, or a board that is no k3s node, is the one line to say.
+            if len(clients) == 1 and isinstance(e, (BadInput, Unreachable)):
                 raise
             rows.append({"board": name, "ok": False, "checks": [], "error": str(e)})
     ok = all(r["ok"] for r in rows)

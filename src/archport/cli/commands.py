@@ -37,39 +37,44 @@ COMMANDS: tuple[Command, ...] = (
   # say what would be done for a release, without building
   archport port --k3s 1.33 --explain
   # build the missing linux/riscv64 images and push them to a local registry
-  archport port --k3s 1.33 --to 192.168.1.10:5000
+  archport port --k3s 1.33 --to 192.168.1.10:5000 \\
+      --plain-http 192.168.1.10:5000
   # one image, into an OCI layout
   archport port rancher/mirrored-pause:3.6 --to oci:out"""),
     Command("check", "prove an image's entrypoint resolves to an executable for the platform", """\
   archport check 192.168.1.10:5000/rancher/mirrored-pause:3.6 \\
-      --platform linux/riscv64
+      --platform linux/riscv64 --plain-http 192.168.1.10:5000
   # also require the ISA extensions the board's CPU has
   archport check 192.168.1.10:5000/rancher/klipper-lb:v0.4.9 \\
-      --board root@192.168.1.20"""),
+      --board root@192.168.1.20 --plain-http 192.168.1.10:5000"""),
     Command("smoke", "run an image's platform under emulation and report exit code and output", """\
   archport smoke 192.168.1.10:5000/rancher/mirrored-pause:3.6 \\
-      --platform linux/riscv64
+      --platform linux/riscv64 --plain-http 192.168.1.10:5000
   # arguments after -- go to the container
-  archport smoke 192.168.1.10:5000/rancher/klipper-lb:v0.4.9 -- --help"""),
+  archport smoke --plain-http 192.168.1.10:5000 \\
+      192.168.1.10:5000/rancher/klipper-lb:v0.4.9 -- --help"""),
     Command("copy", "copy an image between registries, OCI layouts and archives", """\
   # every platform, to a registry of your own
-  archport copy --all rancher/mirrored-pause:3.6 \\
-      192.168.1.10:5000/rancher/mirrored-pause:3.6
+  archport copy --all --plain-http 192.168.1.10:5000 \\
+      rancher/mirrored-pause:3.6 192.168.1.10:5000/rancher/mirrored-pause:3.6
   # one platform, into a file docker load reads
-  archport copy --platform linux/riscv64 \\
+  archport copy --platform linux/riscv64 --plain-http 192.168.1.10:5000 \\
       192.168.1.10:5000/rancher/mirrored-pause:3.6 docker-archive:pause.tar"""),
     Command("index", "edit multi-arch indexes in a registry", """\
   # add a riscv64 manifest to the index a tag points at
   archport index add 192.168.1.10:5000/rancher/mirrored-pause:3.6 \\
-      --manifest 192.168.1.10:5000/rancher/mirrored-pause:3.6-riscv64"""),
+      --manifest 192.168.1.10:5000/rancher/mirrored-pause:3.6-riscv64 \\
+      --plain-http 192.168.1.10:5000"""),
     Command("airgap", "write an image archive for /var/lib/rancher/k3s/agent/images/", """\
   archport airgap --out images.tar.zst --platform linux/riscv64 \\
+      --plain-http 192.168.1.10:5000 \\
       192.168.1.10:5000/rancher/mirrored-pause:3.6"""),
     Command("deploy", "configure k3s boards to pull the ported images (registries.yaml, drop-in, airgap)", """\
   # show the changes, then make them
   archport deploy --host root@192.168.1.20 --registry 192.168.1.10:5000 \\
-      --dry-run
-  archport deploy --inventory boards.yaml --registry 192.168.1.10:5000 --yes
+      --plain-http 192.168.1.10:5000 --dry-run
+  archport deploy --inventory boards.yaml --registry 192.168.1.10:5000 \\
+      --plain-http 192.168.1.10:5000 --yes
   # on the board itself
   archport deploy --host localhost --airgap images.tar.zst"""),
     Command("verify", "prove a k3s node is healthy: nodes, system pods, DNS, storage, metrics, ingress", """\
@@ -86,9 +91,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("catalog", "show what archport knows about k3s releases and their system images", """\
   archport catalog list
   archport catalog release 1.33
+  archport catalog update
   archport catalog show klipper-helm"""),
     Command("ls", "list the tags of a registry repository", """\
-  archport ls 192.168.1.10:5000/rancher/mirrored-pause"""),
+  archport ls 192.168.1.10:5000/rancher/mirrored-pause \\
+      --plain-http 192.168.1.10:5000"""),
 )
 
 # ``archport --help``'s epilog: the journey, one command a step.
@@ -97,9 +104,11 @@ JOURNEY = """\
   archport doctor --host root@192.168.1.20
   archport audit --k3s 1.33
   # build the missing images, prove them, push them to your registry
-  archport port --k3s 1.33 --to 192.168.1.10:5000
+  archport port --k3s 1.33 --to 192.168.1.10:5000 \\
+      --plain-http 192.168.1.10:5000
   # point the board's k3s at them, then check the node
-  archport deploy --host root@192.168.1.20 --registry 192.168.1.10:5000
+  archport deploy --host root@192.168.1.20 --registry 192.168.1.10:5000 \\
+      --plain-http 192.168.1.10:5000
   archport verify --host root@192.168.1.20
   # each command's options and examples
   archport COMMAND --help"""

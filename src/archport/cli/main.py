@@ -73,7 +73,8 @@ def common_options(suppress: bool = False) -> argparse.ArgumentParser:
     g.add_argument("--debug", action="store_true", help="log HTTP requests and decisions to stderr (never credentials)")
     g.add_argument("--plain-http", action="append", metavar="HOST[:PORT]", type=argtypes.registry_host,
                    help="allow plain HTTP to this registry (loopback is always allowed)")
-    g.add_argument("--ca-file", metavar="FILE", type=argtypes.ca_file, help="extra CA certificate(s) to trust for registries")
+    g.add_argument("--ca-file", metavar="FILE", type=argtypes.ca_file,
+                   help="extra CA certificate(s) to trust for registries and --releases-url")
     g.add_argument("--mirror", action="append", metavar="REGISTRY=HOST", type=argtypes.mirror,
                    help="pull REGISTRY's images through HOST first (e.g. docker.io=192.168.1.10:6000)")
     g.add_argument("--mirror-only", action="store_true",

@@ -16,7 +16,6 @@ import time
 
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (BarColumn, DownloadColumn, Progress, ProgressColumn, SpinnerColumn, Task, TaskID,
                            TransferSpeedColumn)
 from rich.table import Column, Table
@@ -299,15 +298,33 @@ def paragraph(console: Console, text: str, indent: str = "") -> None:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-def resolve_release(catalog, version: str, ctx):
-    """The k3s release ``--k3s VERSION`` names; when it named several
-    (``1.24``, ``v1.24.2``), which one was taken is said once on stderr."""
-    release, which = catalog.resolve_release(version)
-    say_release(which, ctx)
-    return release
+def unfinished(outcomes: list[tuple[bool, str, str]], rerun: bool) -> str:
+    """The last line of a port that did not do every image, from each
+    image's (ok, status, reason): how many were done, what happened to the
+    others, and the cause when one cause explains them all."""
+    done = sum(ok for ok, _, _ in outcomes)
+    left = [(status, reason) for ok, status, reason in outcomes if not ok]
+    tally: dict[str, int] = {}
+    for status, _ in left:
+        tally[status] = tally.get(status, 0) + 1
+    causes = {reason.splitlines()[0].split("; ")[0] for _, reason in left if reason.strip()}
+    if done:
+        head = f"partial port: {done} of {plural(len(outcomes), 'image')} done, " + \
+            " and ".join(f"{n} {status}" for status, n in tally.items())
+    elif len(tally) == 1:
+        (status,) = tally
+        head = f"nothing ported: {'the image' if len(left) == 1 else f'all {len(left)} images'} {status}"
+    else:
+        head = "nothing ported: " + " and ".join(f"{plural(n, 'image')} {status}" for status, n in tally.items())
+    if len(causes) == 1:
+        head += f" ({causes.pop()})"
+    elif causes:
+        head += " (each one's reason is above)"
+    return head + ("; rerun to continue" if rerun else "")
 
 
 def say_release(which: str, ctx) -> None:
-    """Which release a version that named several resolved to, on stderr."""
+    """Which release a version that named several resolved to, and where its
+    image list came from (:mod:`.k3srelease`), on stderr."""
     if which and not ctx.json:
         ctx.err.print(which, markup=False, highlight=False, soft_wrap=True)

@@ -14,7 +14,7 @@ edit by hand; ``{board}`` is the board as doctor was told it, else a
 
 from __future__ import annotations
 
-from ..node.paths import CONFIG, DATA, IMAGES, REGISTRIES
+from ..node.paths import CONFIG, DATA, DROPIN, IMAGES, REGISTRIES
 
 # Linux 6.4 added no4lvl/no5lvl to riscv: the kernel then stays at Sv48/Sv39.
 NO5LVL = "boot the board's kernel with no5lvl on its command line (riscv Linux ≥ 6.4), so it uses Sv48 paging"
@@ -91,8 +91,8 @@ FIXES: dict[str, tuple[str, ...]] = {
     ),
     "sandbox": (
         "the pod sandbox cannot be created; see the quoted error. The sandbox image is k3s's pause-image "
-        "(" + CONFIG + "): archport deploy --pause-image <registry>/rancher/mirrored-pause:3.6 --host {board} "
-        "sets it",
+        "(" + CONFIG + " or a drop-in beside it): archport deploy --pause-image "
+        "<registry>/rancher/mirrored-pause:3.6 --host {board} sets it in " + DROPIN,
     ),
     # The kubelet's back-off names no reason: the earlier Failed event does.
     "pull-failed": (
@@ -115,7 +115,8 @@ FIXES: dict[str, tuple[str, ...]] = {
 
 PAUSE_EXTRA = (
     "or point k3s at a pause image that has {platform}: archport deploy --pause-image "
-    "<your-registry>/rancher/mirrored-pause:3.6 --host {board}    # sets pause-image: in " + CONFIG,
+    "<your-registry>/rancher/mirrored-pause:3.6 --host {board}    # sets pause-image: in the drop-in "
+    + DROPIN + ", which k3s merges after config.yaml",
 )
 
 

@@ -27,6 +27,7 @@ class Options:
     smoke_timeout: float = 60
     workers: int = 4
     profile: str = "rva20u64"                     # the RISC-V profile riscv64 builds and mirrors must fit
+    attest: bool = True                           # attach SBOM and provenance as referrers (--no-attest)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from ..strategies.mirror import Mirror
 from ..strategies.present import Present
 from ..strategies.release import ReleaseStrategy
 from ..strategies.transplant import Transplant
-from . import fetchable, mirrored
+from . import attesting, fetchable, mirrored
 from .destination import DestTag
 from .model import Destination, ImageResult, Options
 from .proof import check, smoke
@@ -45,6 +45,7 @@ class Session:
     dest: Destination | None          # None: ``--explain`` without ``--to``
     airgap: Sink | None = None
     reporter: Any = None
+    signer: Any = None                # archport.attest.sign.Signer: --sign KEYFILE
 
 
 #: Skipped by ``--rebuild``: it exists to replace the platform image the tag
@@ -176,10 +177,16 @@ def _prove_and_push(s: Session, tag: DestTag, ref: Reference, up: Upstream, base
                 r = transfer(up.source, sink, name=name, workers=opts.workers, reporter=s.reporter)
                 res = replace(res, digest=r.digest, status="present")
             else:
+                attached: list[str] = []
+
+                def attach(edit) -> None:     # between the manifests and the tag
+                    attached.append(attesting.attach(sink, edit.child.descriptor(), attesting.subject_name(tag),
+                                                     attesting.record_for(up, outcome, target, res), s.signer)[1])
                 edit = append_platform(sink, name, Sourced(base.top, base.source), Sourced(child, child_source),
-                                       target, replace=opts.rebuild, workers=opts.workers, reporter=s.reporter)
+                                       target, replace=opts.rebuild, workers=opts.workers, reporter=s.reporter,
+                                       before_tag=attach if opts.attest else None)
                 res = replace(res, digest=str(edit.index.digest), status="ported", notes=res.notes + tuple(
-                    f"replaced upstream's {target} image {d.digest}" for d in edit.replaced))
+                    f"replaced upstream's {target} image {d.digest}" for d in edit.replaced) + tuple(attached))
             sink.commit()
         except BaseException:
             sink.abort()
@@ -316,6 +323,13 @@ def _choose(s: Session, up: Upstream, target: Platform, opts: Options,
         if len(named) == 1:
             # --strategy NAME: why that one declines says more than the catalog's summary.
             reason = f"not supported yet: {named[0][0]}: {named[0][1]}"
+        here = [why for _n, _a, why in res.decisions if why.startswith("not supported here: ")]
+        if here:
+            # The catalog names what blocks the build here: that, not a summary
+            # (status "blocked", as --explain says of a module the proxy refuses).
+            return replace(res, status="blocked", reason=here[0],
+                           next_step="nothing was built; where what it names can be had, port with a --catalog "
+                                     "file whose entry for the image has no [[blocked]] table"), None
         return replace(res, status="unsupported", reason=reason, next_step=next_step), None
     outcome, failed, error = _build(s, up, target, applicable)
     res = replace(res, decisions=res.decisions + failed)
@@ -405,6 +419,7 @@ def _airgap(s: Session, tag: DestTag, target: Platform) -> None:
     if s.airgap is not None:
         transfer(tag.source(), s.airgap, name=tag.ref.normalized(), platforms=[target], keep_index=True,
                  reporter=s.reporter)
+        attesting.to_airgap(s.airgap, tag, target)
 
 
 # -- many images ---------------------------------------------------------------

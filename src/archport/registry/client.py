@@ -275,6 +275,28 @@ class Client:
         if got and got.split(":")[0] == m.digest.algorithm and got != str(m.digest):
             raise DigestMismatch(str(m.digest), got, "manifest")
 
+    def referrers(self, ref: Reference, digest: str, *, use_mirrors: bool = True) -> Index | None:
+        """distribution-spec v1.1 "Listing Referrers": the index the registry
+        keeps of the manifests whose ``subject`` is ``digest``, or None when
+        the registry has no referrers API (404: the client then reads the
+        referrers tag instead; 400/405 too, as some answer an unknown route)."""
+        def listing(ep: _Endpoint) -> Index | None:
+            r = self._send("GET", ep, f"/v2/{ref.path}/referrers/{digest}", scope=_pull(ref),
+                           headers={"Accept": mt.OCI_INDEX})
+            try:
+                if r.status_code in (400, 404, 405):
+                    return None
+                if r.status_code != 200:
+                    raise error_from(r, f"referrers of {digest}")
+                raw = r.read()
+            finally:
+                r.close()
+            if len(raw) > MANIFEST_LIMIT:
+                raise RegistryError(200, (), safe_url(r.request.url), f"referrers larger than {MANIFEST_LIMIT} bytes")
+            got = parse_manifest(raw, mt.OCI_INDEX)
+            return got if isinstance(got, Index) else None
+        return self._first(ref, use_mirrors, listing)
+
     # -- blobs ---------------------------------------------------------------
     def _head_blob(self, ep: _Endpoint, ref: Reference, desc: Descriptor, scope: tuple[str, ...]) -> bool:
         """True when the registry has the blob, after checking that the

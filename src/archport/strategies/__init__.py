@@ -113,6 +113,9 @@ class Outcome:
     manifest: Manifest | None = None     # for mirror: the platform manifest to copy as is
     fixups: tuple[str, ...] = ()         # fixup ids applied (recorded in provenance too)
     notes: tuple[str, ...] = ()          # e.g. "used archport's own pause.c (upstream source unavailable)"
+    # What the run used, as far as the strategy knows it (archport.attest.model.BuildRecord:
+    # fixups, substitutions, materials, builder); the port fills in the rest.
+    record: Any = None
 
 
 class Strategy(Protocol):

@@ -35,7 +35,7 @@ from ..platform import Platform, normalize
 from ..progress import phase
 from ..catalog import riscv
 from ..toolchain.compilers import Compiler, find as find_compiler, install_hint
-from . import Decision, Env, NotPortable, Outcome, Prepared, Product, Upstream, require, run_staged
+from . import Decision, Env, NotPortable, Outcome, Prepared, Product, Upstream, recorded, require, run_staged
 from .contract import binary_path, reference_config, tag_of
 from ..fetch.http import http_client
 from ..fetch.goproxy import proxy_list, read_member
@@ -102,7 +102,9 @@ class C:
             what = "not ELF" if info is None else f"{info.goarch or info.machine}, {'static' if info.static else 'dynamic'}"
             raise NotPortable(f"{p.cc.description} produced {what}, not a static {arch} program")
         # archport's own source is a fallback: the next run tries upstream's again.
-        return Product({"binary": out}, {"origin": origin, "notes": notes}, keep=upstream)
+        digests = [[_source_name(p.cb, s, upstream), f"sha256:{hashlib.sha256(s.read_bytes()).hexdigest()}"]
+                   for s in sources]
+        return Product({"binary": out}, {"origin": origin, "notes": notes, "sources": digests}, keep=upstream)
 
     def finish(self, up: Upstream, target: Platform, env: Env, prepared: Prepared, product: Product) -> Outcome:
         p: _Plan = prepared.context
@@ -119,7 +121,8 @@ class C:
                          workdir=str(p.work),
                          history=History(env.source_date_epoch, f"archport c: {origin} -> {path}"))
         return Outcome("c", f"built {path} from {origin} with {p.cc.description}, static {arch}",
-                       built=built, notes=(*notes, f"source: {origin}"))
+                       built=built, notes=(*notes, f"source: {origin}"),
+                       record=recorded.c_record(product.record.get("sources", ()), prepared.inputs["compiler"]))
 
     # -- helpers ----------------------------------------------------------------
     def _sources(self, comp, cb, env: Env, work: Path) -> tuple[list[Path], str, list[str], bool]:
@@ -184,3 +187,9 @@ class _Plan:
 def _fill(text: str, version: str, tag: str) -> str:
     values = {"version": version.lstrip("v"), "tag": tag}
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def _source_name(cb, path: Path, upstream: bool) -> str:
+    """Where a compiled source came from, for the build record."""
+    module, version = getattr(cb, "module", ""), getattr(cb, "module_version", "")
+    return f"{module}@{version}/{path.name}" if upstream and module else f"archport's own {path.name}"

@@ -23,8 +23,10 @@ from ..oci import Manifest
 from ..store import Source
 
 
-def carry(source: Source, m: Manifest, workdir: Path, skip: str) -> tuple[list[FileSpec], list[str]]:
-    """(files to put beside the new binary, ELF paths left behind)."""
+def carry(source: Source, m: Manifest, workdir: Path, skip: str,
+          origins: dict[str, str] | None = None) -> tuple[list[FileSpec], list[str]]:
+    """(files to put beside the new binary, ELF paths left behind); ``origins``,
+    when given, gets each carried regular file's upstream layer digest by path."""
     spool = Path(tempfile.mkdtemp(prefix="carry-", dir=workdir))
     files: dict[str, tuple[int, FileSpec]] = {}   # path -> (layer index, spec)
     elf: dict[str, int] = {}
@@ -70,4 +72,7 @@ def carry(source: Source, m: Manifest, workdir: Path, skip: str) -> tuple[list[F
                     files[path] = (i, FileSpec(path, source=str(dst), **meta))
                     elf.pop(path, None)
     kept = [spec for p, (_, spec) in sorted(files.items()) if p != skip]
+    if origins is not None:
+        origins.update({p: str(m.layers[i].digest) for p, (i, spec) in files.items()
+                        if p != skip and spec.kind == "file"})
     return kept, sorted(p for p in elf if p != skip)

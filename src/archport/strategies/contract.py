@@ -21,6 +21,14 @@ def tag_of(up: Upstream) -> str:
     return up.ref.tag or ""
 
 
+def blocked(up: Upstream) -> str:
+    """"not supported here: …" when the catalog names something a build of
+    this tag needs that cannot be had here (``[[blocked]]``), else ""."""
+    comp = up.component
+    found = comp.blocked_for(tag_of(up)) if comp is not None else ()
+    return "; ".join(b.message(comp.name, tag_of(up)) for b in found)
+
+
 def catalog_contract(up: Upstream):
     comp = up.component
     return comp.contract(tag_of(up)) if comp is not None else None

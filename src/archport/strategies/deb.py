@@ -26,7 +26,7 @@ from ..fetch.debian import DEB_ARCH, KEYRING, Archive, apt_sources, extract_file
 from ..emulation import qemu_binary
 from ..errors import ArchportError
 from ..platform import Platform, normalize
-from . import Decision, Env, NotPortable, Outcome, Upstream, require
+from . import Decision, Env, NotPortable, Outcome, Upstream, recorded, require
 from .contract import binary_path, reference_config, tag_of
 from ..fetch.http import http_client
 
@@ -114,7 +114,8 @@ class Deb:
                          history=History(env.source_date_epoch,
                                          f"archport deb: {pkg.package} {stanza.get('Version', '')}"))
         return Outcome("deb", f"{path} from Debian's {pkg.package} {stanza.get('Version', '')} for {darch}"
-                       f" with {len(links)} links", built=built, notes=tuple(notes))
+                       f" with {len(links)} links", built=built, notes=tuple(notes),
+                       record=recorded.deb_record(pkg.package, stanza, darch, f"{url}/dists/{suite}/InRelease"))
 
     # -- helpers ----------------------------------------------------------------
     def _archive(self, env: Env) -> tuple[str, str]:

@@ -37,7 +37,9 @@ from ..toolchain import fixups as fx, substitute
 from ..toolchain.gocompile import Recipe, Toolchain, build_binary, go_binary, strip_like
 from ..toolchain.imagefile import find_binary
 from . import Decision, Env, NotPortable, Outcome, Prepared, Product, Upstream, run_staged
+from . import recorded
 from .carry import carry
+from .contract import blocked
 
 ANN_MODULE = "io.archport.go.module"
 ANN_GO = "io.archport.go.version"
@@ -51,6 +53,8 @@ class GoStrategy:
         comp, tag = up.component, up.ref.tag or ""
         if comp is not None and comp.kind != "go":
             return Decision(False, f"the catalog builds {comp.name} as {comp.kind}, not from a Go module")
+        if comp is not None and (why := blocked(up)):
+            return Decision(False, why)
         if comp is not None and comp.go_build(tag) is not None:
             return Decision(True, f"{comp.go_build(tag).module} is a Go module: rebuild it for {target}")
         if up.manifest is None:
@@ -66,7 +70,7 @@ class GoStrategy:
         recipe = substituted(recover(up, env), up, env, go)
         graph_fixups = tuple(env.catalog.fixups)
         inputs = {
-            "v": 1, "module": recipe.module, "version": recipe.version, "package": recipe.package,
+            "v": 2, "module": recipe.module, "version": recipe.version, "package": recipe.package,
             "ldflags": recipe.ldflags, "tags": list(recipe.tags), "go": go.version,
             "goos": target.os, "goarch": target.architecture, "goriscv64": go.env.get("GORISCV64", ""),
             "cgo": False, "trimpath": recipe.trimpath,
@@ -76,19 +80,30 @@ class GoStrategy:
 
     def make(self, prepared: Prepared, target: Platform, env: Env) -> Product:
         recipe, go, graph_fixups = prepared.context
-        binary, steps = build_binary(recipe, normalize(target), go, graph_fixups, env.workdir, env.log)
+        try:
+            binary, steps = build_binary(recipe, normalize(target), go, graph_fixups, env.workdir, env.log)
+        except NotPortable as e:
+            # The compile step knows no catalog: its refusal gets the catalog's proposal here.
+            proposal = substitute.proposal(env.catalog, recipe.module, recipe.version)
+            if proposal is None or recipe.substituted or not e.reason.startswith("go mod download "):
+                raise
+            raise NotPortable(e.reason, substitute.refusal_hint(env.catalog, recipe.module, recipe.version,
+                                                                recipe.binary)) from None
         return Product({"binary": binary}, {"steps": [_step_dict(s) for s in steps]})
 
     def finish(self, up: Upstream, target: Platform, env: Env, prepared: Prepared, product: Product) -> Outcome:
         recipe, go, _ = prepared.context
         steps = [fx.Step(**s) for s in product.record.get("steps", [])]
-        built = _assemble(up, normalize(target), env, recipe, go, steps, product.files["binary"])
+        origins: dict[str, str] = {}
+        built = _assemble(up, normalize(target), env, recipe, go, steps, product.files["binary"], origins)
         why = f"rebuilt {recipe.module}@{recipe.version} with {go.version} ({recipe.origin})"
         notes = (f"toolchain {go.version}",) + recipe.notes + ((recipe.substituted,) if recipe.substituted else ())
         if not recipe.trimpath:
             notes += ("built without -trimpath, as upstream was (its build info has no -trimpath=true): "
                       "the binary records the build's directories",)
-        return Outcome(self.name, why, built=built, fixups=tuple(s.describe() for s in steps), notes=notes)
+        return Outcome(self.name, why, built=built, fixups=tuple(s.describe() for s in steps), notes=notes,
+                       record=recorded.go_record(self.name, recipe, go.version, steps, _base_name(up, built),
+                                                 origins))
 
 
 
@@ -121,7 +136,8 @@ def substituted(recipe: Recipe, up: Upstream, env: Env, go: Toolchain) -> Recipe
             values, notes = _values_for(gb, as_tag, version, env)
             ldflags = shlex.join(gb.ldflags_for(values))
         return replace(recipe, version=version, ldflags=ldflags, notes=notes,
-                       origin=f"{recipe.origin}; version {version} by --substitute", substituted=record)
+                       origin=f"{recipe.origin}; version {version} by --substitute", substituted=record,
+                       instead_of=recipe.version)
     env.log(f"go: --substitute {name}={version} not used: {recipe.module}@{recipe.version} itself can be fetched")
     return recipe
 
@@ -234,7 +250,7 @@ def _step_dict(s: fx.Step) -> dict:
 # -- the image ---------------------------------------------------------------------
 
 def _assemble(up: Upstream, target: Platform, env: Env, recipe: Recipe, go: Toolchain,
-              steps: list[fx.Step], binary: Path):
+              steps: list[fx.Step], binary: Path, origins: dict[str, str]):
     base, note = _base(up, target, env)
     if note:
         env.log(f"go: {note}")
@@ -250,7 +266,8 @@ def _assemble(up: Upstream, target: Platform, env: Env, recipe: Recipe, go: Tool
         ann[substitute.ANNOTATION] = recipe.substituted
     files = [FileSpec(recipe.binary, source=str(binary), mode=0o755)]
     if base is None and up.manifest is not None and up.source is not None:
-        kept, left = carry(up.source, up.manifest, Path(env.workdir), posixpath.normpath("/" + recipe.binary.lstrip("/")))
+        kept, left = carry(up.source, up.manifest, Path(env.workdir), posixpath.normpath("/" + recipe.binary.lstrip("/")),
+                           origins)
         files = kept + files
         plat = up.config.platform if up.config else "reference"
         ann[ANN_CHANGES] = "; ".join(filter(None, [
@@ -262,6 +279,14 @@ def _assemble(up: Upstream, target: Platform, env: Env, recipe: Recipe, go: Tool
                     annotations=ann, workdir=str(env.workdir),
                     history=History(env.source_date_epoch,
                                     f"{recipe.module}@{recipe.version} rebuilt by archport with {go.version}"))
+
+
+def _base_name(up: Upstream, built) -> str:
+    """The base image by digest ("name@sha256:…"), when the image was built on one."""
+    name = (up.manifest.annotations.get("org.opencontainers.image.base.name") if up.manifest else None) or ""
+    if built.base is None or not name:
+        return ""
+    return f"{name.partition('@')[0]}@{built.base.manifest.digest}"
 
 
 def _base(up: Upstream, target: Platform, env: Env) -> tuple[Base | None, str]:

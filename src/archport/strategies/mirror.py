@@ -1,6 +1,10 @@
 """mirror: another publisher already has the platform; copy it as is.
 
-The catalog names, per version range, other images of the same program whose
+An image that is itself a mirror of another (``mirrors`` in the catalog's
+``[[image]]``: rancher/mirrored-library-busybox of library/busybox) is looked
+for first in the image it mirrors, at the same tag: that image's child for the
+target is appended unchanged, its digest the official one.  Then the catalog
+names, per version range, other images of the same program whose
 index carries more platforms (``[[alternative]]``: ``coredns/coredns`` has
 riscv64 from 1.11.0).  The alternative is read through the same registry
 client as everything else, so its mirrors and credentials apply.  It is
@@ -25,7 +29,7 @@ from ..oci.config import ImageConfig
 from ..platform import Platform, normalize
 from ..reference import parse as parse_ref
 from ..store import Source
-from . import Decision, Env, NotPortable, Outcome, Upstream
+from . import Decision, Env, NotPortable, Outcome, Upstream, recorded
 from .contract import binary_path, differences, reference_config, tag_of
 
 
@@ -76,7 +80,8 @@ class Mirror:
                               "try --strategy go, release, c or deb")
         notes = (found.note,) if found.note else ()
         return Outcome("mirror", f"copied {target} from {found.ref} ({found.manifest.digest}); {why}",
-                       source=found.source, manifest=found.manifest, notes=notes)
+                       source=found.source, manifest=found.manifest, notes=notes,
+                       record=recorded.mirror_record(str(found.ref), str(found.manifest.digest)))
 
     # -- helpers ----------------------------------------------------------------
     def _find(self, up: Upstream, target: Platform, env: Env) -> tuple[_Found | None, str]:
@@ -84,8 +89,16 @@ class Mirror:
         target = normalize(target)
         if comp is None:
             return None, "the catalog does not know this image, so it names no other publisher"
-        alts = comp.alternatives_for(tag_of(up), str(target))
-        if not alts:
+        # (reference, the contract note the result carries): the image this
+        # one mirrors first, then the catalog's other publishers.
+        candidates = [(alt.reference(tag_of(up)), alt.contract_note)
+                      for alt in comp.alternatives_for(tag_of(up), str(target))]
+        mirrored = comp.mirrored(up.ref) if tag_of(up) else ""
+        if mirrored:
+            candidates.insert(0, (f"{mirrored}:{tag_of(up)}",
+                                  f"{up.ref.familiar()} is a mirror of {mirrored}:{tag_of(up)}: its {target} "
+                                  f"child is appended unchanged, digest for digest"))
+        if not candidates:
             return None, f"the catalog names no other publisher of {target} for {comp.name} {tag_of(up)}"
         if env.registry is None:
             return None, "no registry client to read the alternative with"
@@ -93,8 +106,7 @@ class Mirror:
         if want is None:
             return None, "neither the upstream config nor the catalog gives a contract to compare with"
         reasons = []
-        for alt in alts:
-            ref_text = alt.reference(tag_of(up))
+        for ref_text, contract_note in candidates:
             try:
                 found = self._resolve(ref_text, target, env)
             except ArchportError as e:
@@ -107,7 +119,7 @@ class Mirror:
             if diff:
                 reasons.append(f"{ref_text} has {target} but its contract differs: {'; '.join(diff)}")
                 continue
-            return _Found(found.ref, found.source, found.manifest, found.config, alt.contract_note), \
+            return _Found(found.ref, found.source, found.manifest, found.config, contract_note), \
                 "Entrypoint, Cmd, User, WorkingDir match"
         return None, "; ".join(reasons)
 

@@ -23,7 +23,7 @@ from ..assemble.layer import FileSpec
 from ..errors import ArchportError, BadInput, DigestMismatch
 from ..platform import Platform, normalize
 from ..progress import phase
-from . import Decision, Env, NotPortable, Outcome, Upstream, require
+from . import Decision, Env, NotPortable, Outcome, Upstream, recorded, require
 from .contract import binary_path, reference_config, tag_of
 from ..fetch.http import DownloadError, fetch, fetch_bytes, http_client, parse_checksum
 
@@ -91,7 +91,8 @@ class ReleaseStrategy:
                          history=History(env.source_date_epoch, f"archport release: {name} -> {path}"))
         notes.append("built on scratch: files of the upstream base other than the binary are not carried over")
         return Outcome("release", f"{name} from upstream's release, {verified}, placed at {path}",
-                       built=built, notes=tuple(notes))
+                       built=built, notes=tuple(notes),
+                       record=recorded.release_record(url, f"sha256:{got}", sum_url if expected else ""))
 
     # -- helpers ----------------------------------------------------------------
     def _checksum(self, http, sum_url: str, name: str, env: Env, notes: list[str]) -> str | None:

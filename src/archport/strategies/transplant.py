@@ -31,13 +31,13 @@ from ..imagefs import extract, remove_tree
 from ..platform import Platform, normalize
 from ..toolchain import substitute
 from ..transplant import classify
-from ..transplant import upstream as upstream_fs
+from ..transplant import entry, upstream as upstream_fs
 from ..transplant.compose import Userland, compose, moved_by_target
 from .transplant_isa import refuse_above
-from . import Decision, Env, NotPortable, Outcome, Upstream, require
+from . import Decision, Env, NotPortable, Outcome, Upstream, recorded, require
 from . import transplant_alpine, transplant_debian
 from .carry import carry
-from .contract import tag_of
+from .contract import blocked, tag_of
 from .transplant_base import Base, Choose, Machine, MirrorUnreachable, Work
 from .transplant_debian import DEFAULT_SUITE
 from .transplant_go import rebuild_binaries
@@ -68,6 +68,8 @@ class Transplant:
         comp = up.component
         if comp is not None and comp.kind != "distro":
             return Decision(False, f"the catalog builds {comp.name} as {comp.kind}, not from a distribution")
+        if comp is not None and (why := blocked(up)):
+            return Decision(False, why)
         if up.manifest is None:
             return Decision(False, "no upstream platform image to read a package database from")
         what = f"{comp.name}'s" if comp is not None else "the upstream image's"
@@ -117,7 +119,8 @@ class Transplant:
         refuse_above(land, target, env.isa_profile)
 
         carried_paths = set(cls.carried) | set(cls.accounts)
-        kept, _elf = carry(up.source, up.manifest, work, skip="")
+        origins: dict[str, str] = {}
+        kept, _elf = carry(up.source, up.manifest, work, skip="", origins=origins)
         carried = [f for f in kept if f.path.lstrip("/") in carried_paths]
         alias_specs = [FileSpec(p, kind="symlink", target=t, mode=0o777) for p, t in sorted(land.aliases.items())]
         composed = compose([("upstream", carried), *land.packages, (land.alias_label, alias_specs),
@@ -125,6 +128,7 @@ class Transplant:
                            land.aliases)
         remove_tree(root)
         records = [*land.records, "users and groups: the upstream image's /etc/passwd and /etc/group, carried"]
+        records += self._entry(up, composed, land.aliases)
         compat = moved_by_target((p for paths in cls.owned.values() for p in paths), composed)
         if compat:
             records.append(f"the target's packages moved {len(compat)} upstream paths; linked: "
@@ -152,7 +156,8 @@ class Transplant:
         notes.append(f"packages from {land.label} ({land.source.split(' ')[0]}): {land.versions}")
         return Outcome("transplant", f"userland from {land.label} ({land.count} packages), "
                        f"{len(carried)} upstream entries carried" + (f", iptables {backend}" if backend else ""),
-                       built=built, fixups=tuple(fixups), notes=tuple(notes))
+                       built=built, fixups=tuple(fixups), notes=tuple(notes),
+                       record=recorded.transplant_record(land.materials, carried, origins))
 
     def _userland(self, base: Base, work: Work, env: Env) -> Userland:
         """``base``'s userland; when its mirror does not answer, its fallback's."""
@@ -166,6 +171,26 @@ class Transplant:
             return self._userland(base.fallback, work, env)
 
     # -- steps ------------------------------------------------------------------
+    def _entry(self, up: Upstream, composed, aliases) -> list[str]:
+        """What the catalog says the entry script runs, found in the new
+        userland (else refused, naming it); the records saying so."""
+        comp = up.component
+        distro = comp.distro_for(tag_of(up)) if comp is not None else None
+        if distro is None or not (distro.entry_commands or distro.iptables == "entry"):
+            return []
+        missing = entry.lacking((s.path for s in composed.specs()), aliases, distro.entry_commands,
+                                backends=distro.iptables == "entry")
+        if missing:
+            raise NotPortable(f"the transplanted userland lacks what {comp.name} {tag_of(up)}'s entry script "
+                              f"needs: {'; '.join(missing)}", "choose a base whose packages provide them "
+                              "(--transplant-onto)")
+        out = [f"entry script's commands present: {', '.join(distro.entry_commands)}"] if distro.entry_commands \
+            else []
+        if distro.iptables == "entry":
+            out.append("iptables backend: chosen by the entry script at each start (nft when nf_tables is "
+                       "loaded, else legacy); both xtables-legacy-multi and xtables-nft-multi are in the image")
+        return out
+
     def _extract(self, up: Upstream, work: Path) -> Path:
         """The upstream platform image's merged root, extracted with the
         hostile-name and size rules of :func:`archport.imagefs.extract`."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from ..attest.model import DistroPackage
 from ..assemble.layer import FileSpec
 from ..errors import ArchportError, TransportError
 from ..fetch.alpine import Repository, branch_of, locate
@@ -95,7 +96,10 @@ class AlpineBase:
         return Userland(label=f"Alpine {branch} {arch}", source=f"{self.mirror} {branch}/{arch}",
                         packages=packages, aliases=alias_links([f for _, files in packages for f in files]),
                         alias_label="Alpine (merged /usr)", configured=configured, records=records,
-                        versions=",".join(f"{e.name}={e.version}" for e in chosen), count=len(chosen))
+                        versions=",".join(f"{e.name}={e.version}" for e in chosen), count=len(chosen),
+                        materials=tuple(DistroPackage("alpine", e.name, e.version, e.arch or arch, e.checksum,
+                                                      repo.url(branch, e.repo or "main", arch, "APKINDEX.tar.gz"))
+                                        for e in chosen))
 
     def _indexes(self, repo: Repository, branch: str) -> tuple[list[Entry], list[str]]:
         """Every package of the branch's repositories, each index's signature

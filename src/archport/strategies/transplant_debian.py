@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from ..attest.model import DistroPackage
 from ..assemble.layer import FileSpec
 from ..errors import ArchportError
 from ..fetch.debian import DEB_ARCH, Archive, find_package, locate, parse_stanzas
@@ -71,7 +72,10 @@ class DebianBase:
         versions = ",".join(f"{s['Package']}={s.get('Version', '?')}" for s in stanzas)
         return Userland(label=f"Debian {self.suite} {self.darch}", source=f"{self.url} {self.suite}/{self.darch}",
                         packages=packages, aliases=aliases, alias_label=f"Debian {BASE_PACKAGE} (merged /usr)",
-                        configured=configured, records=records, versions=versions, count=len(stanzas))
+                        configured=configured, records=records, versions=versions, count=len(stanzas),
+                        materials=tuple(DistroPackage("debian", s["Package"], s.get("Version", ""), self.darch,
+                                                      f"sha256:{s.get('SHA256', '')}",
+                                                      f"{self.url}/dists/{self.suite}/InRelease") for s in stanzas))
 
     def _fetch(self, wanted: list[str], env: Env,
                notes: list[str]) -> tuple[list[dict[str, str]], list[Path], dict[str, str]]:

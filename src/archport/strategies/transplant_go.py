@@ -96,7 +96,7 @@ def _prepared(r: Recipe, target: Platform, go: Toolchain, env: Env) -> Prepared:
 
 
 def _inputs(r: Recipe, target: Platform, go: Toolchain, env: Env) -> dict:
-    return {"v": 1, "module": r.module, "version": r.version, "package": r.package, "ldflags": r.ldflags,
+    return {"v": 2, "module": r.module, "version": r.version, "package": r.package, "ldflags": r.ldflags,
             "tags": list(r.tags), "go": go.version, "goos": target.os, "goarch": target.architecture,
             "goriscv64": go.env.get("GORISCV64", ""), "cgo": False, "trimpath": r.trimpath,
             "fixups": [f.to_dict() for f in env.catalog.fixups],

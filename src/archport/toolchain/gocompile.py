@@ -28,7 +28,7 @@ from ..errors import ArchportError, BadInput, NotPortable
 from ..fetch.goproxy import ModuleUnavailable, download_module
 from ..platform import Platform
 from ..progress import Phase, phase
-from . import fixups as fx
+from . import fixups as fx, vcs
 from .substitute import refusal_hint
 
 MIN_GO = "1.20"
@@ -71,6 +71,7 @@ class Recipe:
     notes: tuple[str, ...] = ()
     # --substitute: what was built instead of what, and why ("" when exact).
     substituted: str = ""
+    instead_of: str = ""             # with ``substituted``: the version upstream's image holds
     # A module without go.mod (glide, dep): the catalog's go.mod for it, and
     # the local modules its replace block points at (catalog LocalModule).
     gomod: str = ""
@@ -140,8 +141,6 @@ def build_binary(recipe: Recipe, target: Platform, go: Toolchain, fixups: tuple,
     work = Path(tempfile.mkdtemp(prefix="go-", dir=workdir))
     with phase(log, f"go mod download {recipe.module}@{recipe.version}"):
         src = _download(recipe, go, work)
-        if recipe.gomod:
-            _write_gomod(recipe, src, go, work)
     pkg = recipe.package
     rel = "." if pkg == recipe.module else "./" + pkg[len(recipe.module):].lstrip("/")
     # Module zips leave vendor/ out but for modules.txt (go.dev/ref/mod#zip-files):
@@ -150,6 +149,12 @@ def build_binary(recipe: Recipe, target: Platform, go: Toolchain, fixups: tuple,
         p.is_dir() for p in (src / "vendor").iterdir())
     if not vendored and (src / "vendor").is_dir():
         shutil.rmtree(src / "vendor")
+    # The tree as served, tagged: the binary then names its version (toolchain.vcs).
+    unstamped = vcs.tag_tree(src, recipe.version, go.env)
+    if unstamped:
+        log(f"go: the binary will say (devel) for its own version: {unstamped}")
+    if recipe.gomod:
+        _write_gomod(recipe, src, go, work)
     build_env = {**go.env, "CGO_ENABLED": "0", "GOOS": target.os, "GOARCH": target.architecture}
     out = work / "binary"
     steps: list[fx.Step] = []
@@ -161,7 +166,7 @@ def build_binary(recipe: Recipe, target: Platform, go: Toolchain, fixups: tuple,
             _apply(step, src, go, vendored, fixups, steps, extra)
     output = ""
     for _ in range(MAX_BUILDS):
-        cmd = build_command(go.go, recipe, out, rel, vendored, extra)
+        cmd = build_command(go.go, recipe, out, rel, vendored, extra, stamp=not unstamped)
         building = Phase(f"go build {recipe.module}@{recipe.version} for {target}")
         log(building)
         cp = _run(cmd, src, build_env)
@@ -205,9 +210,13 @@ def strip_like(ldflags: str, upstream_stripped: bool) -> str:
     return " ".join(x for x in (ldflags, *missing) if x)
 
 
-def build_command(go: str, recipe: Recipe, out: Path, rel: str, vendored: bool, extra: list[str]) -> list[str]:
-    """The ``go build`` command line for ``recipe`` (``extra``: -ldflags fixups add)."""
-    cmd = [go, "build", *(["-trimpath"] if recipe.trimpath else []), "-buildvcs=false", "-o", str(out)]
+def build_command(go: str, recipe: Recipe, out: Path, rel: str, vendored: bool, extra: list[str], *,
+                  stamp: bool = False) -> list[str]:
+    """The ``go build`` command line for ``recipe`` (``extra``: -ldflags fixups
+    add; ``stamp``: the source is a tagged repository whose version to stamp,
+    on the command line because a user's GOFLAGS may say -buildvcs=false)."""
+    cmd = [go, "build", *(["-trimpath"] if recipe.trimpath else []), f"-buildvcs={'true' if stamp else 'false'}",
+           "-o", str(out)]
     if not vendored:
         cmd.append("-mod=mod")     # go.sum follows bumps; the checksum DB still verifies (GOSUMDB)
     if recipe.tags:

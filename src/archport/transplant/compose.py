@@ -44,6 +44,8 @@ class Userland:
     records: list[str]
     versions: str                                # "name=version,…"
     count: int
+    # Each package as it was verified (archport.attest.model.DistroPackage), for the build record.
+    materials: tuple = ()
 
 
 @dataclass

@@ -27,7 +27,9 @@ pods (pure); :mod:`.kubectl` runs kubectl through a connector and tells "the
 API server did not answer" from its other errors; :mod:`.run` drives the
 checks, polling each until it passes or its time runs out.  When the API
 server does not answer at all, the first check fails at once with "cannot
-reach the API server at URL" and no other runs.
+reach the API server at URL" and no other runs.  A board without k3s at all
+is said at once (:class:`archport.remote.Unreachable`: not a k3s node); a
+node that is there but not Ready yet is polled like every check.
 """
 
 from .checks import Check

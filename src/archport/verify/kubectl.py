@@ -9,7 +9,7 @@ import re
 import shlex
 
 from ..errors import BadInput
-from ..remote import Connector, Result, Unreachable
+from ..remote import Connector, Local, Result, Unreachable
 
 HEREDOC = "ARCHPORT_VERIFY_EOF"
 
@@ -28,6 +28,11 @@ _NO_ANSWER = re.compile(r"Unable to connect to the server|connection to the serv
 # off, and the host and port come from the kubeconfig or the board).
 _ADVICE = re.compile(r"\s*(?:;\s*if you choose to ignore these errors, turn validation off with "
                      r"--validate=false|\s*-\s*did you specify the right host or port\?)", re.I)
+
+
+# The shell's status for a command it cannot find (POSIX sh, 2.9.1 "Command
+# Search and Execution"): on a board, `k3s` itself is not installed.
+_NOT_FOUND = 127
 
 
 # kubectl could not read its kubeconfig (client-go clientcmd's loader and validation).
@@ -57,6 +62,8 @@ class Kubectl:
         self.on_node = on_node
         self.name = name or getattr(connector, "name", "")
         self.cap: float | None = None     # no call waits longer (verify sets it from --timeout)
+        # The board's name in a sentence.
+        self.where = "this machine" if isinstance(connector, Local) and on_node else self.name
 
     def run(self, *args: str, stdin: str | None = None, timeout: float = 60) -> Result:
         cmd = f"{self.prefix} {shlex.join(args)}"
@@ -74,6 +81,11 @@ class Kubectl:
             r = self.run("get", "--raw", "/readyz", f"--request-timeout={limit}s", "-v=6", timeout=2 * limit + 2)
         except Unreachable as e:        # the board itself (ssh) did not answer
             return str(e)
+        if r.rc == _NOT_FOUND and self.on_node:
+            # Nothing to poll for: no k3s will appear while we wait.
+            raise Unreachable(f"{self.where} has no k3s (`k3s` is not on its PATH): run verify on a k3s "
+                              "server (install k3s there, or name it with --host [USER@]HOST[:PORT]), or "
+                              "reach a cluster with --kubeconfig FILE")
         if r.rc != 0 and _BAD_CONFIG.search(r.stderr) and not self.on_node:
             raise BadInput(f"--kubeconfig {self.name}: {kubectl_message(r.stderr)}")    # the user's file
         if r.rc == 0 or not _NO_ANSWER.search(r.stderr + r.stdout):
@@ -81,7 +93,9 @@ class Kubectl:
         url = _REQUEST.search(r.stderr)
         server = url.group(1) if url else ""
         why = kubectl_message(r.stderr) or f"no answer within {limit}s"
-        return f"cannot reach the API server at {server or 'the kubeconfig server'}: {why}"
+        # On a board, k3s is installed (the command ran) but its server is not up.
+        hint = f"; is k3s running on {self.where}? (systemctl status k3s)" if self.on_node else ""
+        return f"cannot reach the API server at {server or 'the kubeconfig server'}: {why}{hint}"
 
     def json(self, *args: str, timeout: float = 60) -> dict | None:
         r = self.run(*args, "-o", "json", timeout=timeout)
