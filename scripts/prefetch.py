@@ -14,10 +14,11 @@ Each build goes through the same lock and rename as the test-time path (the
 bed's build lock, a lock per client, per module build, on helm-controller's
 cache): a test that arrives meanwhile waits for that build and reuses it,
 and never sees half a cache.  The clients come first (tests in the middle of
-the run use them), then the bed's pieces (tests/conftest.py runs the tests
-that need the bed last).  What is cached already is skipped, so on a warm
-machine it ends in about a second.  Best effort: a failure is logged and
-left to the test-time build, which reports it in its own words.
+the run use them), then the bed's pieces in the order the bed's start needs
+them (tests/conftest.py runs the tests that need the bed last).  What is
+cached already is skipped, so on a warm machine it ends in about a second.
+Best effort: a failure is logged and left to the test-time build, which
+reports it in its own words.
 """
 from __future__ import annotations
 
@@ -101,7 +102,7 @@ FETCH = (("the bed's components", lambda: sorted(build.fetch_all())), ("Go toolc
          ("UPSTREAM's real modules", upstream_modules), ("the clients", clients))
 # In the order the run first needs them.
 BUILD = (("the clients", build_clients), ("the bed's components", build_bed),
-         ("UPSTREAM's real modules", build_upstream_modules), ("helm-controller", build_helm_controller))
+         ("helm-controller", build_helm_controller), ("UPSTREAM's real modules", build_upstream_modules))
 
 
 def _steps(steps, verb: str) -> None:
@@ -120,9 +121,13 @@ def main() -> int:
     # exception, so that each build removes its temporary directory.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     t0 = time.monotonic()
-    _steps(FETCH, "fetched")
-    os.nice(max(0, 19 - os.nice(0)))     # the builds take only what the tests leave
-    _steps(BUILD, "built")
+    try:
+        _steps(FETCH, "fetched")
+        os.nice(max(0, 19 - os.nice(0)))     # the builds take only what the tests leave
+        _steps(BUILD, "built")
+    except SystemExit:
+        _log(f"stopped after {time.monotonic() - t0:.0f} s: the test run ended first")
+        raise
     _log(f"done in {time.monotonic() - t0:.1f} s")
     return 0
 
