@@ -9,7 +9,8 @@ terminal of 80 columns would get them without colour), its exit code and
 its duration to docs/journey.txt (``--out``).
 
 Run it as root, from the repository, with the Python archport is installed
-into, when no test session uses the bed: it purges the board.
+into, when no test session uses the bed: it purges the board first, and again
+at the end unless `--keep` (the bed's tests expect a new node).
 
     PATH=/usr/local/go/bin:$PATH python3 scripts/record-journey.py
 
@@ -209,6 +210,9 @@ def header(env: dict[str, str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(REPO / "docs/journey.txt"), help="the capture (default docs/journey.txt)")
+    ap.add_argument("--keep", action="store_true",
+                    help="leave the board up as the journey left it (default: purge it, so the next test "
+                         "session starts from a new node, as the bed's tests expect)")
     a = ap.parse_args(argv)
     if os.geteuid() != 0:
         fail("run as root: the bed's node and port's smoke runs need it")
@@ -244,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     tmp.write_text(placeholders(text))
     tmp.replace(out)
     note(f"wrote {out}")
+    if not a.keep:
+        note("purging the board (--keep leaves it up)")
+        bed_script("purge", timeout=600)
     for d in cap.differed:
         note(f"differed: {d}")
     return 1 if cap.differed else 0

@@ -162,6 +162,25 @@ def _port(bed, reg_or_oci: str, env: dict, name: str, *extra: str) -> dict:
     return {repo: rows[repo] for repo in rows}
 
 
+def _attached(bed, env: dict, rows: dict) -> None:
+    """Every image the port built carries an SBOM and a provenance on its
+    riscv64 manifest (``inspect --provenance``), and the Go ones' binaries and
+    files match them (``check --provenance`` re-derives both from the image)."""
+    t0 = time.monotonic()
+    for repo in PORTED:
+        cp = archport("inspect", rows[repo]["destination"], "--provenance", "--json", env=env)
+        (rv,) = [e for e in json.loads(cp.stdout)["platforms"] if e["platform"] == "linux/riscv64"]
+        assert rv["digest"] == rows[repo]["platformDigest"], (repo, rv["digest"])
+        assert rv["provenance"] and rv["provenance"]["platform"] == "linux/riscv64", (repo, rv["referrers"])
+        assert rv["sbom"] and rv["sbom"]["packages"] >= 1, (repo, rv["referrers"])
+    for repo in RUNNING:
+        cp = archport("check", rows[repo]["destination"], "--provenance", "--json", env=env, expect=None)
+        v = json.loads(cp.stdout)
+        assert cp.returncode == 0 and v["ok"] and not v["problems"], (repo, v)
+        assert v["platform"] == "linux/riscv64" and v["digest"] == rows[repo]["platformDigest"], (repo, v)
+    bed.record("journey: inspect and check --provenance", time.monotonic() - t0)
+
+
 def _deploy(bed, env: dict, name: str, *source: str) -> dict:
     cp = step(bed, name, "deploy", *cli_args(bed), *source, "--restart-pods", "--yes", "--timeout", "300", "--json",
               env=env)
@@ -216,6 +235,8 @@ def test_journey_registry_then_airgap(fresh_board, reg, env, tmp_path):
     first = _port(bed, reg, env, "port (registry)")
     for repo in PORTED:
         assert first[repo]["status"] == "ported", first[repo]
+    # ... each with its SBOM and provenance attached to the riscv64 manifest.
+    _attached(bed, env, first)
 
     # 3. deploy points the board at the registry and restarts the stuck pods.
     row = _deploy(bed, env, "deploy (registry)", "--registry", reg)

@@ -120,13 +120,13 @@ def _archport(*args: str, env: dict | None = None, timeout: float = 900) -> subp
     return subprocess.run(["archport", *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
-def _pod(name: str, image: str) -> dict:
+def _pod(name: str, image: str, restart: str = "Always") -> dict:
     """A pod whose program is not its PID namespace's init: under qemu-user
     an illegal instruction is raised with kill(2) on itself, which the kernel
     drops for a namespace's init, so such a program would hang where a
     board's CPU fault kills it (testbed/README.md, "The board's CPU")."""
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
-            "spec": {"shareProcessNamespace": True, "terminationGracePeriodSeconds": 1,
+            "spec": {"shareProcessNamespace": True, "terminationGracePeriodSeconds": 1, "restartPolicy": restart,
                      "containers": [{"name": "isavec", "image": image}]}}
 
 
@@ -265,6 +265,8 @@ def test_the_cpu_model_reaches_the_boards_containers(bed, test_namespace, board_
     and dies on the board: the board's model, not qemu's default, ran it."""
     assert run_on(programs["rva22u64"], "rv64")[0] == 0
     ref = _push(board_registry, tmp_path_factory.mktemp("rva22"), "testbed/isavec-rva22:v1", programs["rva22u64"])
-    _apply(bed, test_namespace, _pod("isavec-rva22", ref))
+    # Never restarted: the kubelet removes a crash-looping pod's dead containers,
+    # and this one's spec is read after it died.
+    _apply(bed, test_namespace, _pod("isavec-rva22", ref, restart="Never"))
     pod = _wait(bed, test_namespace, "isavec-rva22", lambda p: _exit_code(p) == SIGILL_EXIT, "dead of SIGILL")
     assert f"{config.QEMU_CPU}={config.board_cpu().model}" in _container_env(bed, pod)
