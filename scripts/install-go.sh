@@ -14,7 +14,8 @@
 # v0.8.0, whose go.mod says go 1.24.4, with GOTOOLCHAIN=local.  Debian
 # bookworm's golang-go is 1.19.
 #
-# GOPROXY (its first http(s) entry) names another proxy; ARCHPORT_GO_CACHE, a
+# GOPROXY (its first http(s) entry) names the proxy, else the default of a Go
+# found here (DEST or PATH); ARCHPORT_GO_CACHE, a
 # directory, keeps the checked zip for the next install; PYTHON, the Python 3
 # that checks and unpacks it (default python3).  DEST is replaced
 # whole, and only once the new tree is complete.  Prints DEST/bin/go.
@@ -56,12 +57,24 @@ case "$(uname -m)" in
      exit 1 ;;
 esac
 version="v0.0.1-go$GO_VERSION.linux-$arch"
+# The proxy: GOPROXY, else the default of a Go already here (even Debian's
+# 1.19 reports the one it was built with), so this script names none itself.
+default_proxy() {
+  local g
+  for g in "$dest/bin/go" "$(command -v go || true)"; do
+    if [ -n "$g" ] && [ -x "$g" ]; then GOTOOLCHAIN=local GOFLAGS= "$g" env GOPROXY 2>/dev/null && return; fi
+  done
+}
 proxy=""
-IFS=',|' read -r -a entries <<< "${GOPROXY:-https://proxy.golang.org}"
+IFS=',|' read -r -a entries <<< "${GOPROXY:-$(default_proxy)}"
 for e in "${entries[@]}"; do
   case "$e" in http://*|https://*) proxy="${e%/}"; break ;; esac
 done
-[ -n "$proxy" ] || proxy=https://proxy.golang.org
+if [ -z "$proxy" ]; then
+  echo "install-go: no Go module proxy known: set GOPROXY to one, or install any Go (Debian's golang-go)" \
+       "for its default" >&2
+  exit 1
+fi
 url="$proxy/golang.org/toolchain/@v/$version.zip"
 
 mkdir -p "$(dirname "$dest")"

@@ -50,6 +50,12 @@ fi
 # Go builds the test binaries; Debian bookworm's golang-go (1.19) is too old
 # for them, so install-go.sh installs the Go the suite is run with into
 # /usr/local/go when no new enough Go is found (see its GO_MIN).
+if [ -z "${GOPROXY:-}" ] && ! command -v go >/dev/null && [ ! -x /usr/local/go/bin/go ]; then
+  # No Go at all: Debian's, whose `go env GOPROXY` names the default module
+  # proxy install-go.sh fetches the newer Go from.
+  echo "test-deps: apt-get install golang-go (for its module proxy default)" >&2
+  $SUDO apt-get install -y -qq --no-install-recommends golang-go >/dev/null
+fi
 go_bin="$($SUDO env PYTHON="$(command -v python3 || command -v python)" GOPROXY="${GOPROXY:-}" \
   "$(pwd)/scripts/install-go.sh" --if-needed /usr/local/go)"
 echo "test-deps: Go: $go_bin ($(GOTOOLCHAIN=local "$go_bin" env GOVERSION)); put $(dirname "$go_bin") first on PATH" >&2

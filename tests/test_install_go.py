@@ -6,6 +6,7 @@ hash; where a new enough Go is there, it installs nothing."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,9 +17,11 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "install-go.sh"
 
 
 def _fake_go(bin_dir: Path, version: str) -> None:
-    """A `go` that says it is ``version`` (what `go env GOVERSION` prints)."""
+    """A `go` that says it is ``version`` (`go env GOVERSION`) and, like any
+    Go, names its default module proxy (`go env GOPROXY`): this machine's."""
+    proxy = subprocess.run(["go", "env", "GOPROXY"], capture_output=True, text=True, check=True).stdout.strip()
     bin_dir.mkdir(parents=True)
-    (bin_dir / "go").write_text(f"#!/bin/sh\necho go{version}\n")
+    (bin_dir / "go").write_text(f'#!/bin/sh\n[ "$2" = GOPROXY ] && echo "{proxy}" || echo go{version}\n')
     (bin_dir / "go").chmod(0o755)
 
 
@@ -49,4 +52,16 @@ def test_a_new_enough_go_is_kept(tmp_path):
     p = _run(tmp_path, [tmp_path / "newer"], "--if-needed", str(dest))
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == str(tmp_path / "newer" / "go") and "nothing to install" in p.stderr
+    assert not dest.exists()
+
+
+def test_without_a_proxy_or_a_go_it_says_what_to_do(tmp_path):
+    dest = tmp_path / "usr-local" / "go"
+    tools = tmp_path / "bin"          # what the script runs before it looks for a proxy, and no go
+    tools.mkdir()
+    for name in ("uname", "dirname", "sed", "sort", "head", "mktemp"):
+        (tools / name).symlink_to(shutil.which(name))
+    env = {"PATH": str(tools), "HOME": str(tmp_path), "PYTHON": os.path.realpath(sys.executable)}
+    p = subprocess.run(["/bin/bash", str(SCRIPT), str(dest)], capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 1 and "set GOPROXY" in p.stderr, p.stderr
     assert not dest.exists()
