@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -268,3 +269,22 @@ def test_registries_yaml_of_the_wrong_shape_is_exit_2(tmp_path):
 def test_unreachable_host_is_exit_1(sshd_server):
     p = archport("audit", "--no-registry", "--host", "127.0.0.1:1", "-o", "ConnectTimeout=3", expect=1)
     assert len(p.stderr.strip().splitlines()) == 1 and "cannot connect" in p.stderr
+
+
+def test_an_image_archport_cannot_build_here_says_so_before_any_port(audit_registries, tmp_path):
+    """k3s's automated upgrades: the catalog knows system-upgrade-controller
+    and why it cannot be built here, so audit says it beside the image."""
+    up, _ = audit_registries
+    image = "rancher/system-upgrade-controller:v0.16.0"
+    subprocess.run(["skopeo", "copy", "--all", "--quiet", "--src-tls-verify=false", "--dest-tls-verify=false",
+                    f"docker://{up.host}/{UPSTREAM_IMAGES[0]}", f"docker://{up.host}/{image}"], check=True)
+    (tmp_path / "suc.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: system-upgrade-controller, namespace: system-upgrade}\n"
+        "spec:\n  selector: {matchLabels: {app: suc}}\n  template:\n    metadata: {labels: {app: suc}}\n"
+        f"    spec:\n      containers:\n      - name: suc\n        image: {image}\n")
+    p = archport("audit", "--manifests", str(tmp_path), *through(up), env={"COLUMNS": "200"}, expect=1)
+    assert "archport cannot build it here: system-upgrade-controller: " in p.stdout, p.stdout
+    assert "not supported here: system-upgrade-controller v0.16.0" in p.stdout, p.stdout
+    # An image the catalog can build gets no such line.
+    p = archport("audit", "--k3s", "v1.24.2", *through(up), env={"COLUMNS": "200"}, expect=1)
+    assert "cannot build it here" not in p.stdout, p.stdout

@@ -90,7 +90,7 @@ def run(args, ctx) -> int:
         ctx.emit(docs[0] if len(docs) == 1 else {"complete": ok, "nodes": docs})
     else:
         for r in results:
-            render(ctx.console, r)
+            render(ctx.console, r, catalog.about)
         for f in failed:
             ctx.console.print(f"[bold red]{escape(f.source)}[/]: not audited: {escape(f.error)}",
                               highlight=False, soft_wrap=False)
@@ -114,8 +114,9 @@ def _yaml_file(path: str | None, flag: str):
     return doc
 
 
-def render(out, result) -> None:
-    """A table that fits 80 columns; reasons, endpoints and errors under it."""
+def render(out, result, about=None) -> None:
+    """A table that fits 80 columns; reasons, endpoints and errors under it.
+    ``about(image)``: the catalog's line on an image ("" if it does not know it)."""
     inv = result.inventory
     head = f"[bold]{escape(result.source or 'node')}[/] needs {plural(len(result.rows), 'image')} for {result.target}"
     if result.board:
@@ -130,7 +131,7 @@ def render(out, result) -> None:
     details.add_column(justify="right")
     details.add_column(overflow="fold")
     for i, r in enumerate(result.rows, 1):
-        details.add_row(f"{i}.", escape("\n".join(_details(r, result.target))))
+        details.add_row(f"{i}.", escape("\n".join(_details(r, result.target, about))))
     out.print(details, soft_wrap=False)
     for n in inv.notes:
         out.print(f"[blue]note:[/] {escape(n)}", highlight=False, soft_wrap=False)
@@ -204,7 +205,7 @@ def _table(result, width: int) -> Table:
     return t
 
 
-def _details(r, target) -> list[str]:
+def _details(r, target, about=None) -> list[str]:
     """Why one image is needed, where it is pulled from, and what went wrong."""
     lines = [f"needed by: {'; '.join(why for _, why in r.need.reasons)}"]
     a = r.answered
@@ -215,6 +216,11 @@ def _details(r, target) -> list[str]:
         lines.append("endpoints: " + ", ".join(str(e.reference) for e in r.resolution.endpoints))
     if r.status == "missing":
         lines.append(f"lacks {target}: offers {', '.join(str(p) for p in r.platforms) or 'nothing'}")
+        known = about(r.need.familiar) if about else ""
+        if "not supported here:" in known:
+            # port would stop at it (k3s's upgrade images, klipper-helm's EOL
+            # lines): say what it is and why now, not after a port run.
+            lines.append(f"archport cannot build it here: {known}")
     if r.fit is not None and r.fit.error:
         lines.append(f"its binaries could not be read: {r.fit.error}")
     elif r.fit is not None and r.fit.lacking:
