@@ -39,104 +39,136 @@ def dumps(obj) -> bytes:
     return (json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
 
 
-def build(record: BuildRecord, subject_digest: str, subject_name: str) -> dict:
-    m = record.materials
-    ids = _Ids()
-    by_path: dict[str, str] = {}
+class _Doc:
+    """The document being built: its ids, packages, files and relationships.
+    Each ``add_*`` puts one kind of material in, in the order ``build`` calls
+    them (the order decides which of two clashing names gets a suffix)."""
 
-    def file_id(path: str) -> str:
-        if path not in by_path:
-            by_path[path] = ids.make(f"File-{path}")
-        return by_path[path]
+    IMAGE = "SPDXRef-Image"
 
-    image_id = "SPDXRef-Image"
-    image = {
-        "SPDXID": image_id, "name": subject_name, "versionInfo": subject_digest,
-        "downloadLocation": "NOASSERTION", "filesAnalyzed": False,
-        "primaryPackagePurpose": "CONTAINER",
-        "checksums": [_checksum(subject_digest)],
-        "externalRefs": [_purl(_oci_purl(subject_name, subject_digest, record.platform))],
-        "comment": _image_comment(record),
-    }
-    if m.files:
-        # The files are the image's own layers' (the base image's are named by
-        # its digest); SPDX 2.3 clause 7.9: a package with files analysed
-        # carries the verification code over their SHA1s.
-        image["filesAnalyzed"] = True
-        image["packageVerificationCode"] = {"packageVerificationCodeValue": verification_code(m.files)}
-    packages, files, rels = [image], [], [_rel("SPDXRef-DOCUMENT", "DESCRIBES", image_id)]
+    def __init__(self, record: BuildRecord) -> None:
+        self.record = record
+        self.ids = _Ids()
+        self.by_path: dict[str, str] = {}
+        self.packages: list[dict] = []
+        self.files: list[dict] = []
+        self.rels = [_rel("SPDXRef-DOCUMENT", "DESCRIBES", self.IMAGE)]
 
-    def add_source(kind: str, name: str, ref: str, relation: str) -> None:
+    def file_id(self, path: str) -> str:
+        if path not in self.by_path:
+            self.by_path[path] = self.ids.make(f"File-{path}")
+        return self.by_path[path]
+
+    def package(self, pkg: dict, relation: str = "CONTAINS") -> None:
+        self.packages.append(pkg)
+        self.rels.append(_rel(self.IMAGE, relation, pkg["SPDXID"]))
+
+    def add_image(self, subject_digest: str, subject_name: str) -> None:
+        r, m = self.record, self.record.materials
+        image = {
+            "SPDXID": self.IMAGE, "name": subject_name, "versionInfo": subject_digest,
+            "downloadLocation": "NOASSERTION", "filesAnalyzed": False,
+            "primaryPackagePurpose": "CONTAINER",
+            "checksums": [_checksum(subject_digest)],
+            "externalRefs": [_purl(_oci_purl(subject_name, subject_digest, r.platform))],
+            "comment": _image_comment(r),
+        }
+        if m.files:
+            # The files are the image's own layers' (the base image's are named by
+            # its digest); SPDX 2.3 clause 7.9: a package with files analysed
+            # carries the verification code over their SHA1s.
+            image["filesAnalyzed"] = True
+            image["packageVerificationCode"] = {"packageVerificationCodeValue": verification_code(m.files)}
+        self.packages.append(image)
+
+    def add_source_image(self, kind: str, ref: str, relation: str) -> None:
         if not ref:
             return
-        spdx_id = ids.make(f"{kind}-{name}")
+        spdx_id = self.ids.make(f"{kind}-image")
         repo, _, digest = ref.partition("@")
         pkg = {"SPDXID": spdx_id, "name": repo, "versionInfo": digest or "NOASSERTION",
                "downloadLocation": "NOASSERTION", "filesAnalyzed": False, "comment": f"{kind} image, by digest"}
         if digest.startswith("sha256:"):
             pkg["checksums"] = [_checksum(digest)]
-            pkg["externalRefs"] = [_purl(_oci_purl(repo, digest, record.platform if kind == "base" else ""))]
-        packages.append(pkg)
-        rels.append(_rel(image_id, relation, spdx_id))
+            pkg["externalRefs"] = [_purl(_oci_purl(repo, digest, self.record.platform if kind == "base" else ""))]
+        self.package(pkg, relation)
 
-    add_source("upstream", "image", record.upstream, "GENERATED_FROM")
-    add_source("base", "image", m.base, "DESCENDANT_OF")
+    def add_go(self) -> None:
+        linked = _fixup_notes(self.record)
+        seen: dict[str, str] = {}
+        for binary in sorted(self.record.materials.go_binaries, key=lambda b: b.path):
+            fid = self.file_id(binary.path)
+            for mod in (binary.main, *sorted(binary.deps, key=lambda d: (d.path, d.version))):
+                key = f"{mod.path}@{mod.version}"
+                if key not in seen:
+                    seen[key] = self.ids.make(f"Go-{key}")
+                    self.package(_go_package(seen[key], mod, linked.get(key, ""), main=mod is binary.main))
+                self.rels.append(_rel(fid, "GENERATED_FROM" if mod is binary.main else "DEPENDS_ON", seen[key]))
 
-    linked = _fixup_notes(record)
-    seen_mods: dict[str, str] = {}
-    for binary in sorted(m.go_binaries, key=lambda b: b.path):
-        fid = file_id(binary.path)
-        for mod in (binary.main, *sorted(binary.deps, key=lambda d: (d.path, d.version))):
-            key = f"{mod.path}@{mod.version}"
-            if key not in seen_mods:
-                seen_mods[key] = ids.make(f"Go-{key}")
-                packages.append(_go_package(seen_mods[key], mod, linked.get(key, ""),
-                                            main=mod is binary.main))
-                rels.append(_rel(image_id, "CONTAINS", seen_mods[key]))
-            rels.append(_rel(fid, "GENERATED_FROM" if mod is binary.main else "DEPENDS_ON", seen_mods[key]))
-    for p in sorted(m.packages, key=lambda p: (p.distro, p.name, p.version, p.arch)):
-        spdx_id = ids.make(f"{p.distro}-{p.name}-{p.version}")
-        pkg = {"SPDXID": spdx_id, "name": p.name, "versionInfo": p.version, "downloadLocation": "NOASSERTION",
-               "filesAnalyzed": False, "supplier": "NOASSERTION",
-               "externalRefs": [_purl(_distro_purl(p.distro, p.name, p.version, p.arch))],
-               "comment": f"verified against the signed index {p.index}"
-                          + (f" ({p.index_digest})" if p.index_digest else "")
-                          + f"; checksum {p.checksum}"}
-        if p.checksum.startswith("sha256:"):
-            pkg["checksums"] = [_checksum(p.checksum)]
-        packages.append(pkg)
-        rels.append(_rel(image_id, "CONTAINS", spdx_id))
-    for a in sorted(m.assets, key=lambda a: a.url):
-        spdx_id = ids.make(f"Asset-{a.url.rsplit('/', 1)[-1]}")
-        packages.append({"SPDXID": spdx_id, "name": a.url.rsplit("/", 1)[-1], **_location(a.url),
-                         "filesAnalyzed": False, "checksums": [_checksum(a.digest)],
-                         "comment": "release asset, checked against the checksum from "
-                                    + (a.checksum_source or "its release")})
-        rels.append(_rel(image_id, "CONTAINS", spdx_id))
-    for src in sorted(m.sources):
-        url, _, digest = src.partition("#")
-        spdx_id = ids.make(f"Source-{url.rsplit('/', 1)[-1]}")
-        pkg = {"SPDXID": spdx_id, "name": url.rsplit("/", 1)[-1] or url, **_location(url),
-               "filesAnalyzed": False,
-               "comment": "image copied as is, by digest" if url.startswith("oci://") else "source built into the image"}
-        if digest.startswith("sha256:"):
-            pkg["checksums"] = [_checksum(digest)]
-        packages.append(pkg)
-        rels.append(_rel(image_id, "GENERATED_FROM", spdx_id))
-    carried = {c.path: c for c in m.carried}
-    for f in sorted(m.files, key=lambda f: f.path):
-        fid = file_id(f.path)
-        entry = {"SPDXID": fid, "fileName": _file_name(f.path), "checksums": _file_checksums(f)}
-        c = carried.get(f.path)
-        if c is not None:
-            entry["comment"] = f"carried over from upstream layer {c.layer}"
-        files.append(entry)
-        rels.append(_rel(image_id, "CONTAINS", fid))
-    # A relationship may only name elements the document holds: a Go
-    # binary's modules hang off its file when the file list has it (a file
-    # entry needs its checksums, which only the image's file list gives).
-    listed = {f["SPDXID"] for f in files}
-    rels = [r for r in rels if r["spdxElementId"] not in by_path.values() or r["spdxElementId"] in listed]
+    def add_distro(self) -> None:
+        for p in sorted(self.record.materials.packages, key=lambda p: (p.distro, p.name, p.version, p.arch)):
+            pkg = {"SPDXID": self.ids.make(f"{p.distro}-{p.name}-{p.version}"), "name": p.name,
+                   "versionInfo": p.version, "downloadLocation": "NOASSERTION",
+                   "filesAnalyzed": False, "supplier": "NOASSERTION",
+                   "externalRefs": [_purl(_distro_purl(p.distro, p.name, p.version, p.arch))],
+                   "comment": f"verified against the signed index {p.index}"
+                              + (f" ({p.index_digest})" if p.index_digest else "")
+                              + f"; checksum {p.checksum}"}
+            if p.checksum.startswith("sha256:"):
+                pkg["checksums"] = [_checksum(p.checksum)]
+            self.package(pkg)
+
+    def add_assets(self) -> None:
+        for a in sorted(self.record.materials.assets, key=lambda a: a.url):
+            name = a.url.rsplit("/", 1)[-1]
+            self.package({"SPDXID": self.ids.make(f"Asset-{name}"), "name": name, **_location(a.url),
+                          "filesAnalyzed": False, "checksums": [_checksum(a.digest)],
+                          "comment": "release asset, checked against the checksum from "
+                                     + (a.checksum_source or "its release")})
+
+    def add_sources(self) -> None:
+        for src in sorted(self.record.materials.sources):
+            url, _, digest = src.partition("#")
+            name = url.rsplit("/", 1)[-1]
+            pkg = {"SPDXID": self.ids.make(f"Source-{name}"), "name": name or url, **_location(url),
+                   "filesAnalyzed": False,
+                   "comment": ("image copied as is, by digest" if url.startswith("oci://")
+                               else "source built into the image")}
+            if digest.startswith("sha256:"):
+                pkg["checksums"] = [_checksum(digest)]
+            self.package(pkg, "GENERATED_FROM")
+
+    def add_files(self) -> None:
+        m = self.record.materials
+        carried = {c.path: c for c in m.carried}
+        for f in sorted(m.files, key=lambda f: f.path):
+            fid = self.file_id(f.path)
+            entry = {"SPDXID": fid, "fileName": _file_name(f.path), "checksums": _file_checksums(f)}
+            c = carried.get(f.path)
+            if c is not None:
+                entry["comment"] = f"carried over from upstream layer {c.layer}"
+            self.files.append(entry)
+            self.rels.append(_rel(self.IMAGE, "CONTAINS", fid))
+
+    def relationships(self) -> list[dict]:
+        # A relationship may only name elements the document holds: a Go
+        # binary's modules hang off its file when the file list has it (a file
+        # entry needs its checksums, which only the image's file list gives).
+        listed = {f["SPDXID"] for f in self.files}
+        files = set(self.by_path.values())
+        return _unique([r for r in self.rels if r["spdxElementId"] not in files or r["spdxElementId"] in listed])
+
+
+def build(record: BuildRecord, subject_digest: str, subject_name: str) -> dict:
+    d = _Doc(record)
+    d.add_image(subject_digest, subject_name)
+    d.add_source_image("upstream", record.upstream, "GENERATED_FROM")
+    d.add_source_image("base", record.materials.base, "DESCENDANT_OF")
+    d.add_go()
+    d.add_distro()
+    d.add_assets()
+    d.add_sources()
+    d.add_files()
     doc = {
         "spdxVersion": "SPDX-2.3",
         "dataLicense": "CC0-1.0",
@@ -145,12 +177,12 @@ def build(record: BuildRecord, subject_digest: str, subject_name: str) -> dict:
         "documentNamespace": f"{NAMESPACE}/{_safe(subject_name)}/{subject_digest.replace(':', '-')}",
         "creationInfo": {"created": record.created or _EPOCH,
                          "creators": [f"Tool: archport-{record.builder.archport or 'unknown'}"]},
-        "documentDescribes": [image_id],
-        "packages": packages,
-        "relationships": _unique(rels),
+        "documentDescribes": [_Doc.IMAGE],
+        "packages": d.packages,
+        "relationships": d.relationships(),
     }
-    if files:
-        doc["files"] = files
+    if d.files:
+        doc["files"] = d.files
     return doc
 
 
