@@ -36,6 +36,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "08-crictl-and-containerd.txt": {MS: "no-platform"},
     "09-repeated.txt": {MS: "no-platform", CORE: "unknown", LPP: "unknown"},
     "10-pods-namespaced.txt": {CORE: "unknown", CRD: "unknown"},
+    # The kubelet's "start failed in pod NAME_NAMESPACE(UID)" with the spec's Image: no pod= on the line.
+    "11-journal-start-failed.txt": {CORE: "wrong-arch"},
 }
 # All pastes together: the board's whole truth.
 BOARD = {CORE: "wrong-arch", LPP: "entrypoint", MS: "no-platform", HELM: "no-platform", CRD: "unknown"}

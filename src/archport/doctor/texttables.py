@@ -238,15 +238,27 @@ def crictl_image(line: str) -> kube.Image | None:
     return kube.Image(cols[2], (tag,))
 
 
+# The kubelet's "Unhandled Error" for a container that would not start prints
+# the container spec (Go's %+v: ``&Container{Name:x,Image:y,…}``) and the pod
+# as NAME_NAMESPACE(UID) (kuberuntime_manager.go, format.Pod).
+_SPEC_IMAGE = re.compile(r"&Container\{Name:[^,}]*,Image:([^,}\s]+)")
+_START_FAILED_POD = re.compile(r"start failed in pod ([a-z0-9][a-z0-9.-]*)_([a-z0-9][a-z0-9-]*)\(")
+
+
 def sandbox_pod(text: str) -> tuple[str, str]:
-    """(namespace, name) of the pod a containerd RunPodSandbox line names, or ("", "")."""
+    """(namespace, name) of the pod a runtime line names (containerd's
+    RunPodSandbox metadata, the kubelet's "start failed in pod"), or ("", "")."""
     m = SANDBOX_META.search(text)
+    if m:
+        return m.group(2), m.group(1)
+    m = _START_FAILED_POD.search(text)
     return (m.group(2), m.group(1)) if m else ("", "")
 
 
 def image_in(text: str) -> str:
-    """The image a message names (``image "x"``, ``image=\\"x\\"``), or ""."""
-    m = _IMAGE_IN_TEXT.search(text)
+    """The image a message names (``image "x"``, ``image=\\"x\\"``, a
+    container spec's ``Image:x``), or ""."""
+    m = _IMAGE_IN_TEXT.search(text) or _SPEC_IMAGE.search(text)
     return m.group(1) if m else ""
 
 
