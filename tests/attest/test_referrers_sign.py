@@ -62,4 +62,9 @@ def test_keys_that_cannot_sign_are_bad_input(tmp_path):
                         (tmp_path / "missing.key", "missing.key")):
         with pytest.raises(BadInput, match=words):
             sign.KeySigner.from_file(path)
+    text = tmp_path / "hostname"
+    text.write_text("board\n")
+    with pytest.raises(BadInput) as e:
+        sign.KeySigner.from_file(text)
+    assert str(e.value) == f"--sign {text}: not a PEM private key (Unable to load PEM file)"   # no FAQ link
     assert sign.KeySigner.from_file(enc, b"secret")

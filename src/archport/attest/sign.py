@@ -78,7 +78,9 @@ class KeySigner:
         try:
             key = load_pem_private_key(data, password)
         except (ValueError, TypeError) as e:
-            raise BadInput(f"--sign {path}: not a PEM private key ({str(e).splitlines()[0]})") from None
+            # cryptography's first sentence says what is wrong; the rest points at its FAQ.
+            why = str(e).splitlines()[0].split(". See ")[0].rstrip(".")
+            raise BadInput(f"--sign {path}: not a PEM private key ({why})") from None
         if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
             raise BadInput(f"--sign {path}: an ECDSA P-256 key is needed (cosign's default)")
         return cls(key)
